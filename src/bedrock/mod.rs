@@ -1,0 +1,4 @@
+//! Amazon Bedrock Runtime wire types and error mapping.
+
+pub mod converse;
+pub mod error;

@@ -1,0 +1,159 @@
+//! What the caller's request headers say: project key, AWS credentials, region.
+
+use crate::config::{Config, Project};
+use crate::error::ApiError;
+use crate::project_auth::find_project;
+use crate::sigv4::Credentials;
+use crate::upstream::is_valid_region;
+
+/// The path this filter serves.
+pub const CHAT_COMPLETIONS_PATH: &str = "/v1/amazon-bedrock/chat/completions";
+
+/// An authenticated caller, ready to have its body translated.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The project the key belongs to.
+    pub project: String,
+    /// Credentials to sign with.
+    pub credentials: Credentials,
+    /// Region for the host name and the signature.
+    pub region: String,
+    /// Envoy's `x-request-id`, the fallback for the response id.
+    pub request_id: Option<String>,
+}
+
+/// Case-insensitive lookup of the single value of `name`; `Err` on duplicates.
+fn single<'a>(headers: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ()> {
+    let mut found = None;
+    for (k, v) in headers {
+        if k.eq_ignore_ascii_case(name) {
+            if found.is_some() {
+                return Err(());
+            }
+            found = Some(v.as_str());
+        }
+    }
+    Ok(found)
+}
+
+fn required<'a>(headers: &'a [(String, String)], name: &'static str) -> Result<&'a str, ApiError> {
+    match single(headers, name) {
+        Ok(Some(v)) if !v.trim().is_empty() && !v.bytes().any(|b| b.is_ascii_control()) => {
+            Ok(v.trim())
+        }
+        Ok(Some(_)) => Err(ApiError::invalid(
+            name,
+            format!("Header `{name}` has an invalid value."),
+        )),
+        Ok(None) => Err(ApiError::invalid(
+            name,
+            format!("Header `{name}` is required."),
+        )),
+        Err(()) => Err(ApiError::invalid(
+            name,
+            format!("Header `{name}` must appear once."),
+        )),
+    }
+}
+
+/// Checks the project key: the first thing done for every request.
+pub fn authenticate<'c>(
+    config: &'c Config,
+    headers: &[(String, String)],
+) -> Result<&'c Project, ApiError> {
+    match single(headers, "project-api-key") {
+        Ok(Some(key)) => find_project(&config.projects, key.trim())
+            .ok_or_else(|| ApiError::invalid_api_key("The project key is not valid.")),
+        Ok(None) => Err(ApiError::invalid_api_key(
+            "Header `Project-Api-Key` is required.",
+        )),
+        Err(()) => Err(ApiError::invalid_api_key(
+            "Header `Project-Api-Key` must appear once.",
+        )),
+    }
+}
+
+/// Checks method, path, content type, size and the `aws-*` headers.
+pub fn check_request(
+    config: &Config,
+    project: &Project,
+    headers: &[(String, String)],
+) -> Result<Caller, ApiError> {
+    let path = single(headers, ":path").ok().flatten().unwrap_or("");
+    let path = path.split('?').next().unwrap_or(path);
+    if path != CHAT_COMPLETIONS_PATH {
+        return Err(ApiError::new(
+            404,
+            "invalid_request_error",
+            "unknown_url",
+            format!("This gateway serves POST {CHAT_COMPLETIONS_PATH} only."),
+        ));
+    }
+    if single(headers, ":method").ok().flatten() != Some("POST") {
+        return Err(ApiError::new(
+            405,
+            "invalid_request_error",
+            "method_not_allowed",
+            format!("Only POST is allowed on {CHAT_COMPLETIONS_PATH}."),
+        ));
+    }
+    let content_type = single(headers, "content-type").ok().flatten().unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::new(
+            415,
+            "invalid_request_error",
+            "unsupported_media_type",
+            "The request body must be sent as `Content-Type: application/json`.",
+        )
+        .with_param("Content-Type"));
+    }
+    if let Ok(Some(len)) = single(headers, "content-length") {
+        if len
+            .trim()
+            .parse::<usize>()
+            .is_ok_and(|n| n > config.max_request_bytes)
+        {
+            return Err(ApiError::too_large(config.max_request_bytes));
+        }
+    }
+    let access_key_id = required(headers, "aws-access-key-id")?;
+    let secret_access_key = required(headers, "aws-secret-access-key")?;
+    let region = required(headers, "aws-region-name")?;
+    if !is_valid_region(region) {
+        return Err(ApiError::invalid(
+            "aws-region-name",
+            "Header `aws-region-name` must be an AWS region such as `us-east-1`.",
+        ));
+    }
+    let session_token = match single(headers, "aws-session-token") {
+        Ok(None) => None,
+        _ => Some(required(headers, "aws-session-token")?.to_string()),
+    };
+    Ok(Caller {
+        project: project.name.clone(),
+        credentials: Credentials {
+            access_key_id: access_key_id.to_string(),
+            secret_access_key: secret_access_key.to_string(),
+            session_token,
+        },
+        region: region.to_string(),
+        request_id: single(headers, "x-request-id")
+            .ok()
+            .flatten()
+            .map(str::to_string),
+    })
+}
+
+/// Request headers that must never reach the upstream: keys, credentials, the
+/// client's own auth, any `x-amz*` header, and `accept-encoding` (the filter
+/// must read the answer uncompressed).
+pub fn must_strip(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "project-api-key"
+        || n.starts_with("aws-")
+        || n == "authorization"
+        || n.starts_with("x-amz")
+        || n == "accept-encoding"
+        || n == "content-length"
+}

@@ -1,0 +1,239 @@
+//! The plugin configuration (schema version 1), parsed and checked once at configure time.
+
+use crate::upstream::Endpoint;
+use serde::Deserialize;
+
+/// Default cap on a request body, in bytes.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+/// Default and largest accepted per-request `timeout`, in seconds.
+pub const DEFAULT_MAX_TIMEOUT_SECONDS: u64 = 600;
+
+/// Why a plugin configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not JSON, or not the schema (unknown field, wrong type, missing field).
+    #[error("plugin configuration is not valid: {0}")]
+    Schema(#[from] serde_json::Error),
+    /// The schema version is not one this build understands.
+    #[error("plugin configuration version {0} is not supported (expected 1)")]
+    Version(u32),
+    /// A value is out of its allowed range or shape.
+    #[error("plugin configuration: {0}")]
+    Invalid(String),
+}
+
+/// A project allowed to call the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Name used in logs and metrics (never the key).
+    pub name: String,
+    /// SHA-256 of the project key.
+    pub key_sha256: [u8; 32],
+}
+
+/// Validated plugin configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Projects and their key hashes.
+    pub projects: Vec<Project>,
+    /// Fixed upstream endpoint; `None` means `bedrock-runtime.<region>.amazonaws.com`.
+    pub endpoint: Option<Endpoint>,
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+    /// Largest `timeout` honoured, in seconds (larger values are capped).
+    pub max_timeout_seconds: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    version: u32,
+    projects: Vec<RawProject>,
+    #[serde(default)]
+    upstream: Option<RawUpstream>,
+    #[serde(default)]
+    limits: Option<RawLimits>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    name: String,
+    key_sha256: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    endpoint: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_request_bytes: Option<usize>,
+    max_timeout_seconds: Option<u64>,
+}
+
+impl Config {
+    /// Parses and validates the JSON that Envoy hands the plugin.
+    pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
+        let raw: RawConfig = serde_json::from_slice(bytes)?;
+        if raw.version != 1 {
+            return Err(ConfigError::Version(raw.version));
+        }
+        if raw.projects.is_empty() {
+            return Err(ConfigError::Invalid("projects must not be empty".into()));
+        }
+        let mut projects = Vec::with_capacity(raw.projects.len());
+        for p in raw.projects {
+            projects.push(parse_project(p)?);
+        }
+        for (i, p) in projects.iter().enumerate() {
+            if projects.iter().skip(i + 1).any(|q| q.name == p.name) {
+                return Err(ConfigError::Invalid(format!(
+                    "project name {:?} appears twice",
+                    p.name
+                )));
+            }
+            if projects
+                .iter()
+                .skip(i + 1)
+                .any(|q| q.key_sha256 == p.key_sha256)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "project {:?} shares its key hash with another project",
+                    p.name
+                )));
+            }
+        }
+        let endpoint = match raw.upstream {
+            Some(u) => Some(Endpoint::parse(&u.endpoint).map_err(ConfigError::Invalid)?),
+            None => None,
+        };
+        let limits = raw.limits.unwrap_or(RawLimits {
+            max_request_bytes: None,
+            max_timeout_seconds: None,
+        });
+        let max_request_bytes = limits
+            .max_request_bytes
+            .unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
+        if !(1024..=64 * 1024 * 1024).contains(&max_request_bytes) {
+            return Err(ConfigError::Invalid(
+                "limits.max_request_bytes must be between 1024 and 67108864".into(),
+            ));
+        }
+        let max_timeout_seconds = limits
+            .max_timeout_seconds
+            .unwrap_or(DEFAULT_MAX_TIMEOUT_SECONDS);
+        if !(1..=3600).contains(&max_timeout_seconds) {
+            return Err(ConfigError::Invalid(
+                "limits.max_timeout_seconds must be between 1 and 3600".into(),
+            ));
+        }
+        Ok(Config {
+            projects,
+            endpoint,
+            max_request_bytes,
+            max_timeout_seconds,
+        })
+    }
+}
+
+fn parse_project(p: RawProject) -> Result<Project, ConfigError> {
+    let name_ok = !p.name.is_empty()
+        && p.name.len() <= 64
+        && p.name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if !name_ok {
+        return Err(ConfigError::Invalid(format!(
+            "project name {:?} must be 1-64 characters of [A-Za-z0-9._-]",
+            p.name
+        )));
+    }
+    let key_sha256 = parse_sha256_hex(&p.key_sha256).ok_or_else(|| {
+        ConfigError::Invalid(format!(
+            "project {:?}: key_sha256 must be 64 hexadecimal characters",
+            p.name
+        ))
+    })?;
+    Ok(Project {
+        name: p.name,
+        key_sha256,
+    })
+}
+
+fn parse_sha256_hex(s: &str) -> Option<[u8; 32]> {
+    let bytes = s.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let hi = (*pair.first()? as char).to_digit(16)?;
+        let lo = (*pair.get(1)? as char).to_digit(16)?;
+        *slot = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+    fn cfg(json: &str) -> Result<Config, ConfigError> {
+        Config::from_json(json.as_bytes())
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = cfg(&format!(
+            r#"{{"version":1,"projects":[{{"name":"alpha","key_sha256":"{HASH}"}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.projects[0].name, "alpha");
+        assert_eq!(c.projects[0].key_sha256[0], 0x2c);
+        assert_eq!(c.max_request_bytes, DEFAULT_MAX_REQUEST_BYTES);
+        assert_eq!(c.max_timeout_seconds, 600);
+        assert!(c.endpoint.is_none());
+    }
+
+    #[test]
+    fn full_config() {
+        let c = cfg(&format!(
+            r#"{{"version":1,"projects":[{{"name":"a","key_sha256":"{HASH}"}}],
+               "upstream":{{"endpoint":"http://127.0.0.1:9099"}},
+               "limits":{{"max_request_bytes":2048,"max_timeout_seconds":30}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.endpoint.unwrap().authority, "127.0.0.1:9099");
+        assert_eq!(c.max_request_bytes, 2048);
+        assert_eq!(c.max_timeout_seconds, 30);
+    }
+
+    #[test]
+    fn refuses_bad_configs() {
+        let p = format!(r#"[{{"name":"a","key_sha256":"{HASH}"}}]"#);
+        let bad = [
+            "not json".to_string(),
+            format!(r#"{{"version":2,"projects":{p}}}"#),
+            r#"{"version":1,"projects":[]}"#.to_string(),
+            format!(r#"{{"version":1,"projects":{p},"extra":1}}"#),
+            r#"{"version":1,"projects":[{"name":"a","key_sha256":"abc"}]}"#.to_string(),
+            format!(r#"{{"version":1,"projects":[{{"name":"a b","key_sha256":"{HASH}"}}]}}"#),
+            format!(
+                r#"{{"version":1,"projects":[{{"name":"a","key_sha256":"{HASH}"}},{{"name":"a","key_sha256":"{}"}}]}}"#,
+                "00".repeat(32)
+            ),
+            format!(r#"{{"version":1,"projects":{p},"upstream":{{"endpoint":"ftp://x"}}}}"#),
+            format!(r#"{{"version":1,"projects":{p},"limits":{{"max_timeout_seconds":0}}}}"#),
+            format!(r#"{{"version":1,"projects":{p},"limits":{{"bogus":1}}}}"#),
+        ];
+        for b in bad {
+            assert!(cfg(&b).is_err(), "accepted: {b}");
+        }
+    }
+}

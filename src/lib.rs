@@ -1,0 +1,19 @@
+//! bedrock-openai-filter: OpenAI chat completions in front of Amazon Bedrock Converse.
+//!
+//! Everything outside `shell` is plain Rust with no proxy-wasm types: it is
+//! fed bytes and header values and returns what to do with them.
+
+pub mod bedrock;
+pub mod caller;
+pub mod config;
+pub mod error;
+pub mod exchange;
+pub mod models;
+pub mod openai;
+pub mod project_auth;
+pub mod sigv4;
+pub mod translate;
+pub mod upstream;
+
+#[cfg(target_arch = "wasm32")]
+mod shell;

@@ -1,0 +1,418 @@
+//! The OpenAI chat-completions request, parsed and validated field by field.
+//!
+//! Parsing goes through one `serde_json::Value` tree so that every refusal can
+//! name its `param` exactly (`messages.[2].role`); strings are moved out of
+//! the tree, not copied.
+
+use crate::error::ApiError;
+use crate::models::{self, ModelInfo};
+use serde_json::{Map, Value};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `system` or `developer`.
+    System,
+    /// `user`.
+    User,
+    /// `assistant`.
+    Assistant,
+}
+
+/// One message of the conversation, reduced to its text parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// The author.
+    pub role: Role,
+    /// Text parts in order (a string content is one part).
+    pub texts: Vec<String>,
+}
+
+/// Sampling settings passed to Converse `inferenceConfig` unchanged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sampling {
+    /// 0 <= x <= 2.
+    pub temperature: Option<f64>,
+    /// 0 <= x <= 1.
+    pub top_p: Option<f64>,
+    /// x > 0.
+    pub max_tokens: Option<u64>,
+    /// Stop sequences (at most 4, none empty).
+    pub stop: Vec<String>,
+}
+
+/// A validated chat-completions request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// The requested model.
+    pub model: &'static ModelInfo,
+    /// The conversation as sent.
+    pub messages: Vec<Message>,
+    /// Answer as server-sent events.
+    pub stream: bool,
+    /// `stream_options.include_usage`.
+    pub include_usage: bool,
+    /// `timeout`, in seconds.
+    pub timeout_seconds: Option<u64>,
+    /// Inference settings.
+    pub sampling: Sampling,
+}
+
+/// Fields OpenAI clients send that Bedrock Converse cannot honour; accepted and ignored.
+pub const IGNORED_FIELDS: &[&str] = &[
+    "user",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "metadata",
+    "store",
+    "service_tier",
+    "parallel_tool_calls",
+    "top_logprobs",
+    "reasoning_effort",
+    "prediction",
+    "modalities",
+    "web_search_options",
+];
+
+/// Parses and validates a request body.
+pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::invalid("body", format!("The request body is not valid JSON: {e}"))
+    })?;
+    let Value::Object(mut obj) = value else {
+        return Err(ApiError::invalid(
+            "body",
+            "The request body must be a JSON object.",
+        ));
+    };
+    let model = parse_model(obj.remove("model"))?;
+    let messages = parse_messages(obj.remove("messages"))?;
+    let stream = opt_bool(&mut obj, "stream")?.unwrap_or(false);
+    let include_usage = parse_stream_options(obj.remove("stream_options"))?;
+    let timeout_seconds = opt_positive_int(&mut obj, "timeout")?;
+    let temperature = opt_number_in(&mut obj, "temperature", 0.0, 2.0)?;
+    let top_p = opt_number_in(&mut obj, "top_p", 0.0, 1.0)?;
+    let max_tokens = match opt_positive_int(&mut obj, "max_tokens")? {
+        Some(n) => Some(n),
+        None => opt_positive_int(&mut obj, "max_completion_tokens")?,
+    };
+    let stop = parse_stop(obj.remove("stop"))?;
+    check_unsupported(&mut obj)?;
+    Ok(ChatRequest {
+        model,
+        messages,
+        stream,
+        include_usage,
+        timeout_seconds,
+        sampling: Sampling {
+            temperature,
+            top_p,
+            max_tokens,
+            stop,
+        },
+    })
+}
+
+fn parse_model(v: Option<Value>) -> Result<&'static ModelInfo, ApiError> {
+    match v {
+        None | Some(Value::Null) => Err(ApiError::invalid("model", "`model` is required.")),
+        Some(Value::String(id)) => models::find(&id).ok_or_else(|| {
+            ApiError::new(
+                404,
+                "invalid_request_error",
+                "model_not_found",
+                format!(
+                    "The model `{}` is not supported by this gateway.",
+                    clip(&id)
+                ),
+            )
+            .with_param("model")
+        }),
+        Some(_) => Err(ApiError::invalid("model", "`model` must be a string.")),
+    }
+}
+
+fn parse_messages(v: Option<Value>) -> Result<Vec<Message>, ApiError> {
+    let items = match v {
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid("messages", "`messages` is required."))
+        }
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "messages",
+                "`messages` must be an array.",
+            ))
+        }
+    };
+    if items.is_empty() {
+        return Err(ApiError::invalid(
+            "messages",
+            "`messages` must not be empty.",
+        ));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| parse_message(i, m))
+        .collect()
+}
+
+fn parse_message(i: usize, v: Value) -> Result<Message, ApiError> {
+    let Value::Object(mut m) = v else {
+        return Err(ApiError::invalid(
+            format!("messages.[{i}]"),
+            "Each message must be an object.",
+        ));
+    };
+    let role = match m.remove("role") {
+        Some(Value::String(r)) => match r.as_str() {
+            "system" | "developer" => Role::System,
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
+            "tool" | "function" => {
+                return Err(ApiError::invalid(
+                    format!("messages.[{i}].role"),
+                    format!(
+                        "Role `{r}` needs tool support, which this gateway does not offer yet."
+                    ),
+                ))
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    format!("messages.[{i}].role"),
+                    format!(
+                        "Unknown role `{}`; expected system, developer, user or assistant.",
+                        clip(&r)
+                    ),
+                ))
+            }
+        },
+        None => {
+            return Err(ApiError::invalid(
+                format!("messages.[{i}].role"),
+                "Each message needs a `role`.",
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                format!("messages.[{i}].role"),
+                "`role` must be a string.",
+            ))
+        }
+    };
+    if m.get("tool_calls").is_some_and(|t| !t.is_null()) {
+        return Err(ApiError::invalid(
+            format!("messages.[{i}].tool_calls"),
+            "Tool calls need tool support, which this gateway does not offer yet.",
+        ));
+    }
+    let texts = parse_content(i, role, m.remove("content"))?;
+    Ok(Message { role, texts })
+}
+
+fn parse_content(i: usize, role: Role, v: Option<Value>) -> Result<Vec<String>, ApiError> {
+    let param = || format!("messages.[{i}].content");
+    match v {
+        Some(Value::String(s)) => Ok(vec![s]),
+        Some(Value::Array(parts)) => parts
+            .into_iter()
+            .enumerate()
+            .map(|(j, p)| parse_part(i, j, p))
+            .collect(),
+        None | Some(Value::Null) if role == Role::Assistant => Ok(Vec::new()),
+        None | Some(Value::Null) => Err(ApiError::invalid(
+            param(),
+            "`content` is required for this role.",
+        )),
+        Some(_) => Err(ApiError::invalid(
+            param(),
+            "`content` must be a string or an array of content parts.",
+        )),
+    }
+}
+
+fn parse_part(i: usize, j: usize, v: Value) -> Result<String, ApiError> {
+    let param = || format!("messages.[{i}].content.[{j}]");
+    let Value::Object(mut p) = v else {
+        return Err(ApiError::invalid(
+            param(),
+            "Each content part must be an object.",
+        ));
+    };
+    match p.remove("type") {
+        Some(Value::String(t)) if t == "text" => match p.remove("text") {
+            Some(Value::String(s)) => Ok(s),
+            _ => Err(ApiError::invalid(
+                format!("messages.[{i}].content.[{j}].text"),
+                "A text part needs a string `text`.",
+            )),
+        },
+        Some(Value::String(t)) if t == "image_url" => Err(ApiError::invalid(
+            param(),
+            "Image parts need image support, which this gateway does not offer yet.",
+        )),
+        Some(Value::String(t)) => Err(ApiError::invalid(
+            format!("messages.[{i}].content.[{j}].type"),
+            format!("Content part type `{}` is not supported.", clip(&t)),
+        )),
+        _ => Err(ApiError::invalid(
+            format!("messages.[{i}].content.[{j}].type"),
+            "Each content part needs a string `type`.",
+        )),
+    }
+}
+
+fn parse_stream_options(v: Option<Value>) -> Result<bool, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Object(mut o)) => match o.remove("include_usage") {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(b),
+            Some(_) => Err(ApiError::invalid(
+                "stream_options.include_usage",
+                "`stream_options.include_usage` must be a boolean.",
+            )),
+        },
+        Some(_) => Err(ApiError::invalid(
+            "stream_options",
+            "`stream_options` must be an object.",
+        )),
+    }
+}
+
+fn parse_stop(v: Option<Value>) -> Result<Vec<String>, ApiError> {
+    let stops = match v {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(s)) => vec![s],
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|s| match s {
+                Value::String(s) => Ok(s),
+                _ => Err(ApiError::invalid(
+                    "stop",
+                    "`stop` must be a string or a list of strings.",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "stop",
+                "`stop` must be a string or a list of strings.",
+            ))
+        }
+    };
+    if stops.len() > 4 {
+        return Err(ApiError::invalid(
+            "stop",
+            "`stop` takes at most 4 sequences.",
+        ));
+    }
+    if stops.iter().any(String::is_empty) {
+        return Err(ApiError::invalid(
+            "stop",
+            "Stop sequences must not be empty.",
+        ));
+    }
+    Ok(stops)
+}
+
+fn opt_bool(obj: &mut Map<String, Value>, key: &'static str) -> Result<Option<bool>, ApiError> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(b)),
+        Some(_) => Err(ApiError::invalid(
+            key,
+            format!("`{key}` must be a boolean."),
+        )),
+    }
+}
+
+fn opt_positive_int(
+    obj: &mut Map<String, Value>,
+    key: &'static str,
+) -> Result<Option<u64>, ApiError> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(x) if x > 0 => Ok(Some(x)),
+            _ => Err(ApiError::invalid(
+                key,
+                format!("`{key}` must be a positive integer."),
+            )),
+        },
+        Some(_) => Err(ApiError::invalid(
+            key,
+            format!("`{key}` must be a positive integer."),
+        )),
+    }
+}
+
+fn opt_number_in(
+    obj: &mut Map<String, Value>,
+    key: &'static str,
+    min: f64,
+    max: f64,
+) -> Result<Option<f64>, ApiError> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(x) if (min..=max).contains(&x) => Ok(Some(x)),
+            _ => Err(ApiError::invalid(
+                key,
+                format!("`{key}` must be between {min} and {max}."),
+            )),
+        },
+        Some(_) => Err(ApiError::invalid(key, format!("`{key}` must be a number."))),
+    }
+}
+
+/// Fields that change the answer in a way Bedrock cannot reproduce are refused.
+fn check_unsupported(obj: &mut Map<String, Value>) -> Result<(), ApiError> {
+    match obj.remove("n") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
+        Some(_) => return Err(ApiError::invalid("n", "Only `n: 1` is supported.")),
+    }
+    match obj.remove("logprobs") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "logprobs",
+                "Bedrock does not return log probabilities.",
+            ))
+        }
+    }
+    match obj.remove("response_format") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(o)) if o.get("type").and_then(Value::as_str) == Some("text") => {}
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "response_format",
+                "Only `response_format: {\"type\": \"text\"}` is supported.",
+            ))
+        }
+    }
+    for key in ["tools", "tool_choice", "functions", "function_call"] {
+        if obj
+            .get(key)
+            .is_some_and(|v| !v.is_null() && v != &Value::Array(Vec::new()))
+        {
+            return Err(ApiError::invalid(
+                key,
+                format!("`{key}` needs tool support, which this gateway does not offer yet."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Shortens caller-supplied text before it is echoed in an error message.
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((at, _)) => s.get(..at).unwrap_or(s),
+        None => s,
+    }
+}

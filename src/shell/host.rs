@@ -1,0 +1,107 @@
+//! Fallible host calls.
+//!
+//! The SDK's `hostcalls` panic on any status but Ok (a header write in the
+//! wrong phase traps the VM), so the writes we issue are declared here
+//! against the proxy-wasm ABI and return `Result` instead.
+
+use proxy_wasm::types::{BufferType, LogLevel, MapType, Status};
+
+#[link(wasm_import_module = "env")]
+extern "C" {
+    fn proxy_log(level: LogLevel, message_data: *const u8, message_size: usize) -> Status;
+    fn proxy_replace_header_map_value(
+        map_type: MapType,
+        key_data: *const u8,
+        key_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> Status;
+    fn proxy_remove_header_map_value(
+        map_type: MapType,
+        key_data: *const u8,
+        key_size: usize,
+    ) -> Status;
+    fn proxy_set_buffer_bytes(
+        buffer_type: BufferType,
+        start: usize,
+        size: usize,
+        buffer_data: *const u8,
+        buffer_size: usize,
+    ) -> Status;
+    fn proxy_send_local_response(
+        status_code: u32,
+        status_code_details_data: *const u8,
+        status_code_details_size: usize,
+        body_data: *const u8,
+        body_size: usize,
+        headers_data: *const u8,
+        headers_size: usize,
+        grpc_status: i32,
+    ) -> Status;
+}
+
+fn check(status: Status) -> Result<(), Status> {
+    match status {
+        Status::Ok => Ok(()),
+        other => Err(other),
+    }
+}
+
+/// Writes one line to Envoy's log; a failure is ignored (there is nowhere to report it).
+pub fn log(level: LogLevel, message: &str) {
+    // SAFETY: pointer and length come from a live &str.
+    let _ = unsafe { proxy_log(level, message.as_ptr(), message.len()) };
+}
+
+/// Sets (replaces) header `name` in `map`.
+pub fn set_header(map: MapType, name: &str, value: &str) -> Result<(), Status> {
+    // SAFETY: pointers and lengths come from live &str values.
+    check(unsafe {
+        proxy_replace_header_map_value(map, name.as_ptr(), name.len(), value.as_ptr(), value.len())
+    })
+}
+
+/// Removes header `name` from `map`.
+pub fn remove_header(map: MapType, name: &str) -> Result<(), Status> {
+    // SAFETY: pointer and length come from a live &str.
+    check(unsafe { proxy_remove_header_map_value(map, name.as_ptr(), name.len()) })
+}
+
+/// Replaces everything buffered in `buffer` with `data`.
+pub fn replace_buffer(buffer: BufferType, data: &[u8]) -> Result<(), Status> {
+    // SAFETY: pointer and length come from a live slice. `usize::MAX` asks for the whole buffer.
+    check(unsafe { proxy_set_buffer_bytes(buffer, 0, usize::MAX, data.as_ptr(), data.len()) })
+}
+
+/// Sends a local reply with `headers` and `body`.
+pub fn send_local_response(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(), Status> {
+    let mut map = Vec::with_capacity(64);
+    map.extend_from_slice(&u32::try_from(headers.len()).unwrap_or(0).to_le_bytes());
+    for (k, v) in headers {
+        map.extend_from_slice(&u32::try_from(k.len()).unwrap_or(0).to_le_bytes());
+        map.extend_from_slice(&u32::try_from(v.len()).unwrap_or(0).to_le_bytes());
+    }
+    for (k, v) in headers {
+        map.extend_from_slice(k.as_bytes());
+        map.push(0);
+        map.extend_from_slice(v.as_bytes());
+        map.push(0);
+    }
+    // SAFETY: pointers and lengths come from live slices.
+    check(unsafe {
+        proxy_send_local_response(
+            u32::from(status),
+            std::ptr::null(),
+            0,
+            body.as_ptr(),
+            body.len(),
+            map.as_ptr(),
+            map.len(),
+            -1,
+        )
+    })
+}

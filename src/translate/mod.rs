@@ -1,0 +1,4 @@
+//! OpenAI ⇄ Converse translation: pure functions, no I/O.
+
+pub mod request;
+pub mod response;
