@@ -7,10 +7,12 @@ use crate::bedrock::error::from_upstream;
 use crate::caller::{authenticate, check_request, must_strip, Caller};
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::eventstream::DEFAULT_MAX_BUFFERED;
 use crate::openai::request;
 use crate::sigv4::{sign_request, SignRequest};
 use crate::translate::request::to_converse;
 use crate::translate::response::{to_chat_completion, ResponseContext};
+use crate::translate::stream::{StreamContext, StreamTranslator};
 use crate::upstream;
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -110,6 +112,8 @@ struct Pending {
     caller: Caller,
     model: &'static str,
     created: u64,
+    stream: bool,
+    include_usage: bool,
 }
 
 #[derive(Debug)]
@@ -126,6 +130,7 @@ enum State {
     AwaitBody(Caller),
     AwaitResponse(Pending),
     BufferResponse(Buffering),
+    Streaming(Box<StreamTranslator>),
     /// Answered locally or handed over: later callbacks pass through.
     Done,
 }
@@ -152,6 +157,7 @@ impl Exchange {
             State::AwaitBody(c) => Some(&c.project),
             State::AwaitResponse(p) => Some(&p.caller.project),
             State::BufferResponse(b) => Some(&b.pending.caller.project),
+            State::Streaming(_) => None,
             _ => None,
         }
     }
@@ -223,16 +229,11 @@ impl Exchange {
         let req = request::parse(body)?;
         let model = req.model.id;
         let stream = req.stream;
+        let include_usage = req.include_usage;
         let timeout = req
             .timeout_seconds
             .unwrap_or(self.config.max_timeout_seconds)
             .min(self.config.max_timeout_seconds);
-        if stream {
-            return Err(ApiError::invalid(
-                "stream",
-                "Streaming is not offered by this gateway yet.",
-            ));
-        }
         let converse = to_converse(req)?;
         let payload = serde_json::to_vec(&converse)
             .map_err(|e| ApiError::internal(format!("could not encode the Converse body: {e}")))?;
@@ -260,10 +261,12 @@ impl Exchange {
             "content-length".into(),
             payload.len().to_string(),
         ));
-        effects.push(Effect::SetRequestHeader(
-            "accept".into(),
-            "application/json".into(),
-        ));
+        let accept = if stream {
+            "application/vnd.amazon.eventstream"
+        } else {
+            "application/json"
+        };
+        effects.push(Effect::SetRequestHeader("accept".into(), accept.into()));
         effects.push(Effect::SetRequestHeader(
             "x-envoy-upstream-rq-timeout-ms".into(),
             (timeout * 1000).to_string(),
@@ -280,6 +283,8 @@ impl Exchange {
             caller,
             model,
             created,
+            stream,
+            include_usage,
         });
         Ok(Step {
             effects,
@@ -298,6 +303,24 @@ impl Exchange {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
         };
+        if pending.stream && status == 200 {
+            let ctx = StreamContext {
+                id: response_id(find("x-amzn-requestid").as_deref(), &pending),
+                model: pending.model,
+                created: pending.created,
+                include_usage: pending.include_usage,
+            };
+            let translator = StreamTranslator::new(ctx, DEFAULT_MAX_BUFFERED);
+            self.state = State::Streaming(Box::new(translator));
+            return Step {
+                effects: vec![
+                    Effect::RemoveResponseHeader("content-length".into()),
+                    Effect::SetResponseHeader("content-type".into(), "text/event-stream".into()),
+                    Effect::SetResponseHeader("cache-control".into(), "no-cache".into()),
+                ],
+                verdict: Verdict::Continue,
+            };
+        }
         self.state = State::BufferResponse(Buffering {
             pending,
             status,
@@ -310,72 +333,94 @@ impl Exchange {
         }
     }
 
-    /// `size` bytes of response body are buffered so far.
+    /// `size` bytes of response body are buffered so far (or, streaming, just arrived).
     pub fn on_response_body_progress(&mut self, _size: usize, end_of_stream: bool) -> BodyProgress {
         match &self.state {
+            State::Streaming(_) => BodyProgress::Ready,
             State::BufferResponse(_) if end_of_stream => BodyProgress::Ready,
             State::BufferResponse(_) => BodyProgress::Wait(Step::wait()),
             _ => BodyProgress::Wait(Step::go()),
         }
     }
 
-    /// The whole response body; rewrites it into OpenAI's shape.
-    pub fn on_response_body(&mut self, body: &[u8]) -> Step {
-        let State::BufferResponse(b) = std::mem::replace(&mut self.state, State::Done) else {
-            return Step::go();
-        };
-        let result = if b.status == 200 {
-            let id = match b
-                .aws_request_id
-                .as_deref()
-                .or(b.pending.caller.request_id.as_deref())
-            {
-                Some(rid) => format!("chatcmpl-{rid}"),
-                None => format!("chatcmpl-{}", b.pending.created),
-            };
-            let ctx = ResponseContext {
-                id: &id,
-                model: b.pending.model,
-                created: b.pending.created,
-            };
-            to_chat_completion(body, &ctx)
-        } else {
-            let creds = &b.pending.caller.credentials;
-            let mut secrets = vec![
-                creds.access_key_id.as_str(),
-                creds.secret_access_key.as_str(),
-            ];
-            secrets.extend(creds.session_token.as_deref());
-            Err(from_upstream(
-                b.status,
-                b.error_type.as_deref(),
-                body,
-                &secrets,
-            ))
-        };
-        let (status, json) = match result {
-            Ok(json) => (200, json),
-            Err(e) => (e.status, e.to_json()),
-        };
-        let mut effects = Vec::with_capacity(4);
-        if status != b.status {
-            effects.push(Effect::SetResponseHeader(
-                ":status".into(),
-                status.to_string(),
-            ));
+    /// Response body: the whole body when buffering, each piece when streaming.
+    pub fn on_response_body(&mut self, body: &[u8], end_of_stream: bool) -> Step {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::BufferResponse(b) => rewrite_buffered(b, body),
+            State::Streaming(mut tr) => {
+                let mut out = tr.feed(body);
+                if end_of_stream {
+                    out.extend(tr.finish());
+                } else {
+                    self.state = State::Streaming(tr);
+                }
+                Step {
+                    effects: vec![Effect::ReplaceResponseBody(out)],
+                    verdict: Verdict::Continue,
+                }
+            }
+            other => {
+                self.state = other;
+                Step::go()
+            }
         }
+    }
+}
+
+/// Rewrites a buffered Converse answer or error into OpenAI's shape.
+fn rewrite_buffered(b: Buffering, body: &[u8]) -> Step {
+    let result = if b.status == 200 {
+        let id = response_id(b.aws_request_id.as_deref(), &b.pending);
+        let ctx = ResponseContext {
+            id: &id,
+            model: b.pending.model,
+            created: b.pending.created,
+        };
+        to_chat_completion(body, &ctx)
+    } else {
+        let creds = &b.pending.caller.credentials;
+        let mut secrets = vec![
+            creds.access_key_id.as_str(),
+            creds.secret_access_key.as_str(),
+        ];
+        secrets.extend(creds.session_token.as_deref());
+        Err(from_upstream(
+            b.status,
+            b.error_type.as_deref(),
+            body,
+            &secrets,
+        ))
+    };
+    let (status, json) = match result {
+        Ok(json) => (200, json),
+        Err(e) => (e.status, e.to_json()),
+    };
+    let mut effects = Vec::with_capacity(4);
+    if status != b.status {
         effects.push(Effect::SetResponseHeader(
-            "content-type".into(),
-            "application/json".into(),
+            ":status".into(),
+            status.to_string(),
         ));
-        effects.push(Effect::SetResponseHeader(
-            "content-length".into(),
-            json.len().to_string(),
-        ));
-        effects.push(Effect::ReplaceResponseBody(json));
-        Step {
-            effects,
-            verdict: Verdict::Continue,
-        }
+    }
+    effects.push(Effect::SetResponseHeader(
+        "content-type".into(),
+        "application/json".into(),
+    ));
+    effects.push(Effect::SetResponseHeader(
+        "content-length".into(),
+        json.len().to_string(),
+    ));
+    effects.push(Effect::ReplaceResponseBody(json));
+    Step {
+        effects,
+        verdict: Verdict::Continue,
+    }
+}
+
+/// `chatcmpl-` + Bedrock's request id, else Envoy's `x-request-id`, else the creation time.
+fn response_id(aws_request_id: Option<&str>, pending: &Pending) -> String {
+    match aws_request_id.or(pending.caller.request_id.as_deref()) {
+        Some(rid) => format!("chatcmpl-{rid}"),
+        None => format!("chatcmpl-{}", pending.created),
     }
 }

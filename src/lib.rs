@@ -7,11 +7,13 @@ pub mod bedrock;
 pub mod caller;
 pub mod config;
 pub mod error;
+pub mod eventstream;
 pub mod exchange;
 pub mod models;
 pub mod openai;
 pub mod project_auth;
 pub mod sigv4;
+pub mod sse;
 pub mod translate;
 pub mod upstream;
 

@@ -2,3 +2,4 @@
 
 pub mod converse;
 pub mod error;
+pub mod stream;

@@ -56,3 +56,75 @@ pub struct Usage {
     /// Bedrock `totalTokens`.
     pub total_tokens: u64,
 }
+
+/// A streamed `chat.completion.chunk`.
+#[derive(Debug, Serialize)]
+pub struct ChatChunk<'a> {
+    /// Same for every chunk of one answer.
+    pub id: &'a str,
+    /// Always `chat.completion.chunk`.
+    pub object: &'static str,
+    /// Same for every chunk of one answer.
+    pub created: u64,
+    /// The model id the caller asked for.
+    pub model: &'a str,
+    /// Always null.
+    pub system_fingerprint: Option<&'static str>,
+    /// One choice, or none for the final usage chunk.
+    pub choices: &'a [ChunkChoice<'a>],
+    /// Only on the final usage chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// The choice of a chunk.
+#[derive(Debug, Serialize)]
+pub struct ChunkChoice<'a> {
+    /// Always 0.
+    pub index: u32,
+    /// What this chunk adds.
+    pub delta: Delta<'a>,
+    /// Always null.
+    pub logprobs: Option<()>,
+    /// Set on the last choice chunk only.
+    pub finish_reason: Option<&'static str>,
+}
+
+/// What a chunk adds to the message.
+#[derive(Debug, Default, Serialize)]
+pub struct Delta<'a> {
+    /// `assistant` on the first chunk only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<&'static str>,
+    /// A text fragment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<&'a str>,
+    /// Tool-call fragments.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub tool_calls: &'a [ToolCallDelta<'a>],
+}
+
+/// A streamed tool-call fragment.
+#[derive(Debug, Serialize)]
+pub struct ToolCallDelta<'a> {
+    /// Dense index over this answer's tool calls (0, 1, ...).
+    pub index: u32,
+    /// Tool call id, on the first fragment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
+    /// `function`, on the first fragment.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    /// Name and/or argument fragment.
+    pub function: FunctionDelta<'a>,
+}
+
+/// Function part of a tool-call fragment.
+#[derive(Debug, Serialize)]
+pub struct FunctionDelta<'a> {
+    /// Tool name, on the first fragment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    /// JSON fragment of the arguments.
+    pub arguments: &'a str,
+}

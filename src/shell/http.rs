@@ -136,9 +136,8 @@ impl HttpContext for Http {
         match self.exchange.on_response_body_progress(size, end_of_stream) {
             BodyProgress::Wait(step) => self.apply(step),
             BodyProgress::Ready => {
-                let step = self
-                    .exchange
-                    .on_response_body(&body(BufferType::HttpResponseBody, size));
+                let bytes = body(BufferType::HttpResponseBody, size);
+                let step = self.exchange.on_response_body(&bytes, end_of_stream);
                 self.apply(step)
             }
         }

@@ -1,0 +1,178 @@
+//! ConverseStream events, classified by frame headers (never guessed from JSON).
+
+use crate::bedrock::converse::TokenUsage;
+use crate::eventstream::header_str;
+use aws_smithy_types::event_stream::Message;
+use serde::Deserialize;
+
+/// One ConverseStream event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// `messageStart`.
+    MessageStart,
+    /// `contentBlockStart` for a tool call.
+    ToolUseStart {
+        /// Bedrock's content block index.
+        block: u32,
+        /// `toolUseId`.
+        id: String,
+        /// Tool name.
+        name: String,
+    },
+    /// `contentBlockDelta` with text.
+    TextDelta(String),
+    /// `contentBlockDelta` with a tool-input JSON fragment.
+    ToolInputDelta {
+        /// Bedrock's content block index.
+        block: u32,
+        /// JSON fragment.
+        input: String,
+    },
+    /// `messageStop`.
+    MessageStop {
+        /// Converse stop reason.
+        stop_reason: String,
+    },
+    /// `metadata` (arrives after `messageStop`).
+    Metadata {
+        /// Token counts, when present.
+        usage: Option<TokenUsage>,
+    },
+    /// `:message-type: exception` (or `error`).
+    Exception {
+        /// Exception name, e.g. `throttlingException`.
+        name: String,
+        /// Its message.
+        message: String,
+    },
+    /// Anything else (`contentBlockStop`, reasoning, future events): nothing to emit.
+    Ignored,
+}
+
+/// Why a frame could not be understood.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unexpected ConverseStream frame: {0}")]
+pub struct EventError(pub String);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlockStart {
+    content_block_index: u32,
+    start: StartBody,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StartBody {
+    tool_use: Option<ToolUseStartBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolUseStartBody {
+    tool_use_id: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BlockDelta {
+    content_block_index: u32,
+    delta: DeltaBody,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeltaBody {
+    text: Option<String>,
+    tool_use: Option<ToolUseDelta>,
+}
+
+#[derive(Deserialize)]
+struct ToolUseDelta {
+    input: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stop {
+    stop_reason: String,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    usage: Option<TokenUsage>,
+}
+
+#[derive(Deserialize)]
+struct ExceptionBody {
+    #[serde(alias = "Message")]
+    message: Option<String>,
+}
+
+fn json<'a, T: Deserialize<'a>>(payload: &'a [u8], what: &str) -> Result<T, EventError> {
+    serde_json::from_slice(payload).map_err(|e| EventError(format!("{what}: {e}")))
+}
+
+impl StreamEvent {
+    /// Classifies a decoded frame by `:message-type`, then `:event-type` or `:exception-type`.
+    pub fn from_message(m: &Message) -> Result<StreamEvent, EventError> {
+        let payload = m.payload().as_ref();
+        match header_str(m, ":message-type") {
+            Some("event") => {}
+            Some("exception") => {
+                let name = header_str(m, ":exception-type")
+                    .unwrap_or("exception")
+                    .to_string();
+                let message = serde_json::from_slice::<ExceptionBody>(payload)
+                    .ok()
+                    .and_then(|b| b.message)
+                    .unwrap_or_default();
+                return Ok(StreamEvent::Exception { name, message });
+            }
+            Some("error") => {
+                let name = header_str(m, ":error-code").unwrap_or("error").to_string();
+                let message = header_str(m, ":error-message").unwrap_or("").to_string();
+                return Ok(StreamEvent::Exception { name, message });
+            }
+            other => return Err(EventError(format!(":message-type {other:?}"))),
+        }
+        Ok(match header_str(m, ":event-type") {
+            Some("messageStart") => StreamEvent::MessageStart,
+            Some("contentBlockStart") => {
+                let s: BlockStart = json(payload, "contentBlockStart")?;
+                match s.start.tool_use {
+                    Some(t) => StreamEvent::ToolUseStart {
+                        block: s.content_block_index,
+                        id: t.tool_use_id,
+                        name: t.name,
+                    },
+                    None => StreamEvent::Ignored,
+                }
+            }
+            Some("contentBlockDelta") => {
+                let d: BlockDelta = json(payload, "contentBlockDelta")?;
+                match (d.delta.text, d.delta.tool_use) {
+                    (Some(t), _) => StreamEvent::TextDelta(t),
+                    (None, Some(u)) => StreamEvent::ToolInputDelta {
+                        block: d.content_block_index,
+                        input: u.input,
+                    },
+                    (None, None) => StreamEvent::Ignored,
+                }
+            }
+            Some("messageStop") => {
+                let s: Stop = json(payload, "messageStop")?;
+                StreamEvent::MessageStop {
+                    stop_reason: s.stop_reason,
+                }
+            }
+            Some("metadata") => {
+                let meta: Meta = json(payload, "metadata")?;
+                StreamEvent::Metadata { usage: meta.usage }
+            }
+            Some(_) => StreamEvent::Ignored,
+            None => return Err(EventError("event without :event-type".into())),
+        })
+    }
+}

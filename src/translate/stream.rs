@@ -1,0 +1,261 @@
+//! ConverseStream bytes → OpenAI server-sent events, one callback at a time.
+//!
+//! [`StreamTranslator::feed`] takes whatever bytes arrived and returns the SSE
+//! bytes for every frame they completed; [`StreamTranslator::finish`] closes
+//! the stream. After an error event the translator emits nothing more.
+
+use crate::bedrock::converse::TokenUsage;
+use crate::bedrock::stream::StreamEvent;
+use crate::error::ApiError;
+use crate::eventstream::{DecodeError, FrameDecoder};
+use crate::openai::response::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
+use crate::sse;
+use crate::translate::response::{finish_reason, usage};
+
+/// Identity shared by every chunk of one answer.
+#[derive(Debug, Clone)]
+pub struct StreamContext {
+    /// `chatcmpl-...`.
+    pub id: String,
+    /// The model id the caller asked for.
+    pub model: &'static str,
+    /// Unix seconds.
+    pub created: u64,
+    /// Emit the final usage chunk.
+    pub include_usage: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Open,
+    Stopped,
+    Closed,
+}
+
+/// Turns ConverseStream frames into `chat.completion.chunk` events.
+#[derive(Debug)]
+pub struct StreamTranslator {
+    ctx: StreamContext,
+    decoder: FrameDecoder,
+    phase: Phase,
+    role_sent: bool,
+    /// Bedrock content block index of each tool call, in order: position = OpenAI index.
+    tool_blocks: Vec<u32>,
+    usage: Option<TokenUsage>,
+}
+
+impl StreamTranslator {
+    /// A translator for one streamed answer.
+    pub fn new(ctx: StreamContext, max_frame_bytes: usize) -> StreamTranslator {
+        StreamTranslator {
+            ctx,
+            decoder: FrameDecoder::new(max_frame_bytes),
+            phase: Phase::Open,
+            role_sent: false,
+            tool_blocks: Vec::new(),
+            usage: None,
+        }
+    }
+
+    /// Bytes held for an incomplete frame.
+    pub fn buffered(&self) -> usize {
+        self.decoder.buffered()
+    }
+
+    /// Feeds upstream bytes; returns the SSE bytes they produce.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.phase == Phase::Closed {
+            return out;
+        }
+        self.decoder.push(bytes);
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(frame)) => match StreamEvent::from_message(&frame) {
+                    Ok(event) => self.on_event(event, &mut out),
+                    Err(e) => self.fail(&bad_stream(&e.to_string()), &mut out),
+                },
+                Ok(None) => break,
+                Err(e) => self.fail(&decode_error(&e), &mut out),
+            }
+            if self.phase == Phase::Closed {
+                break;
+            }
+        }
+        out
+    }
+
+    /// End of the upstream body: closes the stream (with an error if it was cut short).
+    pub fn finish(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self.phase {
+            Phase::Closed => {}
+            Phase::Open => {
+                let err = match self.decoder.finish() {
+                    Err(e) => decode_error(&e),
+                    Ok(()) => bad_stream("the stream ended before messageStop"),
+                };
+                self.fail(&err, &mut out);
+            }
+            Phase::Stopped => {
+                if let Err(e) = self.decoder.finish() {
+                    self.fail(&decode_error(&e), &mut out);
+                    return out;
+                }
+                if self.ctx.include_usage {
+                    self.chunk(&mut out, &[], self.usage.map(usage));
+                }
+                out.extend_from_slice(sse::DONE);
+                self.phase = Phase::Closed;
+            }
+        }
+        out
+    }
+
+    fn on_event(&mut self, event: StreamEvent, out: &mut Vec<u8>) {
+        match event {
+            StreamEvent::MessageStart => self.ensure_role(out),
+            StreamEvent::TextDelta(text) => {
+                self.ensure_role(out);
+                let delta = Delta {
+                    content: Some(&text),
+                    ..Delta::default()
+                };
+                self.choice(out, delta, None);
+            }
+            StreamEvent::ToolUseStart { block, id, name } => {
+                self.ensure_role(out);
+                let index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
+                self.tool_blocks.push(block);
+                let call = [ToolCallDelta {
+                    index,
+                    id: Some(&id),
+                    kind: Some("function"),
+                    function: FunctionDelta {
+                        name: Some(&name),
+                        arguments: "",
+                    },
+                }];
+                self.choice(
+                    out,
+                    Delta {
+                        tool_calls: &call,
+                        ..Delta::default()
+                    },
+                    None,
+                );
+            }
+            StreamEvent::ToolInputDelta { block, input } => {
+                let Some(pos) = self.tool_blocks.iter().position(|b| *b == block) else {
+                    self.fail(&bad_stream("tool input for an unknown content block"), out);
+                    return;
+                };
+                let call = [ToolCallDelta {
+                    index: u32::try_from(pos).unwrap_or(u32::MAX),
+                    id: None,
+                    kind: None,
+                    function: FunctionDelta {
+                        name: None,
+                        arguments: &input,
+                    },
+                }];
+                self.choice(
+                    out,
+                    Delta {
+                        tool_calls: &call,
+                        ..Delta::default()
+                    },
+                    None,
+                );
+            }
+            StreamEvent::MessageStop { stop_reason } => {
+                self.ensure_role(out);
+                self.choice(out, Delta::default(), Some(finish_reason(&stop_reason)));
+                self.phase = Phase::Stopped;
+            }
+            StreamEvent::Metadata { usage } => self.usage = usage.or(self.usage),
+            StreamEvent::Exception { name, message } => self.fail(&exception(&name, &message), out),
+            StreamEvent::Ignored => {}
+        }
+    }
+
+    fn ensure_role(&mut self, out: &mut Vec<u8>) {
+        if !self.role_sent {
+            self.role_sent = true;
+            let delta = Delta {
+                role: Some("assistant"),
+                content: Some(""),
+                ..Delta::default()
+            };
+            self.choice(out, delta, None);
+        }
+    }
+
+    fn choice(&self, out: &mut Vec<u8>, delta: Delta<'_>, finish: Option<&'static str>) {
+        let choices = [ChunkChoice {
+            index: 0,
+            delta,
+            logprobs: None,
+            finish_reason: finish,
+        }];
+        self.chunk(out, &choices, None);
+    }
+
+    fn chunk(
+        &self,
+        out: &mut Vec<u8>,
+        choices: &[ChunkChoice<'_>],
+        usage: Option<crate::openai::response::Usage>,
+    ) {
+        let chunk = ChatChunk {
+            id: &self.ctx.id,
+            object: "chat.completion.chunk",
+            created: self.ctx.created,
+            model: self.ctx.model,
+            system_fingerprint: None,
+            choices,
+            usage,
+        };
+        sse::write_data(out, &chunk);
+    }
+
+    /// Emits one `{"error": ...}` event and `[DONE]`, then stops.
+    fn fail(&mut self, err: &ApiError, out: &mut Vec<u8>) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(&err.to_json());
+        out.extend_from_slice(b"\n\n");
+        out.extend_from_slice(sse::DONE);
+        self.phase = Phase::Closed;
+    }
+}
+
+fn bad_stream(detail: &str) -> ApiError {
+    ApiError::new(
+        502,
+        "api_error",
+        "bad_upstream_stream",
+        format!("Bedrock stream failed: {detail}"),
+    )
+}
+
+fn decode_error(e: &DecodeError) -> ApiError {
+    bad_stream(&e.to_string())
+}
+
+/// Mid-stream Bedrock exception → OpenAI error (same statuses as before the stream).
+fn exception(name: &str, message: &str) -> ApiError {
+    let (status, kind, code) = match name {
+        "throttlingException" => (429, "rate_limit_error", "rate_limit_exceeded"),
+        "validationException" => (400, "invalid_request_error", "bedrock_validation_error"),
+        "modelStreamErrorException" => (424, "api_error", "model_stream_error"),
+        "serviceUnavailableException" => (503, "api_error", "service_unavailable"),
+        "modelTimeoutException" => (408, "timeout_error", "model_timeout"),
+        _ => (500, "api_error", "internal_error"),
+    };
+    let mut msg = format!("Bedrock {name}: {message}");
+    msg.truncate(msg.char_indices().nth(1024).map_or(msg.len(), |(i, _)| i));
+    ApiError::new(status, kind, code, msg)
+}
