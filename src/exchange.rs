@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::eventstream::DEFAULT_MAX_BUFFERED;
 use crate::openai::request;
 use crate::sigv4::{sign_request, SignRequest};
+use crate::translate::replay;
 use crate::translate::request::to_converse;
 use crate::translate::response::{to_chat_completion, ResponseContext};
 use crate::translate::stream::{StreamContext, StreamTranslator};
@@ -112,8 +113,19 @@ struct Pending {
     caller: Caller,
     model: &'static str,
     created: u64,
-    stream: bool,
+    mode: Mode,
     include_usage: bool,
+}
+
+/// How the answer travels back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// JSON in, JSON out.
+    Json,
+    /// Event stream in, SSE out, piece by piece.
+    Stream,
+    /// JSON in (the model cannot stream this request), SSE out.
+    Replay,
 }
 
 #[derive(Debug)]
@@ -234,7 +246,14 @@ impl Exchange {
             .timeout_seconds
             .unwrap_or(self.config.max_timeout_seconds)
             .min(self.config.max_timeout_seconds);
+        let tools_streaming = req.model.tools_streaming;
         let converse = to_converse(req)?;
+        let mode = match (stream, converse.tool_config.is_some() && !tools_streaming) {
+            (false, _) => Mode::Json,
+            (true, false) => Mode::Stream,
+            (true, true) => Mode::Replay,
+        };
+        let stream = mode == Mode::Stream;
         let payload = serde_json::to_vec(&converse)
             .map_err(|e| ApiError::internal(format!("could not encode the Converse body: {e}")))?;
         let authority = upstream::authority(self.config.endpoint.as_ref(), &caller.region);
@@ -283,7 +302,7 @@ impl Exchange {
             caller,
             model,
             created,
-            stream,
+            mode,
             include_usage,
         });
         Ok(Step {
@@ -303,13 +322,8 @@ impl Exchange {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
         };
-        if pending.stream && status == 200 {
-            let ctx = StreamContext {
-                id: response_id(find("x-amzn-requestid").as_deref(), &pending),
-                model: pending.model,
-                created: pending.created,
-                include_usage: pending.include_usage,
-            };
+        if pending.mode == Mode::Stream && status == 200 {
+            let ctx = stream_context(find("x-amzn-requestid").as_deref(), &pending);
             let translator = StreamTranslator::new(ctx, DEFAULT_MAX_BUFFERED);
             self.state = State::Streaming(Box::new(translator));
             return Step {
@@ -369,6 +383,20 @@ impl Exchange {
 
 /// Rewrites a buffered Converse answer or error into OpenAI's shape.
 fn rewrite_buffered(b: Buffering, body: &[u8]) -> Step {
+    if b.status == 200 && b.pending.mode == Mode::Replay {
+        let ctx = stream_context(b.aws_request_id.as_deref(), &b.pending);
+        if let Ok(sse) = replay::to_sse(body, &ctx) {
+            return Step {
+                effects: vec![
+                    Effect::SetResponseHeader("content-type".into(), "text/event-stream".into()),
+                    Effect::SetResponseHeader("cache-control".into(), "no-cache".into()),
+                    Effect::SetResponseHeader("content-length".into(), sse.len().to_string()),
+                    Effect::ReplaceResponseBody(sse),
+                ],
+                verdict: Verdict::Continue,
+            };
+        }
+    }
     let result = if b.status == 200 {
         let id = response_id(b.aws_request_id.as_deref(), &b.pending);
         let ctx = ResponseContext {
@@ -414,6 +442,15 @@ fn rewrite_buffered(b: Buffering, body: &[u8]) -> Step {
     Step {
         effects,
         verdict: Verdict::Continue,
+    }
+}
+
+fn stream_context(aws_request_id: Option<&str>, pending: &Pending) -> StreamContext {
+    StreamContext {
+        id: response_id(aws_request_id, pending),
+        model: pending.model,
+        created: pending.created,
+        include_usage: pending.include_usage,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Converse request and response bodies (botocore's bedrock-runtime model, the parts we use).
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Body of `POST /model/{id}/converse` (and `converse-stream`).
 #[derive(Debug, Serialize, PartialEq)]
@@ -14,6 +15,9 @@ pub struct ConverseRequest {
     /// Sampling settings; omitted when none was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inference_config: Option<InferenceConfig>,
+    /// Tools; required whenever the history holds tool blocks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_config: Option<ToolConfig>,
 }
 
 /// A conversation turn.
@@ -41,6 +45,120 @@ pub enum ConverseRole {
 pub enum ContentBlock {
     /// `{"text": "..."}`.
     Text(String),
+    /// `{"image": {"format": ..., "source": {"bytes": <base64>}}}`.
+    Image(ImageBlock),
+    /// An earlier tool call of the assistant.
+    ToolUse(ToolUseBlock),
+    /// A tool's answer, in a user turn.
+    ToolResult(ToolResultBlock),
+}
+
+/// An image block.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ImageBlock {
+    /// `png`, `jpeg`, `gif` or `webp`.
+    pub format: &'static str,
+    /// The image bytes.
+    pub source: ImageSource,
+}
+
+/// Image bytes, base64 in JSON.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ImageSource {
+    /// Base64 text.
+    pub bytes: String,
+}
+
+/// `toolUse` block.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolUseBlock {
+    /// OpenAI's tool call id.
+    pub tool_use_id: String,
+    /// Tool name.
+    pub name: String,
+    /// Arguments as JSON.
+    pub input: Value,
+}
+
+/// `toolResult` block.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolResultBlock {
+    /// The call answered.
+    pub tool_use_id: String,
+    /// The result as text blocks.
+    pub content: Vec<ToolResultContent>,
+}
+
+/// Content of a tool result.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub enum ToolResultContent {
+    /// `{"text": "..."}`.
+    Text(String),
+}
+
+/// `toolConfig`.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolConfig {
+    /// At least one tool.
+    pub tools: Vec<ToolEntry>,
+    /// Absent means auto.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ConverseToolChoice>,
+}
+
+/// One entry of `toolConfig.tools`.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolEntry {
+    /// The function.
+    pub tool_spec: ToolSpec,
+}
+
+/// `toolSpec`.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolSpec {
+    /// Name.
+    pub name: String,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `{"json": <schema>}`.
+    pub input_schema: InputSchema,
+}
+
+/// `inputSchema`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct InputSchema {
+    /// JSON schema.
+    pub json: Value,
+}
+
+/// `toolChoice`: Converse has auto, any and tool (no "none").
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum ConverseToolChoice {
+    /// `{"auto": {}}`.
+    Auto(Empty),
+    /// `{"any": {}}`.
+    Any(Empty),
+    /// `{"tool": {"name": ...}}`.
+    Tool(NamedTool),
+}
+
+/// `{}`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Empty {}
+
+/// `{"name": ...}`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct NamedTool {
+    /// Tool name.
+    pub name: String,
 }
 
 /// A system prompt block: `{"text": "..."}`.
@@ -99,10 +217,27 @@ pub struct OutputMessage {
 
 /// One output content block (unknown kinds deserialize to all-`None`).
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutputBlock {
     /// Text, for a text block.
     #[serde(default)]
     pub text: Option<String>,
+    /// A tool call, for a toolUse block.
+    #[serde(default)]
+    pub tool_use: Option<OutputToolUse>,
+}
+
+/// A tool call in a Converse answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputToolUse {
+    /// Becomes the OpenAI tool call id.
+    pub tool_use_id: String,
+    /// Tool name.
+    pub name: String,
+    /// Arguments.
+    #[serde(default)]
+    pub input: Value,
 }
 
 /// Bedrock's token counts.

@@ -6,27 +6,10 @@
 
 use crate::error::ApiError;
 use crate::models::{self, ModelInfo};
+use crate::openai::json::clip;
+use crate::openai::message::{parse_messages, Message};
+use crate::openai::tools::{parse_tool_choice, parse_tools, Tool, ToolChoice};
 use serde_json::{Map, Value};
-
-/// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// `system` or `developer`.
-    System,
-    /// `user`.
-    User,
-    /// `assistant`.
-    Assistant,
-}
-
-/// One message of the conversation, reduced to its text parts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
-    /// The author.
-    pub role: Role,
-    /// Text parts in order (a string content is one part).
-    pub texts: Vec<String>,
-}
 
 /// Sampling settings passed to Converse `inferenceConfig` unchanged.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -56,6 +39,10 @@ pub struct ChatRequest {
     pub timeout_seconds: Option<u64>,
     /// Inference settings.
     pub sampling: Sampling,
+    /// Function tools offered to the model.
+    pub tools: Vec<Tool>,
+    /// `tool_choice`, if given.
+    pub tool_choice: Option<ToolChoice>,
 }
 
 /// Fields OpenAI clients send that Bedrock Converse cannot honour; accepted and ignored.
@@ -99,6 +86,8 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
         None => opt_positive_int(&mut obj, "max_completion_tokens")?,
     };
     let stop = parse_stop(obj.remove("stop"))?;
+    let tools = parse_tools(obj.remove("tools"))?;
+    let tool_choice = parse_tool_choice(obj.remove("tool_choice"), &tools)?;
     check_unsupported(&mut obj)?;
     Ok(ChatRequest {
         model,
@@ -112,6 +101,8 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
             max_tokens,
             stop,
         },
+        tools,
+        tool_choice,
     })
 }
 
@@ -131,137 +122,6 @@ fn parse_model(v: Option<Value>) -> Result<&'static ModelInfo, ApiError> {
             .with_param("model")
         }),
         Some(_) => Err(ApiError::invalid("model", "`model` must be a string.")),
-    }
-}
-
-fn parse_messages(v: Option<Value>) -> Result<Vec<Message>, ApiError> {
-    let items = match v {
-        None | Some(Value::Null) => {
-            return Err(ApiError::invalid("messages", "`messages` is required."))
-        }
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "messages",
-                "`messages` must be an array.",
-            ))
-        }
-    };
-    if items.is_empty() {
-        return Err(ApiError::invalid(
-            "messages",
-            "`messages` must not be empty.",
-        ));
-    }
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, m)| parse_message(i, m))
-        .collect()
-}
-
-fn parse_message(i: usize, v: Value) -> Result<Message, ApiError> {
-    let Value::Object(mut m) = v else {
-        return Err(ApiError::invalid(
-            format!("messages.[{i}]"),
-            "Each message must be an object.",
-        ));
-    };
-    let role = match m.remove("role") {
-        Some(Value::String(r)) => match r.as_str() {
-            "system" | "developer" => Role::System,
-            "user" => Role::User,
-            "assistant" => Role::Assistant,
-            "tool" | "function" => {
-                return Err(ApiError::invalid(
-                    format!("messages.[{i}].role"),
-                    format!(
-                        "Role `{r}` needs tool support, which this gateway does not offer yet."
-                    ),
-                ))
-            }
-            _ => {
-                return Err(ApiError::invalid(
-                    format!("messages.[{i}].role"),
-                    format!(
-                        "Unknown role `{}`; expected system, developer, user or assistant.",
-                        clip(&r)
-                    ),
-                ))
-            }
-        },
-        None => {
-            return Err(ApiError::invalid(
-                format!("messages.[{i}].role"),
-                "Each message needs a `role`.",
-            ))
-        }
-        Some(_) => {
-            return Err(ApiError::invalid(
-                format!("messages.[{i}].role"),
-                "`role` must be a string.",
-            ))
-        }
-    };
-    if m.get("tool_calls").is_some_and(|t| !t.is_null()) {
-        return Err(ApiError::invalid(
-            format!("messages.[{i}].tool_calls"),
-            "Tool calls need tool support, which this gateway does not offer yet.",
-        ));
-    }
-    let texts = parse_content(i, role, m.remove("content"))?;
-    Ok(Message { role, texts })
-}
-
-fn parse_content(i: usize, role: Role, v: Option<Value>) -> Result<Vec<String>, ApiError> {
-    let param = || format!("messages.[{i}].content");
-    match v {
-        Some(Value::String(s)) => Ok(vec![s]),
-        Some(Value::Array(parts)) => parts
-            .into_iter()
-            .enumerate()
-            .map(|(j, p)| parse_part(i, j, p))
-            .collect(),
-        None | Some(Value::Null) if role == Role::Assistant => Ok(Vec::new()),
-        None | Some(Value::Null) => Err(ApiError::invalid(
-            param(),
-            "`content` is required for this role.",
-        )),
-        Some(_) => Err(ApiError::invalid(
-            param(),
-            "`content` must be a string or an array of content parts.",
-        )),
-    }
-}
-
-fn parse_part(i: usize, j: usize, v: Value) -> Result<String, ApiError> {
-    let param = || format!("messages.[{i}].content.[{j}]");
-    let Value::Object(mut p) = v else {
-        return Err(ApiError::invalid(
-            param(),
-            "Each content part must be an object.",
-        ));
-    };
-    match p.remove("type") {
-        Some(Value::String(t)) if t == "text" => match p.remove("text") {
-            Some(Value::String(s)) => Ok(s),
-            _ => Err(ApiError::invalid(
-                format!("messages.[{i}].content.[{j}].text"),
-                "A text part needs a string `text`.",
-            )),
-        },
-        Some(Value::String(t)) if t == "image_url" => Err(ApiError::invalid(
-            param(),
-            "Image parts need image support, which this gateway does not offer yet.",
-        )),
-        Some(Value::String(t)) => Err(ApiError::invalid(
-            format!("messages.[{i}].content.[{j}].type"),
-            format!("Content part type `{}` is not supported.", clip(&t)),
-        )),
-        _ => Err(ApiError::invalid(
-            format!("messages.[{i}].content.[{j}].type"),
-            "Each content part needs a string `type`.",
-        )),
     }
 }
 
@@ -395,24 +255,13 @@ fn check_unsupported(obj: &mut Map<String, Value>) -> Result<(), ApiError> {
             ))
         }
     }
-    for key in ["tools", "tool_choice", "functions", "function_call"] {
-        if obj
-            .get(key)
-            .is_some_and(|v| !v.is_null() && v != &Value::Array(Vec::new()))
-        {
+    for key in ["functions", "function_call"] {
+        if obj.get(key).is_some_and(|v| !v.is_null()) {
             return Err(ApiError::invalid(
                 key,
-                format!("`{key}` needs tool support, which this gateway does not offer yet."),
+                format!("`{key}` is deprecated by OpenAI; send `tools` and `tool_choice` instead."),
             ));
         }
     }
     Ok(())
-}
-
-/// Shortens caller-supplied text before it is echoed in an error message.
-fn clip(s: &str) -> &str {
-    match s.char_indices().nth(64) {
-        Some((at, _)) => s.get(..at).unwrap_or(s),
-        None => s,
-    }
 }

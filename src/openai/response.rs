@@ -44,6 +44,30 @@ pub struct AssistantMessage {
     pub content: Option<String>,
     /// Always null.
     pub refusal: Option<()>,
+    /// Tool calls, when the model made any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// A complete tool call.
+#[derive(Debug, Serialize)]
+pub struct ToolCall {
+    /// Bedrock's `toolUseId`.
+    pub id: String,
+    /// Always `function`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Name and arguments.
+    pub function: FunctionCall,
+}
+
+/// Function part of a tool call.
+#[derive(Debug, Serialize)]
+pub struct FunctionCall {
+    /// Tool name.
+    pub name: String,
+    /// Arguments as a JSON string.
+    pub arguments: String,
 }
 
 /// OpenAI token counts.

@@ -2,7 +2,9 @@
 
 use crate::bedrock::converse::{ConverseResponse, TokenUsage};
 use crate::error::ApiError;
-use crate::openai::response::{AssistantMessage, ChatCompletion, Choice, Usage};
+use crate::openai::response::{
+    AssistantMessage, ChatCompletion, Choice, FunctionCall, ToolCall, Usage,
+};
 
 /// What the response needs from the request side.
 #[derive(Debug, Clone)]
@@ -34,25 +36,37 @@ pub fn usage(u: TokenUsage) -> Usage {
     }
 }
 
-/// Translates a Converse JSON body into the OpenAI JSON body.
-pub fn to_chat_completion(body: &[u8], ctx: &ResponseContext<'_>) -> Result<Vec<u8>, ApiError> {
+/// A Converse answer reduced to what OpenAI's shapes carry.
+#[derive(Debug)]
+pub struct Answer {
+    /// All text blocks concatenated; `None` when there was no text.
+    pub text: Option<String>,
+    /// Tool calls in order.
+    pub tool_calls: Vec<ToolCall>,
+    /// OpenAI finish reason.
+    pub finish_reason: &'static str,
+    /// Token counts.
+    pub usage: Option<Usage>,
+}
+
+fn bad_upstream(message: String) -> ApiError {
+    ApiError::new(502, "api_error", "bad_upstream_response", message)
+}
+
+/// Parses a Converse JSON body.
+pub fn parse_answer(body: &[u8]) -> Result<Answer, ApiError> {
     let resp: ConverseResponse = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            502,
-            "api_error",
-            "bad_upstream_response",
-            format!("Bedrock answered with a body that is not a Converse response: {e}"),
-        )
+        bad_upstream(format!(
+            "Bedrock answered with a body that is not a Converse response: {e}"
+        ))
     })?;
     let Some(message) = resp.output.message else {
-        return Err(ApiError::new(
-            502,
-            "api_error",
-            "bad_upstream_response",
-            "Bedrock answered without an output message.",
+        return Err(bad_upstream(
+            "Bedrock answered without an output message.".into(),
         ));
     };
     let mut text: Option<String> = None;
+    let mut tool_calls = Vec::new();
     for block in message.content {
         if let Some(t) = block.text {
             match &mut text {
@@ -60,7 +74,33 @@ pub fn to_chat_completion(body: &[u8], ctx: &ResponseContext<'_>) -> Result<Vec<
                 None => text = Some(t),
             }
         }
+        if let Some(u) = block.tool_use {
+            tool_calls.push(ToolCall {
+                id: u.tool_use_id,
+                kind: "function",
+                function: FunctionCall {
+                    name: u.name,
+                    arguments: u.input.to_string(),
+                },
+            });
+        }
     }
+    Ok(Answer {
+        text,
+        tool_calls,
+        finish_reason: finish_reason(&resp.stop_reason),
+        usage: resp.usage.map(usage),
+    })
+}
+
+/// Translates a Converse JSON body into the OpenAI JSON body.
+pub fn to_chat_completion(body: &[u8], ctx: &ResponseContext<'_>) -> Result<Vec<u8>, ApiError> {
+    let answer = parse_answer(body)?;
+    let content = match answer.text {
+        Some(t) => Some(t),
+        None if answer.tool_calls.is_empty() => Some(String::new()),
+        None => None,
+    };
     let completion = ChatCompletion {
         id: ctx.id,
         object: "chat.completion",
@@ -70,14 +110,15 @@ pub fn to_chat_completion(body: &[u8], ctx: &ResponseContext<'_>) -> Result<Vec<
             index: 0,
             message: AssistantMessage {
                 role: "assistant",
-                content: Some(text.unwrap_or_default()),
+                content,
                 refusal: None,
+                tool_calls: answer.tool_calls,
             },
             logprobs: None,
-            finish_reason: finish_reason(&resp.stop_reason),
+            finish_reason: answer.finish_reason,
         }],
         system_fingerprint: None,
-        usage: resp.usage.map(usage),
+        usage: answer.usage,
     };
     serde_json::to_vec(&completion)
         .map_err(|e| ApiError::internal(format!("could not encode the response: {e}")))

@@ -1,0 +1,259 @@
+//! The `messages` array: roles, text and image parts, tool calls and tool results.
+
+use crate::error::ApiError;
+use crate::openai::image::{parse_data_url, Image};
+use crate::openai::json::{clip, is_tool_name, is_tool_use_id, take_opt_string, take_string};
+use serde_json::{Map, Value};
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `system` or `developer`.
+    System,
+    /// `user`.
+    User,
+    /// `assistant`.
+    Assistant,
+    /// `tool` (a tool result).
+    Tool,
+}
+
+/// A content part.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// Text.
+    Text(String),
+    /// An inline image.
+    Image(Image),
+}
+
+/// A tool call made by the assistant earlier in the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    /// `id`, echoed by the tool result.
+    pub id: String,
+    /// Function name.
+    pub name: String,
+    /// Arguments, parsed from their JSON string.
+    pub arguments: Value,
+}
+
+/// One message of the conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// The author.
+    pub role: Role,
+    /// Content parts in order (a string content is one text part).
+    pub parts: Vec<Part>,
+    /// Assistant tool calls.
+    pub tool_calls: Vec<ToolCall>,
+    /// For `tool` messages: the call answered.
+    pub tool_call_id: Option<String>,
+}
+
+/// Parses the `messages` field.
+pub fn parse_messages(v: Option<Value>) -> Result<Vec<Message>, ApiError> {
+    let items = match v {
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid("messages", "`messages` is required."))
+        }
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "messages",
+                "`messages` must be an array.",
+            ))
+        }
+    };
+    if items.is_empty() {
+        return Err(ApiError::invalid(
+            "messages",
+            "`messages` must not be empty.",
+        ));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| parse_message(i, m))
+        .collect()
+}
+
+fn parse_role(i: usize, v: Option<Value>) -> Result<Role, ApiError> {
+    let param = format!("messages.[{i}].role");
+    match v {
+        Some(Value::String(r)) => match r.as_str() {
+            "system" | "developer" => Ok(Role::System),
+            "user" => Ok(Role::User),
+            "assistant" => Ok(Role::Assistant),
+            "tool" => Ok(Role::Tool),
+            _ => Err(ApiError::invalid(
+                param,
+                format!(
+                    "Unknown role `{}`; expected system, developer, user, assistant or tool.",
+                    clip(&r)
+                ),
+            )),
+        },
+        None | Some(Value::Null) => Err(ApiError::invalid(param, "Each message needs a `role`.")),
+        Some(_) => Err(ApiError::invalid(param, "`role` must be a string.")),
+    }
+}
+
+fn parse_message(i: usize, v: Value) -> Result<Message, ApiError> {
+    let Value::Object(mut m) = v else {
+        return Err(ApiError::invalid(
+            format!("messages.[{i}]"),
+            "Each message must be an object.",
+        ));
+    };
+    let role = parse_role(i, m.remove("role"))?;
+    let tool_calls = match m.remove("tool_calls") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(_) if role != Role::Assistant => {
+            return Err(ApiError::invalid(
+                format!("messages.[{i}].tool_calls"),
+                "Only assistant messages carry `tool_calls`.",
+            ))
+        }
+        Some(Value::Array(calls)) => calls
+            .into_iter()
+            .enumerate()
+            .map(|(j, c)| parse_tool_call(i, j, c))
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                format!("messages.[{i}].tool_calls"),
+                "`tool_calls` must be an array.",
+            ))
+        }
+    };
+    let tool_call_id = if role == Role::Tool {
+        let param = || format!("messages.[{i}].tool_call_id");
+        let id = take_string(&mut m, "tool_call_id", &param)?;
+        if !is_tool_use_id(&id) {
+            return Err(ApiError::invalid(
+                param(),
+                "`tool_call_id` must be 1-64 characters of [a-zA-Z0-9_.:-].",
+            ));
+        }
+        Some(id)
+    } else {
+        None
+    };
+    let content_optional = role == Role::Assistant;
+    let parts = parse_content(i, content_optional, m.remove("content"))?;
+    Ok(Message {
+        role,
+        parts,
+        tool_calls,
+        tool_call_id,
+    })
+}
+
+fn parse_tool_call(i: usize, j: usize, v: Value) -> Result<ToolCall, ApiError> {
+    let base = format!("messages.[{i}].tool_calls.[{j}]");
+    let Value::Object(mut c) = v else {
+        return Err(ApiError::invalid(base, "Each tool call must be an object."));
+    };
+    let id = take_string(&mut c, "id", &|| format!("{base}.id"))?;
+    if !is_tool_use_id(&id) {
+        return Err(ApiError::invalid(
+            format!("{base}.id"),
+            "Tool call ids must be 1-64 characters of [a-zA-Z0-9_.:-].",
+        ));
+    }
+    match take_opt_string(&mut c, "type", &|| format!("{base}.type"))?.as_deref() {
+        None | Some("function") => {}
+        Some(_) => {
+            return Err(ApiError::invalid(
+                format!("{base}.type"),
+                "Only `function` tool calls are supported.",
+            ))
+        }
+    }
+    let Some(Value::Object(mut f)) = c.remove("function") else {
+        return Err(ApiError::invalid(
+            format!("{base}.function"),
+            "A tool call needs a `function` object.",
+        ));
+    };
+    let name = take_string(&mut f, "name", &|| format!("{base}.function.name"))?;
+    if !is_tool_name(&name) {
+        return Err(ApiError::invalid(
+            format!("{base}.function.name"),
+            "Tool names must be 1-64 characters of [a-zA-Z0-9_-].",
+        ));
+    }
+    let args_param = || format!("{base}.function.arguments");
+    let raw = take_opt_string(&mut f, "arguments", &args_param)?.unwrap_or_default();
+    let arguments = if raw.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_str(&raw).map_err(|e| {
+            ApiError::invalid(args_param(), format!("`arguments` is not valid JSON: {e}"))
+        })?
+    };
+    Ok(ToolCall {
+        id,
+        name,
+        arguments,
+    })
+}
+
+fn parse_content(i: usize, optional: bool, v: Option<Value>) -> Result<Vec<Part>, ApiError> {
+    let param = || format!("messages.[{i}].content");
+    match v {
+        Some(Value::String(s)) => Ok(vec![Part::Text(s)]),
+        Some(Value::Array(parts)) => parts
+            .into_iter()
+            .enumerate()
+            .map(|(j, p)| parse_part(i, j, p))
+            .collect(),
+        None | Some(Value::Null) if optional => Ok(Vec::new()),
+        None | Some(Value::Null) => Err(ApiError::invalid(
+            param(),
+            "`content` is required for this role.",
+        )),
+        Some(_) => Err(ApiError::invalid(
+            param(),
+            "`content` must be a string or an array of content parts.",
+        )),
+    }
+}
+
+fn parse_part(i: usize, j: usize, v: Value) -> Result<Part, ApiError> {
+    let base = format!("messages.[{i}].content.[{j}]");
+    let Value::Object(mut p) = v else {
+        return Err(ApiError::invalid(
+            base,
+            "Each content part must be an object.",
+        ));
+    };
+    let kind = take_string(&mut p, "type", &|| format!("{base}.type"))?;
+    match kind.as_str() {
+        "text" => Ok(Part::Text(take_string(&mut p, "text", &|| {
+            format!("{base}.text")
+        })?)),
+        "image_url" => {
+            let url = match p.remove("image_url") {
+                Some(Value::Object(mut o)) => {
+                    take_string(&mut o, "url", &|| format!("{base}.image_url.url"))?
+                }
+                Some(Value::String(s)) => s,
+                _ => {
+                    return Err(ApiError::invalid(
+                        format!("{base}.image_url"),
+                        "An image part needs `image_url.url`.",
+                    ))
+                }
+            };
+            Ok(Part::Image(parse_data_url(url, &|| {
+                format!("{base}.image_url.url")
+            })?))
+        }
+        other => Err(ApiError::invalid(
+            format!("{base}.type"),
+            format!("Content part type `{}` is not supported.", clip(other)),
+        )),
+    }
+}

@@ -1,0 +1,84 @@
+"""What the stand-in answers to a valid request: default answer or a queued script."""
+
+import json
+import re
+import secrets
+
+_WEATHER = re.compile(r"\bweather\b", re.IGNORECASE)
+
+
+def _texts(blocks):
+    for block in blocks:
+        if "text" in block:
+            yield block["text"]
+        if "toolResult" in block:
+            yield from _texts(block["toolResult"].get("content", []))
+
+
+def input_words(params):
+    """Whitespace-separated words across all text in system and messages (incl. tool results)."""
+    words = sum(len(t.split()) for t in _texts(params.get("system", [])))
+    for message in params.get("messages", []):
+        words += sum(len(t.split()) for t in _texts(message["content"]))
+    return words
+
+
+def new_tool_use_id():
+    """A fresh id shaped like Bedrock's (``tooluse_`` + 22 url-safe chars)."""
+    return "tooluse_" + secrets.token_urlsafe(16)[:22].replace("-", "A")
+
+
+def _default_tool_uses(params):
+    config = params.get("toolConfig")
+    if not config:
+        return []
+    choice = config.get("toolChoice") or {"auto": {}}
+    names = [t["toolSpec"]["name"] for t in config["tools"] if "toolSpec" in t]
+    if "tool" in choice:
+        return [{"name": choice["tool"]["name"], "input": {"location": "Paris"}}]
+    last_user = next((m for m in reversed(params["messages"]) if m["role"] == "user"), None)
+    said_weather = last_user and any(_WEATHER.search(t) for t in _texts(
+        [b for b in last_user["content"] if "text" in b]))
+    if said_weather or "any" in choice:
+        return [{"name": names[0], "input": {"location": "Paris"}}]
+    return []
+
+
+def build(params, model_id, script):
+    """Return the answer: ``{"content": [blocks], "stop_reason", "usage"}``.
+
+    ``script`` (a dict, possibly empty) may override ``text``, ``tool_use``,
+    ``stop_reason`` and ``usage``. Content blocks use Converse's shapes.
+    """
+    tool_uses = script.get("tool_use")
+    if tool_uses is None and "text" not in script:
+        tool_uses = _default_tool_uses(params)
+    tool_uses = tool_uses or []
+    if "text" in script:
+        text = script["text"]
+    elif tool_uses:
+        text = None
+    else:
+        text = f"Hello from the Bedrock stand-in ({model_id})."
+    content = [{"text": text}] if text else []
+    for call in tool_uses:
+        content.append({"toolUse": {"toolUseId": call.get("id") or new_tool_use_id(),
+                                    "name": call["name"], "input": call.get("input", {})}})
+    stop = script.get("stop_reason") or ("tool_use" if tool_uses else "end_turn")
+    out_words = len((text or "").split()) + sum(len(json.dumps(c.get("input", {})).split())
+                                                 for c in tool_uses)
+    usage = script.get("usage")
+    if usage is None:
+        n = input_words(params)
+        usage = {"inputTokens": n, "outputTokens": out_words, "totalTokens": n + out_words}
+    return {"content": content, "stop_reason": stop, "usage": usage}
+
+
+def converse_json(answer, latency_ms):
+    """The Converse response body (dict) for an answer."""
+    return {
+        "output": {"message": {"role": "assistant", "content": answer["content"]}},
+        "stopReason": answer["stop_reason"],
+        "usage": answer["usage"],
+        "metrics": {"latencyMs": latency_ms},
+    }

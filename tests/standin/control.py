@@ -1,0 +1,51 @@
+"""The /_standin/ control API: recorded requests, reset, scripts, health."""
+
+import json
+
+SCRIPT_KEYS = {
+    "error", "message", "text", "stop_reason", "usage", "delay_ms", "raw", "reset_connection",
+    "chunk_bytes", "chunk_delay_ms", "exception", "truncate", "bad_crc", "no_message_stop",
+    "tool_use",
+}
+_RESETS = {"before_response", "mid_stream"}
+
+
+def check_script(script):
+    """Return an error message if ``script`` is not a valid script object, else None."""
+    if not isinstance(script, dict):
+        return "script must be a JSON object"
+    unknown = sorted(set(script) - SCRIPT_KEYS)
+    if unknown:
+        return f"unknown script keys: {unknown}; allowed: {sorted(SCRIPT_KEYS)}"
+    if "reset_connection" in script and script["reset_connection"] not in _RESETS:
+        return f"reset_connection must be one of {sorted(_RESETS)}"
+    for call in script.get("tool_use") or []:
+        if not isinstance(call, dict) or "name" not in call:
+            return "each tool_use entry needs a name"
+    return None
+
+
+def handle(handler, body):
+    """Serve one /_standin/ request on ``handler``."""
+    path = handler.path.split("?", 1)[0]
+    state = handler.server.state
+    if path == "/_standin/health" and handler.command == "GET":
+        handler._send_bytes(200, b"ok", [("Content-Type", "text/plain")])
+    elif path == "/_standin/requests" and handler.command == "GET":
+        handler._send_json(200, state.requests())
+    elif path == "/_standin/reset" and handler.command == "POST":
+        state.reset()
+        handler._send_json(200, {"ok": True})
+    elif path == "/_standin/script" and handler.command == "POST":
+        try:
+            script = json.loads(body)
+        except ValueError:
+            script = None
+        problem = check_script(script)
+        if problem:
+            handler._send_json(400, {"message": problem})
+            return
+        state.push_script(script)
+        handler._send_json(200, {"ok": True})
+    else:
+        handler._send_json(404, {"message": f"no such control endpoint: {handler.command} {path}"})

@@ -1,0 +1,39 @@
+"""Thread-safe record of received model requests and the queue of scripted answers."""
+
+import collections
+import threading
+
+
+class State:
+    """Shared server state: recorded requests and queued scripts."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._requests = []
+        self._scripts = collections.deque()
+
+    def record(self, entry):
+        """Append one request record (a JSON-able dict)."""
+        with self._lock:
+            self._requests.append(entry)
+
+    def requests(self):
+        """Copy of all records, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def push_script(self, script):
+        """Queue a script for the next valid model request."""
+        with self._lock:
+            self._scripts.append(script)
+
+    def pop_script(self):
+        """Take the oldest queued script, or an empty dict if none."""
+        with self._lock:
+            return self._scripts.popleft() if self._scripts else {}
+
+    def reset(self):
+        """Forget recorded requests and queued scripts."""
+        with self._lock:
+            self._requests.clear()
+            self._scripts.clear()

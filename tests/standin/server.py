@@ -1,0 +1,204 @@
+"""The HTTP server: /model/{id}/converse[-stream] plus the /_standin/ control API."""
+
+import json
+import os
+import re
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import answers, control, httpio, models, rules, sigv4check, streaming, validation
+from .errors import STATUS, StandinError
+from .recorder import State
+
+_ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream)$")
+_OPERATIONS = {"converse": "Converse", "converse-stream": "ConverseStream"}
+
+
+class _Abort(Exception):
+    """The connection was reset on purpose; nothing more to write."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Request handler; ``self.server.state`` is the shared :class:`State`."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "BedrockStandin/1.0"
+
+    def version_string(self):
+        """Server header value (no Python version suffix)."""
+        return self.server_version
+
+    def log_message(self, fmt, *args):  # noqa: D102 - quiet unless asked
+        if os.environ.get("STANDIN_VERBOSE"):
+            super().log_message(fmt, *args)
+
+    def do_POST(self):  # noqa: N802
+        self._dispatch()
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_POST  # noqa: N815
+
+    def _dispatch(self):
+        try:
+            body = httpio.read_body(self.rfile, self.headers)
+        except httpio.BadRequestBody as exc:
+            self.close_connection = True
+            self._send_json(400, {"message": f"Bad request body: {exc}"})
+            return
+        try:
+            if self.path.startswith("/_standin/"):
+                control.handle(self, body)
+            else:
+                self._model_request(body)
+        except _Abort:
+            pass
+
+    # -- responses -----------------------------------------------------------------
+
+    def _send_json(self, status, obj, headers=()):
+        data = json.dumps(obj).encode()
+        self._send_bytes(status, data, [("Content-Type", "application/json"), *headers])
+
+    def _send_bytes(self, status, data, headers):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        if not any(n.lower() == "content-length" for n, _ in headers):
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _send_error(self, error, request_id):
+        self._send_bytes(error.status, error.body(), [
+            ("Content-Type", "application/json"),
+            ("x-amzn-RequestId", request_id),
+            ("x-amzn-ErrorType", error.header_value()),
+        ])
+
+    def reset_connection(self):
+        """Drop the connection with an RST and stop handling this request."""
+        self.close_connection = True
+        try:
+            self.rfile.close()
+        finally:
+            httpio.reset(self.connection)
+        raise _Abort()
+
+    def _record(self, entry, note=""):
+        """Record a model request and log one line about it (the e2e tests keep this log)."""
+        self.server.state.record(entry)
+        sys.stderr.write(f"standin: {entry['method']} {entry['path']} -> {entry['status']} "
+                         f"{entry['error_type'] or ''} {note}\n")
+        sys.stderr.flush()
+
+    def finish(self):
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    # -- model requests ------------------------------------------------------------
+
+    def _model_request(self, body):
+        started = time.monotonic()
+        raw_path = self.path
+        route = _ROUTE.match(raw_path.split("?", 1)[0])
+        model_id = urllib.parse.unquote(route.group(1)) if route else None
+        operation = _OPERATIONS[route.group(2)] if route else None
+        try:
+            parsed = json.loads(body) if body else None
+        except (ValueError, UnicodeDecodeError):
+            parsed = None
+        entry = {
+            "method": self.command, "path": raw_path, "model_id": model_id,
+            "operation": operation, "headers": [[k, v] for k, v in self.headers.items()],
+            "body": body.decode("utf-8", "replace"), "json": parsed,
+            "status": None, "error_type": None,
+        }
+        request_id = str(uuid.uuid4())
+        try:
+            params = self._check(body, entry, route)
+        except StandinError as error:
+            entry.update(status=error.status, error_type=error.name)
+            self._record(entry, error.message)
+            self._send_error(error, request_id)
+            return
+        self._answer(params, entry, request_id, started)
+
+    def _check(self, body, entry, route):
+        headers = list(self.headers.items())
+        sigv4check.verify(self.command, self.path, headers, body)
+        if route is None or self.command != "POST":
+            raise StandinError("UnknownOperationException", "UnknownOperationException")
+        caps = models.capabilities(entry["model_id"])
+        if caps is None:
+            raise StandinError("ValidationException", "The provided model identifier is invalid.")
+        if entry["json"] is None:
+            raise StandinError("ValidationException",
+                               "Malformed input request, please reformat your input and try again.")
+        params = validation.validate_body(entry["json"], entry["operation"], entry["model_id"])
+        rules.check_converse(params, caps, streaming=entry["operation"] == "ConverseStream")
+        return params
+
+    def _answer(self, params, entry, request_id, started):
+        script = self.server.state.pop_script()
+        if script.get("delay_ms"):
+            time.sleep(float(script["delay_ms"]) / 1000.0)
+        if script.get("reset_connection") == "before_response":
+            self._record(entry)
+            self.reset_connection()
+        if "raw" in script:
+            self._answer_raw(script["raw"], entry)
+            return
+        if script.get("error"):
+            error = StandinError(script["error"], script.get("message"), STATUS.get(script["error"], 400))
+            entry.update(status=error.status, error_type=error.name)
+            self._record(entry)
+            self._send_error(error, request_id)
+            return
+        answer = answers.build(params, entry["model_id"], script)
+        latency = max(1, int((time.monotonic() - started) * 1000))
+        entry.update(status=200)
+        self._record(entry)
+        if entry["operation"] == "ConverseStream":
+            streaming.write(self, answer, script, latency, request_id)
+        else:
+            self._send_json(200, answers.converse_json(answer, latency), [("x-amzn-RequestId", request_id)])
+
+    def _answer_raw(self, raw, entry):
+        status = int(raw.get("status", 200))
+        headers = list((raw.get("headers") or {}).items())
+        error_type = next((v for k, v in headers if k.lower() == "x-amzn-errortype"), None)
+        entry.update(status=status, error_type=error_type.split(":", 1)[0] if error_type else None)
+        self._record(entry)
+        body = raw.get("body", "")
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self._send_bytes(status, data, headers)
+
+
+class StandinServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with daemon threads and a shared :class:`State`."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address):
+        super().__init__(address, Handler)
+        self.state = State()
+
+    @property
+    def url(self):
+        """Base URL, e.g. ``http://127.0.0.1:9099``."""
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+def start_in_thread(host="127.0.0.1", port=0):
+    """Start a stand-in in a daemon thread; returns the server (``.url``, ``.shutdown()``)."""
+    server = StandinServer((host, port))
+    threading.Thread(target=server.serve_forever, name="standin", daemon=True).start()
+    return server
