@@ -1,0 +1,59 @@
+# Build, run and test the Bedrock gateway. See the README.
+#   make run      build the filter and start the gateway in the foreground
+#   make test     every check: fmt, clippy, unit tests, wasm build, pytest (stand-in + Envoy e2e)
+#   make standin  the Bedrock stand-in on 127.0.0.1:9099, for
+#                 AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:9099 make run
+
+SHELL  := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+WASM_TARGET := wasm32-wasip1
+WASM   := target/$(WASM_TARGET)/release/bedrock_openai_filter.wasm
+STANDIN_PORT ?= 9099
+
+.PHONY: venv wasm run test lint unit pytest standin clean
+
+# Rebuilt only when tests/requirements.txt changes (the stamp records it).
+$(VENV)/.stamp: tests/requirements.txt
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+# Cargo decides what to rebuild; rustup target add is a no-op once installed.
+wasm:
+	rustup target add $(WASM_TARGET)
+	cargo build --release --target $(WASM_TARGET)
+	@ls -l $(WASM)
+
+run: wasm venv
+	exec $(VPY) scripts/gateway.py
+
+lint:
+	rustup component add rustfmt clippy
+	rustup target add $(WASM_TARGET)
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target $(WASM_TARGET) -- -D warnings
+	@# STYLE.md 0.1: only the shell may name proxy_wasm.
+	@if grep -rn 'proxy_wasm' src | grep -v '^src/shell/'; then \
+	  echo 'error: proxy_wasm used outside src/shell/ (STYLE.md 0.1)'; exit 1; fi
+
+unit:
+	cargo test
+
+pytest: venv wasm
+	$(VPY) -m pytest -c tests/pytest.ini --rootdir tests tests
+
+test: lint unit wasm pytest
+
+standin: venv
+	cd tests && PYTHONPATH=. exec ../$(VPY) -m standin --host 127.0.0.1 --port $(STANDIN_PORT)
+
+clean:
+	cargo clean
+	rm -rf $(VENV) run

