@@ -14,7 +14,7 @@ WASM_TARGET := wasm32-wasip1
 WASM   := target/$(WASM_TARGET)/release/bedrock_openai_filter.wasm
 STANDIN_PORT ?= 9099
 
-.PHONY: venv wasm run test lint unit pytest standin clean
+.PHONY: venv node wasm run test lint unit pytest standin clean
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
 $(VENV)/.stamp: tests/requirements.txt
@@ -23,6 +23,13 @@ $(VENV)/.stamp: tests/requirements.txt
 	touch $@
 
 venv: $(VENV)/.stamp
+
+# The official OpenAI npm SDK, used as a second real client by the e2e tests.
+tests/node/node_modules/.stamp: tests/node/package.json tests/node/package-lock.json
+	npm ci --prefix tests/node --no-audit --no-fund
+	touch $@
+
+node: tests/node/node_modules/.stamp
 
 # Cargo decides what to rebuild; rustup target add is a no-op once installed.
 wasm:
@@ -46,7 +53,7 @@ lint:
 unit:
 	cargo test
 
-pytest: venv wasm
+pytest: venv node wasm
 	$(VPY) -m pytest -c tests/pytest.ini --rootdir tests tests
 
 test: lint unit wasm pytest
@@ -56,4 +63,4 @@ standin: venv
 
 clean:
 	cargo clean
-	rm -rf $(VENV) run
+	rm -rf $(VENV) run tests/node/node_modules

@@ -81,10 +81,10 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
     let timeout_seconds = opt_positive_int(&mut obj, "timeout")?;
     let temperature = opt_number_in(&mut obj, "temperature", 0.0, 2.0)?;
     let top_p = opt_number_in(&mut obj, "top_p", 0.0, 1.0)?;
-    let max_tokens = match opt_positive_int(&mut obj, "max_tokens")? {
-        Some(n) => Some(n),
-        None => opt_positive_int(&mut obj, "max_completion_tokens")?,
-    };
+    // Both are validated; `max_tokens` wins when both are sent.
+    let max_tokens = opt_positive_int(&mut obj, "max_tokens")?;
+    let max_completion_tokens = opt_positive_int(&mut obj, "max_completion_tokens")?;
+    let max_tokens = max_tokens.or(max_completion_tokens);
     let stop = parse_stop(obj.remove("stop"))?;
     let tools = parse_tools(obj.remove("tools"))?;
     let tool_choice = parse_tool_choice(obj.remove("tool_choice"), &tools)?;
