@@ -3,138 +3,21 @@
 //! The shell feeds each Envoy callback to an [`Exchange`] and applies the
 //! returned [`Step`]. Nothing here calls the host, reads a clock or panics.
 
-use crate::bedrock::error::from_upstream;
+use crate::answer::{rewrite_buffered, stream_context, Buffering, Mode, Pending};
 use crate::caller::{authenticate, check_request, must_strip, Caller};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::eventstream::DEFAULT_MAX_BUFFERED;
 use crate::openai::request;
 use crate::sigv4::{sign_request, SignRequest};
-use crate::translate::replay;
 use crate::translate::request::to_converse;
-use crate::translate::response::{to_chat_completion, ResponseContext};
-use crate::translate::stream::{StreamContext, StreamTranslator};
+use crate::translate::stream::StreamTranslator;
 use crate::upstream;
 use std::borrow::Cow;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A header name: static for the ones we set, owned for the caller's.
-pub type Name = Cow<'static, str>;
-
-/// One change the shell applies to the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Set (replace) a request header.
-    SetRequestHeader(Name, String),
-    /// Remove a request header.
-    RemoveRequestHeader(Name),
-    /// Replace the whole request body.
-    ReplaceRequestBody(Vec<u8>),
-    /// Set (replace) a response header.
-    SetResponseHeader(Name, String),
-    /// Remove a response header.
-    RemoveResponseHeader(Name),
-    /// Replace the response body buffered so far.
-    ReplaceResponseBody(Vec<u8>),
-    /// Answer locally; nothing goes upstream.
-    LocalReply {
-        /// HTTP status.
-        status: u16,
-        /// Extra headers (content-type is set).
-        headers: Vec<(&'static str, String)>,
-        /// Body bytes.
-        body: Vec<u8>,
-    },
-}
-
-/// Whether Envoy goes on with the current phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Let the headers or data go on.
-    Continue,
-    /// Hold them (waiting for the body, or after a local reply).
-    Pause,
-}
-
-/// What the shell does after one callback.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
-pub struct Step {
-    /// Applied in order.
-    pub effects: Vec<Effect>,
-    /// Returned to Envoy.
-    pub verdict: Verdict,
-}
-
-impl Step {
-    fn go() -> Step {
-        Step {
-            effects: Vec::new(),
-            verdict: Verdict::Continue,
-        }
-    }
-
-    fn wait() -> Step {
-        Step {
-            effects: Vec::new(),
-            verdict: Verdict::Pause,
-        }
-    }
-
-    fn reply(err: &ApiError) -> Step {
-        let mut headers = Vec::new();
-        if err.status == 405 {
-            headers.push(("allow", "POST".to_string()));
-        }
-        Step {
-            effects: vec![Effect::LocalReply {
-                status: err.status,
-                headers,
-                body: err.to_json(),
-            }],
-            verdict: Verdict::Pause,
-        }
-    }
-}
-
-/// Answer to "here is how much body has arrived".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BodyProgress {
-    /// Read the whole body buffered so far and pass it in.
-    Ready,
-    /// Nothing to read yet; apply this step.
-    Wait(Step),
-}
-
-/// What the response phase needs to know about the request.
-#[derive(Debug)]
-struct Pending {
-    caller: Caller,
-    model: &'static str,
-    created: u64,
-    mode: Mode,
-    include_usage: bool,
-}
-
-/// How the answer travels back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// JSON in, JSON out.
-    Json,
-    /// Event stream in, SSE out, piece by piece.
-    Stream,
-    /// JSON in (the model cannot stream this request), SSE out.
-    Replay,
-}
-
-#[derive(Debug)]
-struct Buffering {
-    pending: Pending,
-    status: u16,
-    error_type: Option<String>,
-    aws_request_id: Option<String>,
-}
+pub use crate::step::{BodyProgress, Effect, Name, Step, Verdict};
 
 #[derive(Debug)]
 enum State {
@@ -312,7 +195,15 @@ impl Exchange {
     }
 
     /// Response headers arrived.
-    pub fn on_response_headers(&mut self, status: u16, headers: &[(String, String)]) -> Step {
+    ///
+    /// `end_of_stream`: the answer has no body (then a buffered answer is
+    /// rewritten at once, as a local reply).
+    pub fn on_response_headers(
+        &mut self,
+        status: u16,
+        headers: &[(String, String)],
+        end_of_stream: bool,
+    ) -> Step {
         let State::AwaitResponse(pending) = std::mem::replace(&mut self.state, State::Done) else {
             return Step::go();
         };
@@ -335,12 +226,16 @@ impl Exchange {
                 verdict: Verdict::Continue,
             };
         }
-        self.state = State::BufferResponse(Buffering {
+        let buffering = Buffering {
             pending,
             status,
             error_type: find("x-amzn-errortype"),
             aws_request_id: find("x-amzn-requestid"),
-        });
+        };
+        if end_of_stream {
+            return rewrite_buffered(&buffering, b"").into_local_reply();
+        }
+        self.state = State::BufferResponse(buffering);
         Step {
             effects: vec![Effect::RemoveResponseHeader("content-length".into())],
             verdict: Verdict::Pause,
@@ -360,7 +255,7 @@ impl Exchange {
     /// Response body: the whole body when buffering, each piece when streaming.
     pub fn on_response_body(&mut self, body: &[u8], end_of_stream: bool) -> Step {
         match std::mem::replace(&mut self.state, State::Done) {
-            State::BufferResponse(b) => rewrite_buffered(b, body),
+            State::BufferResponse(b) => rewrite_buffered(&b, body).into_body_step(b.status),
             State::Streaming(mut tr) => {
                 let mut out = tr.feed(body);
                 if end_of_stream {
@@ -378,86 +273,5 @@ impl Exchange {
                 Step::go()
             }
         }
-    }
-}
-
-/// Rewrites a buffered Converse answer or error into OpenAI's shape.
-fn rewrite_buffered(b: Buffering, body: &[u8]) -> Step {
-    if b.status == 200 && b.pending.mode == Mode::Replay {
-        let ctx = stream_context(b.aws_request_id.as_deref(), &b.pending);
-        if let Ok(sse) = replay::to_sse(body, &ctx) {
-            return Step {
-                effects: vec![
-                    Effect::SetResponseHeader("content-type".into(), "text/event-stream".into()),
-                    Effect::SetResponseHeader("cache-control".into(), "no-cache".into()),
-                    Effect::SetResponseHeader("content-length".into(), sse.len().to_string()),
-                    Effect::ReplaceResponseBody(sse),
-                ],
-                verdict: Verdict::Continue,
-            };
-        }
-    }
-    let result = if b.status == 200 {
-        let id = response_id(b.aws_request_id.as_deref(), &b.pending);
-        let ctx = ResponseContext {
-            id: &id,
-            model: b.pending.model,
-            created: b.pending.created,
-        };
-        to_chat_completion(body, &ctx)
-    } else {
-        let creds = &b.pending.caller.credentials;
-        let mut secrets = vec![
-            creds.access_key_id.as_str(),
-            creds.secret_access_key.as_str(),
-        ];
-        secrets.extend(creds.session_token.as_deref());
-        Err(from_upstream(
-            b.status,
-            b.error_type.as_deref(),
-            body,
-            &secrets,
-        ))
-    };
-    let (status, json) = match result {
-        Ok(json) => (200, json),
-        Err(e) => (e.status, e.to_json()),
-    };
-    let mut effects = Vec::with_capacity(4);
-    if status != b.status {
-        effects.push(Effect::SetResponseHeader(
-            ":status".into(),
-            status.to_string(),
-        ));
-    }
-    effects.push(Effect::SetResponseHeader(
-        "content-type".into(),
-        "application/json".into(),
-    ));
-    effects.push(Effect::SetResponseHeader(
-        "content-length".into(),
-        json.len().to_string(),
-    ));
-    effects.push(Effect::ReplaceResponseBody(json));
-    Step {
-        effects,
-        verdict: Verdict::Continue,
-    }
-}
-
-fn stream_context(aws_request_id: Option<&str>, pending: &Pending) -> StreamContext {
-    StreamContext {
-        id: response_id(aws_request_id, pending),
-        model: pending.model,
-        created: pending.created,
-        include_usage: pending.include_usage,
-    }
-}
-
-/// `chatcmpl-` + Bedrock's request id, else Envoy's `x-request-id`, else the creation time.
-fn response_id(aws_request_id: Option<&str>, pending: &Pending) -> String {
-    match aws_request_id.or(pending.caller.request_id.as_deref()) {
-        Some(rid) => format!("chatcmpl-{rid}"),
-        None => format!("chatcmpl-{}", pending.created),
     }
 }

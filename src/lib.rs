@@ -3,6 +3,7 @@
 //! Everything outside `shell` is plain Rust with no proxy-wasm types: it is
 //! fed bytes and header values and returns what to do with them.
 
+mod answer;
 pub mod bedrock;
 pub mod caller;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod openai;
 pub mod project_auth;
 pub mod sigv4;
 pub mod sse;
+pub mod step;
 pub mod translate;
 pub mod upstream;
 

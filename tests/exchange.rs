@@ -109,6 +109,8 @@ enum Event {
     ReqBodyProgress(usize, bool),
     ReqBody(Vec<u8>),
     RespHeaders(u16, Vec<(String, String)>),
+    /// Response headers with no body after them.
+    RespHeadersOnly(u16, Vec<(String, String)>),
     RespBodyProgress(usize, bool),
     RespBody(Vec<u8>, bool),
 }
@@ -138,7 +140,8 @@ fn feed(ex: &mut Exchange, event: Event) -> Out {
         Event::ReqHeaders(h, end) => Out::Step(ex.on_request_headers(&h, end)),
         Event::ReqBodyProgress(n, end) => progress(ex.on_request_body_progress(n, end)),
         Event::ReqBody(b) => Out::Step(ex.on_request_body(&b, now())),
-        Event::RespHeaders(s, h) => Out::Step(ex.on_response_headers(s, &h)),
+        Event::RespHeaders(s, h) => Out::Step(ex.on_response_headers(s, &h, false)),
+        Event::RespHeadersOnly(s, h) => Out::Step(ex.on_response_headers(s, &h, true)),
         Event::RespBodyProgress(n, end) => progress(ex.on_response_body_progress(n, end)),
         Event::RespBody(b, end) => Out::Step(ex.on_response_body(&b, end)),
     }
@@ -1187,5 +1190,30 @@ fn arbitrary_response_bodies_never_panic() {
         if got != 200 {
             assert!(v["error"]["message"].is_string(), "{v}");
         }
+    }
+}
+
+#[test]
+fn headers_only_answers_become_local_replies_instead_of_waiting_for_a_body() {
+    let cases = [
+        (500, vec![], 500, "api_error"),
+        (
+            503,
+            vec![("x-amzn-errortype", "ServiceUnavailableException:http://x/")],
+            503,
+            "api_error",
+        ),
+        (200, vec![("x-amzn-requestid", "r-1")], 502, "api_error"),
+    ];
+    for (status, headers, want, kind) in cases {
+        let mut script = request_script(good_headers(), SEED.as_bytes());
+        script.push(Event::RespHeadersOnly(status, owned(&headers)));
+        let mut ex = Exchange::new(config());
+        let outs = run_on(&mut ex, script);
+        let last = outs.last().unwrap();
+        let body = assert_reply(&format!("headers-only {status}"), last, want, None);
+        assert_eq!(body["error"]["type"], kind, "{status}");
+        assert_eq!(last.step().verdict, Verdict::Pause);
+        assert_passes_through("after headers-only", &mut ex);
     }
 }

@@ -71,7 +71,11 @@ pub fn from_upstream(
         Ok(ErrorBody { message: Some(m) }) => m,
         _ => String::from_utf8_lossy(body).trim().to_string(),
     };
-    let mut message = if name.is_empty() {
+    let mut message = if detail.is_empty() {
+        format!("Upstream answered {status} {name} with no message.")
+            .replace("  ", " ")
+            .replace(" .", ".")
+    } else if name.is_empty() {
         format!("Upstream answered {status}: {detail}")
     } else {
         format!("Bedrock {name}: {detail}")

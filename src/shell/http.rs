@@ -121,14 +121,16 @@ impl HttpContext for Http {
         }
     }
 
-    fn on_http_response_headers(&mut self, _n: usize, _end_of_stream: bool) -> Action {
+    fn on_http_response_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
         let headers = headers(MapType::HttpResponseHeaders);
         let status = headers
             .iter()
             .find(|(k, _)| k == ":status")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(502);
-        let step = self.exchange.on_response_headers(status, &headers);
+        let step = self
+            .exchange
+            .on_response_headers(status, &headers, end_of_stream);
         self.apply(step)
     }
 

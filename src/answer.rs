@@ -1,0 +1,159 @@
+//! The answer side of an exchange: what the request left for it, and the
+//! rewrite of a buffered upstream answer into OpenAI's shape.
+
+use crate::bedrock::error::from_upstream;
+use crate::caller::Caller;
+use crate::step::{Effect, Step, Verdict};
+use crate::translate::replay;
+use crate::translate::response::{to_chat_completion, ResponseContext};
+use crate::translate::stream::StreamContext;
+
+/// What the response phase needs to know about the request.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) caller: Caller,
+    pub(crate) model: &'static str,
+    pub(crate) created: u64,
+    pub(crate) mode: Mode,
+    pub(crate) include_usage: bool,
+}
+
+/// How the answer travels back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// JSON in, JSON out.
+    Json,
+    /// Event stream in, SSE out, piece by piece.
+    Stream,
+    /// JSON in (the model cannot stream this request), SSE out.
+    Replay,
+}
+
+#[derive(Debug)]
+pub(crate) struct Buffering {
+    pub(crate) pending: Pending,
+    pub(crate) status: u16,
+    pub(crate) error_type: Option<String>,
+    pub(crate) aws_request_id: Option<String>,
+}
+
+/// A buffered upstream answer rewritten into OpenAI's shape.
+pub(crate) struct Rewritten {
+    status: u16,
+    sse: bool,
+    body: Vec<u8>,
+}
+
+/// Rewrites a buffered Converse answer or error into OpenAI's shape.
+pub(crate) fn rewrite_buffered(b: &Buffering, body: &[u8]) -> Rewritten {
+    if b.status == 200 && b.pending.mode == Mode::Replay {
+        let ctx = stream_context(b.aws_request_id.as_deref(), &b.pending);
+        if let Ok(sse) = replay::to_sse(body, &ctx) {
+            return Rewritten {
+                status: 200,
+                sse: true,
+                body: sse,
+            };
+        }
+    }
+    let result = if b.status == 200 {
+        let id = response_id(b.aws_request_id.as_deref(), &b.pending);
+        let ctx = ResponseContext {
+            id: &id,
+            model: b.pending.model,
+            created: b.pending.created,
+        };
+        to_chat_completion(body, &ctx)
+    } else {
+        let creds = &b.pending.caller.credentials;
+        let mut secrets = vec![
+            creds.access_key_id.as_str(),
+            creds.secret_access_key.as_str(),
+        ];
+        secrets.extend(creds.session_token.as_deref());
+        Err(from_upstream(
+            b.status,
+            b.error_type.as_deref(),
+            body,
+            &secrets,
+        ))
+    };
+    match result {
+        Ok(json) => Rewritten {
+            status: 200,
+            sse: false,
+            body: json,
+        },
+        Err(e) => Rewritten {
+            status: e.status,
+            sse: false,
+            body: e.to_json(),
+        },
+    }
+}
+
+impl Rewritten {
+    /// Applied in the body callback: the paused headers are rewritten with the body.
+    pub(crate) fn into_body_step(self, upstream_status: u16) -> Step {
+        let mut effects = Vec::with_capacity(5);
+        if self.status != upstream_status {
+            effects.push(Effect::SetResponseHeader(
+                ":status".into(),
+                self.status.to_string(),
+            ));
+        }
+        let content_type = if self.sse {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        effects.push(Effect::SetResponseHeader(
+            "content-type".into(),
+            content_type.into(),
+        ));
+        if self.sse {
+            effects.push(Effect::SetResponseHeader(
+                "cache-control".into(),
+                "no-cache".into(),
+            ));
+        }
+        effects.push(Effect::SetResponseHeader(
+            "content-length".into(),
+            self.body.len().to_string(),
+        ));
+        effects.push(Effect::ReplaceResponseBody(self.body));
+        Step {
+            effects,
+            verdict: Verdict::Continue,
+        }
+    }
+
+    /// Used when the upstream answer had no body to replace: a local reply instead.
+    pub(crate) fn into_local_reply(self) -> Step {
+        Step {
+            effects: vec![Effect::LocalReply {
+                status: self.status,
+                headers: Vec::new(),
+                body: self.body,
+            }],
+            verdict: Verdict::Pause,
+        }
+    }
+}
+
+pub(crate) fn stream_context(aws_request_id: Option<&str>, pending: &Pending) -> StreamContext {
+    StreamContext {
+        id: response_id(aws_request_id, pending),
+        model: pending.model,
+        created: pending.created,
+        include_usage: pending.include_usage,
+    }
+}
+
+/// `chatcmpl-` + Bedrock's request id, else Envoy's `x-request-id`, else the creation time.
+fn response_id(aws_request_id: Option<&str>, pending: &Pending) -> String {
+    match aws_request_id.or(pending.caller.request_id.as_deref()) {
+        Some(rid) => format!("chatcmpl-{rid}"),
+        None => format!("chatcmpl-{}", pending.created),
+    }
+}

@@ -1,0 +1,92 @@
+//! What the core asks the shell to do after one host callback.
+
+use crate::error::ApiError;
+use std::borrow::Cow;
+
+/// A header name: static for the ones we set, owned for the caller's.
+pub type Name = Cow<'static, str>;
+
+/// One change the shell applies to the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Set (replace) a request header.
+    SetRequestHeader(Name, String),
+    /// Remove a request header.
+    RemoveRequestHeader(Name),
+    /// Replace the whole request body.
+    ReplaceRequestBody(Vec<u8>),
+    /// Set (replace) a response header.
+    SetResponseHeader(Name, String),
+    /// Remove a response header.
+    RemoveResponseHeader(Name),
+    /// Replace the response body buffered so far.
+    ReplaceResponseBody(Vec<u8>),
+    /// Answer locally; nothing goes upstream.
+    LocalReply {
+        /// HTTP status.
+        status: u16,
+        /// Extra headers (content-type is set).
+        headers: Vec<(&'static str, String)>,
+        /// Body bytes.
+        body: Vec<u8>,
+    },
+}
+
+/// Whether Envoy goes on with the current phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let the headers or data go on.
+    Continue,
+    /// Hold them (waiting for the body, or after a local reply).
+    Pause,
+}
+
+/// What the shell does after one callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Step {
+    /// Applied in order.
+    pub effects: Vec<Effect>,
+    /// Returned to Envoy.
+    pub verdict: Verdict,
+}
+
+impl Step {
+    pub(crate) fn go() -> Step {
+        Step {
+            effects: Vec::new(),
+            verdict: Verdict::Continue,
+        }
+    }
+
+    pub(crate) fn wait() -> Step {
+        Step {
+            effects: Vec::new(),
+            verdict: Verdict::Pause,
+        }
+    }
+
+    pub(crate) fn reply(err: &ApiError) -> Step {
+        let mut headers = Vec::new();
+        if err.status == 405 {
+            headers.push(("allow", "POST".to_string()));
+        }
+        Step {
+            effects: vec![Effect::LocalReply {
+                status: err.status,
+                headers,
+                body: err.to_json(),
+            }],
+            verdict: Verdict::Pause,
+        }
+    }
+}
+
+/// Answer to "here is how much body has arrived".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyProgress {
+    /// Read the whole body buffered so far and pass it in.
+    Ready,
+    /// Nothing to read yet; apply this step.
+    Wait(Step),
+}
