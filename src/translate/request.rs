@@ -7,6 +7,7 @@
 //! - Blank or empty text is dropped; messages left empty are dropped.
 //! - Consecutive messages of the same role merge into one turn (tool results
 //!   are user-side content, so they merge with each other and with user text).
+//! - `temperature` above 1 (OpenAI allows up to 2) is sent as 1, Converse's maximum.
 //! - Without tools in play (`tools` absent, or `tool_choice: "none"`), earlier
 //!   tool calls and results are written into the conversation as text, so no
 //!   `toolConfig` is needed and the model cannot call a tool.
@@ -21,6 +22,9 @@ use crate::models::ModelInfo;
 use crate::openai::message::{self, Part, Role};
 use crate::openai::request::{ChatRequest, Sampling};
 use crate::openai::tools::{Tool, ToolChoice};
+
+/// Largest `temperature` Converse accepts (botocore: `inferenceConfig.temperature` max 1).
+pub const MAX_CONVERSE_TEMPERATURE: f64 = 1.0;
 
 /// Builds the Converse body for `req` (consumes the parsed request's strings).
 pub fn to_converse(req: ChatRequest) -> Result<ConverseRequest, ApiError> {
@@ -196,7 +200,8 @@ fn inference_config(s: Sampling) -> Option<InferenceConfig> {
     }
     Some(InferenceConfig {
         max_tokens: s.max_tokens,
-        temperature: s.temperature,
+        // OpenAI takes 0..=2, Converse 0..=1: values up to 1 pass unchanged, higher ones are capped.
+        temperature: s.temperature.map(|t| t.min(MAX_CONVERSE_TEMPERATURE)),
         top_p: s.top_p,
         stop_sequences: s.stop,
     })

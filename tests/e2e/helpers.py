@@ -46,9 +46,9 @@ def default_headers(**overrides):
     h = {"Project-Api-Key": PROJECT_KEY_ALPHA, "Content-Type": "application/json", **aws_headers()}
     for k, v in overrides.items():
         k = k.replace("_", "-")
-        if v is None:
-            h.pop(k, None)
-        else:
+        for existing in [e for e in h if e.lower() == k.lower()]:
+            del h[existing]
+        if v is not None:
             h[k] = v
     return h
 

@@ -164,3 +164,9 @@ def test_second_project_key_works_too(gateway, standin):
     r = post(gateway, chat_body(), headers={"Project-Api-Key": PROJECT_KEY_BETA,
                                             "Content-Type": "application/json", **aws_headers()})
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("sent,received", [(0.7, 0.7), (1, 1), (1.5, 1), (2, 1)])
+def test_temperature_above_converse_maximum_is_capped(client, standin, sent, received):
+    client.chat.completions.create(model=LLAMA, messages=SEED_MESSAGES, temperature=sent)
+    assert last_converse(standin)["json"]["inferenceConfig"]["temperature"] == received
