@@ -12,6 +12,11 @@ Environment (see the README):
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME
                     send every upstream call to this http(s)://host[:port]
                     instead of https://bedrock-runtime.<region>.amazonaws.com
+  PROJECT_POLICIES  optional JSON file {"<project name>": {<policy>}, ...}
+                    (README: per-project policy); a project with
+                    "credentials": "environment" makes the launcher hand
+                    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+                    and AWS_REGION to the filter's VM
 
 Only project names are ever printed; the plugin configuration holds only the
 SHA-256 of each key.
@@ -98,6 +103,30 @@ def load_projects():
     if source != "PROJECT_API_KEYS":
         say("(these are local-development keys; set PROJECT_API_KEYS for anything else)")
     return projects
+
+
+# Host variables handed to the VM for projects that sign with the proxy's own credentials.
+ENVIRONMENT_CREDENTIAL_KEYS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                               "AWS_REGION", "AWS_DEFAULT_REGION"]
+
+
+def load_policies(project_names):
+    """Policies from the PROJECT_POLICIES file, keyed by project name (the filter validates them)."""
+    path = os.environ.get("PROJECT_POLICIES", "").strip()
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            policies = json.load(f)
+    except (OSError, ValueError) as e:
+        raise LaunchError(f"PROJECT_POLICIES={path!r}: {e}")
+    if not isinstance(policies, dict):
+        raise LaunchError(f"PROJECT_POLICIES={path!r}: must be a JSON object keyed by project name")
+    unknown = sorted(set(policies) - set(project_names))
+    if unknown:
+        raise LaunchError(f"PROJECT_POLICIES names unknown projects: {', '.join(unknown)}")
+    say(f"project policies from {path}: {', '.join(sorted(policies))}")
+    return policies
 
 
 def parse_endpoint(url):
@@ -187,13 +216,22 @@ def render(args):
     plugin = wasm["typed_config"]["config"]
     plugin["vm_config"]["code"]["local"]["filename"] = WASM
 
+    projects = load_projects()
+    policies = load_policies([name for name, _ in projects])
     plugin_json = {
         "version": 1,
         "projects": [
-            {"name": name, "key_sha256": hashlib.sha256(key.encode("utf-8")).hexdigest()}
-            for name, key in load_projects()
+            {"name": name, "key_sha256": hashlib.sha256(key.encode("utf-8")).hexdigest(),
+             **({"policy": policies[name]} if name in policies else {})}
+            for name, key in projects
         ],
     }
+    if any(isinstance(p, dict) and p.get("credentials") == "environment" for p in policies.values()):
+        plugin["vm_config"]["environment_variables"] = {"host_env_keys": ENVIRONMENT_CREDENTIAL_KEYS}
+        say("credentials for some projects come from this process's AWS_* environment")
+    if args.access_log_path:
+        for log in hcm.get("access_log", []):
+            log["typed_config"]["path"] = args.access_log_path
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "").strip()
     if endpoint:
@@ -248,6 +286,7 @@ def main():
     p.add_argument("--log-path", help="Envoy log file (default: stderr)")
     p.add_argument("--log-level", default="info", help="Envoy log level (default: info)")
     p.add_argument("--concurrency", type=int, help="Envoy worker threads (default: one per core)")
+    p.add_argument("--access-log-path", help="JSON access log file (default: stdout)")
     args = p.parse_args()
 
     try:

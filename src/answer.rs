@@ -3,6 +3,7 @@
 
 use crate::bedrock::error::from_upstream;
 use crate::caller::Caller;
+use crate::record::Summary;
 use crate::step::{Effect, Step, Verdict};
 use crate::translate::replay;
 use crate::translate::response::{to_chat_completion, ResponseContext};
@@ -39,20 +40,24 @@ pub(crate) struct Buffering {
 
 /// A buffered upstream answer rewritten into OpenAI's shape.
 pub(crate) struct Rewritten {
-    status: u16,
+    /// Status sent to the client.
+    pub(crate) status: u16,
     sse: bool,
     body: Vec<u8>,
+    /// Tokens and finish reason, for a successful answer.
+    pub(crate) summary: Summary,
 }
 
 /// Rewrites a buffered Converse answer or error into OpenAI's shape.
 pub(crate) fn rewrite_buffered(b: &Buffering, body: &[u8]) -> Rewritten {
     if b.status == 200 && b.pending.mode == Mode::Replay {
         let ctx = stream_context(b.aws_request_id.as_deref(), &b.pending);
-        if let Ok(sse) = replay::to_sse(body, &ctx) {
+        if let Ok((sse, summary)) = replay::to_sse(body, &ctx) {
             return Rewritten {
                 status: 200,
                 sse: true,
                 body: sse,
+                summary,
             };
         }
     }
@@ -79,15 +84,17 @@ pub(crate) fn rewrite_buffered(b: &Buffering, body: &[u8]) -> Rewritten {
         ))
     };
     match result {
-        Ok(json) => Rewritten {
+        Ok((json, summary)) => Rewritten {
             status: 200,
             sse: false,
             body: json,
+            summary,
         },
         Err(e) => Rewritten {
             status: e.status,
             sse: false,
             body: e.to_json(),
+            summary: Summary::default(),
         },
     }
 }

@@ -2,18 +2,32 @@
 
 use crate::config::{Config, Project};
 use crate::error::ApiError;
-use crate::project_auth::find_project;
+use crate::policy::CredentialSource;
+use crate::project_auth::find_project_index;
 use crate::sigv4::Credentials;
 use crate::upstream::is_valid_region;
 
 /// The path this filter serves.
 pub const CHAT_COMPLETIONS_PATH: &str = "/v1/amazon-bedrock/chat/completions";
+/// The models list this filter answers locally.
+pub const MODELS_PATH: &str = "/v1/amazon-bedrock/models";
+
+/// What an authenticated request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /v1/amazon-bedrock/chat/completions`.
+    ChatCompletions,
+    /// `GET /v1/amazon-bedrock/models`.
+    Models,
+}
 
 /// An authenticated caller, ready to have its body translated.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The project the key belongs to.
     pub project: String,
+    /// Its position in `Config::projects` (for its policy).
+    pub project_index: usize,
     /// Credentials to sign with.
     pub credentials: Credentials,
     /// Region for the host name and the signature.
@@ -60,9 +74,10 @@ fn required<'a>(headers: &'a [(String, String)], name: &'static str) -> Result<&
 pub fn authenticate<'c>(
     config: &'c Config,
     headers: &[(String, String)],
-) -> Result<&'c Project, ApiError> {
+) -> Result<(usize, &'c Project), ApiError> {
     match single(headers, "project-api-key") {
-        Ok(Some(key)) => find_project(&config.projects, key.trim())
+        Ok(Some(key)) => find_project_index(&config.projects, key.trim())
+            .and_then(|i| config.projects.get(i).map(|p| (i, p)))
             .ok_or_else(|| ApiError::invalid_api_key("The project key is not valid.")),
         Ok(None) => Err(ApiError::invalid_api_key(
             "Header `Project-Api-Key` is required.",
@@ -73,30 +88,40 @@ pub fn authenticate<'c>(
     }
 }
 
-/// Checks method, path, content type, size and the `aws-*` headers.
-pub fn check_request(
-    config: &Config,
-    project: &Project,
-    headers: &[(String, String)],
-) -> Result<Caller, ApiError> {
+/// Which route the path and method ask for (404 / 405 otherwise).
+pub fn route(headers: &[(String, String)]) -> Result<Route, ApiError> {
     let path = single(headers, ":path").ok().flatten().unwrap_or("");
     let path = path.split('?').next().unwrap_or(path);
-    if path != CHAT_COMPLETIONS_PATH {
-        return Err(ApiError::new(
-            404,
-            "invalid_request_error",
-            "unknown_url",
-            format!("This gateway serves POST {CHAT_COMPLETIONS_PATH} only."),
-        ));
-    }
-    if single(headers, ":method").ok().flatten() != Some("POST") {
+    let (route, method) = match path {
+        CHAT_COMPLETIONS_PATH => (Route::ChatCompletions, "POST"),
+        MODELS_PATH => (Route::Models, "GET"),
+        _ => {
+            return Err(ApiError::new(
+                404,
+                "invalid_request_error",
+                "unknown_url",
+                format!("This gateway serves POST {CHAT_COMPLETIONS_PATH} and GET {MODELS_PATH}."),
+            ))
+        }
+    };
+    if single(headers, ":method").ok().flatten() != Some(method) {
         return Err(ApiError::new(
             405,
             "invalid_request_error",
             "method_not_allowed",
-            format!("Only POST is allowed on {CHAT_COMPLETIONS_PATH}."),
+            format!("Only {method} is allowed on {path}."),
         ));
     }
+    Ok(route)
+}
+
+/// Checks content type, size and the `aws-*` headers of a chat request.
+pub fn check_request(
+    config: &Config,
+    project_index: usize,
+    project: &Project,
+    headers: &[(String, String)],
+) -> Result<Caller, ApiError> {
     let content_type = single(headers, "content-type").ok().flatten().unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim();
     if !media.eq_ignore_ascii_case("application/json") {
@@ -117,8 +142,37 @@ pub fn check_request(
             return Err(ApiError::too_large(config.max_request_bytes));
         }
     }
-    let access_key_id = required(headers, "aws-access-key-id")?;
-    let secret_access_key = required(headers, "aws-secret-access-key")?;
+    let (credentials, region) = match (project.policy.credentials, &config.environment) {
+        (CredentialSource::Environment, Some(env)) => {
+            let region = match single(headers, "aws-region-name") {
+                Ok(None) => env.region.clone(),
+                _ => checked_region(headers)?.to_string(),
+            };
+            (env.credentials.clone(), region)
+        }
+        (CredentialSource::Environment, None) => {
+            return Err(ApiError::internal(
+                "The gateway has no AWS credentials configured for this project.",
+            ))
+        }
+        (CredentialSource::Headers, _) => (
+            header_credentials(headers)?,
+            checked_region(headers)?.to_string(),
+        ),
+    };
+    Ok(Caller {
+        project: project.name.clone(),
+        project_index,
+        credentials,
+        region,
+        request_id: single(headers, "x-request-id")
+            .ok()
+            .flatten()
+            .map(str::to_string),
+    })
+}
+
+fn checked_region(headers: &[(String, String)]) -> Result<&str, ApiError> {
     let region = required(headers, "aws-region-name")?;
     if !is_valid_region(region) {
         return Err(ApiError::invalid(
@@ -126,22 +180,20 @@ pub fn check_request(
             "Header `aws-region-name` must be an AWS region such as `us-east-1`.",
         ));
     }
+    Ok(region)
+}
+
+fn header_credentials(headers: &[(String, String)]) -> Result<Credentials, ApiError> {
+    let access_key_id = required(headers, "aws-access-key-id")?;
+    let secret_access_key = required(headers, "aws-secret-access-key")?;
     let session_token = match single(headers, "aws-session-token") {
         Ok(None) => None,
         _ => Some(required(headers, "aws-session-token")?.to_string()),
     };
-    Ok(Caller {
-        project: project.name.clone(),
-        credentials: Credentials {
-            access_key_id: access_key_id.to_string(),
-            secret_access_key: secret_access_key.to_string(),
-            session_token,
-        },
-        region: region.to_string(),
-        request_id: single(headers, "x-request-id")
-            .ok()
-            .flatten()
-            .map(str::to_string),
+    Ok(Credentials {
+        access_key_id: access_key_id.to_string(),
+        secret_access_key: secret_access_key.to_string(),
+        session_token,
     })
 }
 

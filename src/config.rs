@@ -1,6 +1,8 @@
 //! The plugin configuration (schema version 1), parsed and checked once at configure time.
 
-use crate::upstream::Endpoint;
+use crate::policy::{CredentialSource, Policy, RawPolicy};
+use crate::sigv4::Credentials;
+use crate::upstream::{is_valid_region, Endpoint};
 use serde::Deserialize;
 
 /// Default cap on a request body, in bytes.
@@ -29,6 +31,17 @@ pub struct Project {
     pub name: String,
     /// SHA-256 of the project key.
     pub key_sha256: [u8; 32],
+    /// Models, limits, guardrail, credential source.
+    pub policy: Policy,
+}
+
+/// The proxy's own AWS credentials, for projects with `credentials: environment`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentCredentials {
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+    pub credentials: Credentials,
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), used when the caller names none.
+    pub region: String,
 }
 
 /// Validated plugin configuration.
@@ -42,6 +55,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Largest `timeout` honoured, in seconds (larger values are capped).
     pub max_timeout_seconds: u64,
+    /// Set by [`Config::with_environment`] when a project needs it.
+    pub environment: Option<EnvironmentCredentials>,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +75,8 @@ struct RawConfig {
 struct RawProject {
     name: String,
     key_sha256: String,
+    #[serde(default)]
+    policy: Option<RawPolicy>,
 }
 
 #[derive(Deserialize)]
@@ -136,7 +153,52 @@ impl Config {
             endpoint,
             max_request_bytes,
             max_timeout_seconds,
+            environment: None,
         })
+    }
+
+    /// Reads the proxy's AWS credentials through `var` (the VM's environment)
+    /// when a project signs with them; refuses the configuration if they are missing.
+    pub fn with_environment(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let needed = self
+            .projects
+            .iter()
+            .any(|p| p.policy.credentials == CredentialSource::Environment);
+        if !needed {
+            return Ok(self);
+        }
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let (Some(access_key_id), Some(secret_access_key)) =
+            (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"))
+        else {
+            return Err(ConfigError::Invalid(
+                "a project uses credentials \"environment\" but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not in the VM's environment (vm_config.environment_variables)".into(),
+            ));
+        };
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .unwrap_or_default();
+        if !is_valid_region(&region) {
+            return Err(ConfigError::Invalid(
+                "a project uses credentials \"environment\" but AWS_REGION is missing or not a region".into(),
+            ));
+        }
+        self.environment = Some(EnvironmentCredentials {
+            credentials: Credentials {
+                access_key_id,
+                secret_access_key,
+                session_token: get("AWS_SESSION_TOKEN"),
+            },
+            region,
+        });
+        Ok(self)
     }
 }
 
@@ -158,9 +220,15 @@ fn parse_project(p: RawProject) -> Result<Project, ConfigError> {
             p.name
         ))
     })?;
+    let policy = p
+        .policy
+        .unwrap_or_default()
+        .validate(&p.name)
+        .map_err(ConfigError::Invalid)?;
     Ok(Project {
         name: p.name,
         key_sha256,
+        policy,
     })
 }
 

@@ -3,16 +3,20 @@
 //! The shell feeds each Envoy callback to an [`Exchange`] and applies the
 //! returned [`Step`]. Nothing here calls the host, reads a clock or panics.
 
-use crate::answer::{rewrite_buffered, stream_context, Buffering, Mode, Pending};
-use crate::caller::{authenticate, check_request, must_strip, Caller};
-use crate::config::Config;
+use crate::answer::{rewrite_buffered, stream_context, Buffering, Mode, Pending, Rewritten};
+use crate::bedrock::converse::GuardrailConfig;
+use crate::caller::{authenticate, check_request, must_strip, route, Caller, Route};
+use crate::config::{Config, Project};
 use crate::error::ApiError;
 use crate::eventstream::DEFAULT_MAX_BUFFERED;
 use crate::openai::request;
+use crate::rate_limit::{RateLimiter, Unlimited};
+use crate::record::Record;
 use crate::sigv4::{sign_request, SignRequest};
 use crate::translate::request::to_converse;
 use crate::translate::stream::StreamTranslator;
 use crate::upstream;
+use serde::Serialize;
 use std::borrow::Cow;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -32,33 +36,82 @@ enum State {
 
 /// One request/response through the filter.
 #[derive(Debug)]
-pub struct Exchange {
+pub struct Exchange<L: RateLimiter = Unlimited> {
     config: Rc<Config>,
     state: State,
+    limiter: L,
+    record: Record,
 }
 
-impl Exchange {
-    /// A new exchange under `config`.
-    pub fn new(config: Rc<Config>) -> Exchange {
+#[derive(Serialize)]
+struct ModelList {
+    object: &'static str,
+    data: Vec<ModelEntry>,
+}
+
+#[derive(Serialize)]
+struct ModelEntry {
+    id: &'static str,
+    object: &'static str,
+    created: u64,
+    owned_by: &'static str,
+}
+
+impl Exchange<Unlimited> {
+    /// A new exchange under `config`, with no request-rate limit.
+    pub fn new(config: Rc<Config>) -> Exchange<Unlimited> {
+        Exchange::with_limiter(config, Unlimited)
+    }
+}
+
+impl<L: RateLimiter> Exchange<L> {
+    /// A new exchange whose per-minute limits are counted by `limiter`.
+    pub fn with_limiter(config: Rc<Config>, limiter: L) -> Exchange<L> {
         Exchange {
             config,
             state: State::AwaitHeaders,
+            limiter,
+            record: Record::default(),
         }
     }
 
-    /// The project of an authenticated caller, for logs and metrics.
-    pub fn project(&self) -> Option<&str> {
-        match &self.state {
-            State::AwaitBody(c) => Some(&c.project),
-            State::AwaitResponse(p) => Some(&p.caller.project),
-            State::BufferResponse(b) => Some(&b.pending.caller.project),
-            State::Streaming(_) => None,
-            _ => None,
+    /// What this exchange did so far, for metrics and access logs.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    fn reply_models(&mut self, project: &Project) -> Step {
+        self.state = State::Done;
+        self.record.status = Some(200);
+        let data: Vec<ModelEntry> = project
+            .policy
+            .models()
+            .map(|m| ModelEntry {
+                id: m.id,
+                object: "model",
+                created: 0,
+                owned_by: "amazon-bedrock",
+            })
+            .collect();
+        let body = serde_json::to_vec(&ModelList {
+            object: "list",
+            data,
+        })
+        .unwrap_or_default();
+        Step {
+            effects: vec![Effect::LocalReply {
+                status: 200,
+                headers: Vec::new(),
+                body,
+            }],
+            verdict: Verdict::Pause,
         }
     }
 
     fn fail(&mut self, err: &ApiError) -> Step {
         self.state = State::Done;
+        self.record.status = Some(err.status);
+        self.record.rejected = Some(err.code.clone());
         Step::reply(err)
     }
 
@@ -72,11 +125,38 @@ impl Exchange {
             return Step::go();
         }
         let config = Rc::clone(&self.config);
-        let caller =
-            match authenticate(&config, headers).and_then(|p| check_request(&config, p, headers)) {
-                Ok(c) => c,
-                Err(e) => return self.fail(&e),
-            };
+        let (index, project) = match authenticate(&config, headers) {
+            Ok(found) => found,
+            Err(e) => return self.fail(&e),
+        };
+        self.record.project = Some(project.name.clone());
+        let caller = match route(headers) {
+            Ok(Route::Models) => return self.reply_models(project),
+            Ok(Route::ChatCompletions) => check_request(&config, index, project, headers),
+            Err(e) => Err(e),
+        };
+        let caller = match caller {
+            Ok(c) => c,
+            Err(e) => return self.fail(&e),
+        };
+        if let Some(per_minute) = project.policy.requests_per_minute {
+            if let Err(retry_after) = self.limiter.acquire(&project.name, per_minute) {
+                let err = ApiError::new(
+                    429,
+                    "rate_limit_error",
+                    "rate_limit_exceeded",
+                    format!(
+                        "Project `{}` is limited to {per_minute} requests per minute.",
+                        project.name
+                    ),
+                );
+                let mut step = self.fail(&err);
+                if let Some(Effect::LocalReply { headers, .. }) = step.effects.first_mut() {
+                    headers.push(("retry-after", retry_after.to_string()));
+                }
+                return step;
+            }
+        }
         if end_of_stream {
             return self.fail(&ApiError::invalid("body", "The request has no body."));
         }
@@ -121,7 +201,21 @@ impl Exchange {
     }
 
     fn forward(&mut self, caller: Caller, body: &[u8], now: SystemTime) -> Result<Step, ApiError> {
-        let req = request::parse(body)?;
+        let mut req = request::parse(body)?;
+        self.record.model = Some(req.model.id);
+        let config = Rc::clone(&self.config);
+        if let Some(project) = config.projects.get(caller.project_index) {
+            project.policy.check_model(&project.name, req.model)?;
+            req.sampling.max_tokens = project.policy.max_tokens(req.sampling.max_tokens)?;
+        }
+        let guardrail = config
+            .projects
+            .get(caller.project_index)
+            .and_then(|p| p.policy.guardrail.as_ref())
+            .map(|g| GuardrailConfig {
+                guardrail_identifier: g.identifier.clone(),
+                guardrail_version: g.version.clone(),
+            });
         let model = req.model.id;
         let stream = req.stream;
         let include_usage = req.include_usage;
@@ -130,7 +224,8 @@ impl Exchange {
             .unwrap_or(self.config.max_timeout_seconds)
             .min(self.config.max_timeout_seconds);
         let tools_streaming = req.model.tools_streaming;
-        let converse = to_converse(req)?;
+        let mut converse = to_converse(req)?;
+        converse.guardrail_config = guardrail;
         let mode = match (stream, converse.tool_config.is_some() && !tools_streaming) {
             (false, _) => Mode::Json,
             (true, false) => Mode::Stream,
@@ -194,6 +289,12 @@ impl Exchange {
         })
     }
 
+    fn note(&mut self, rewritten: &Rewritten) {
+        self.record.status = Some(rewritten.status);
+        self.record.usage = rewritten.summary.usage;
+        self.record.finish_reason = rewritten.summary.finish_reason;
+    }
+
     /// Response headers arrived.
     ///
     /// `end_of_stream`: the answer has no body (then a buffered answer is
@@ -214,6 +315,7 @@ impl Exchange {
                 .map(|(_, v)| v.clone())
         };
         if pending.mode == Mode::Stream && status == 200 {
+            self.record.status = Some(200);
             let ctx = stream_context(find("x-amzn-requestid").as_deref(), &pending);
             let translator = StreamTranslator::new(ctx, DEFAULT_MAX_BUFFERED);
             self.state = State::Streaming(Box::new(translator));
@@ -233,7 +335,9 @@ impl Exchange {
             aws_request_id: find("x-amzn-requestid"),
         };
         if end_of_stream {
-            return rewrite_buffered(&buffering, b"").into_local_reply();
+            let rewritten = rewrite_buffered(&buffering, b"");
+            self.note(&rewritten);
+            return rewritten.into_local_reply();
         }
         self.state = State::BufferResponse(buffering);
         Step {
@@ -255,11 +359,18 @@ impl Exchange {
     /// Response body: the whole body when buffering, each piece when streaming.
     pub fn on_response_body(&mut self, body: &[u8], end_of_stream: bool) -> Step {
         match std::mem::replace(&mut self.state, State::Done) {
-            State::BufferResponse(b) => rewrite_buffered(&b, body).into_body_step(b.status),
+            State::BufferResponse(b) => {
+                let rewritten = rewrite_buffered(&b, body);
+                self.note(&rewritten);
+                rewritten.into_body_step(b.status)
+            }
             State::Streaming(mut tr) => {
                 let mut out = tr.feed(body);
                 if end_of_stream {
                     out.extend(tr.finish());
+                    let summary = tr.summary();
+                    self.record.usage = summary.usage;
+                    self.record.finish_reason = summary.finish_reason;
                 } else {
                     self.state = State::Streaming(tr);
                 }

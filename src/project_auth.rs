@@ -8,11 +8,16 @@ use sha2::{Digest, Sha256};
 /// Every configured hash is compared, so the time taken does not depend on
 /// which project (if any) matched.
 pub fn find_project<'a>(projects: &'a [Project], key: &str) -> Option<&'a Project> {
+    find_project_index(projects, key).and_then(|i| projects.get(i))
+}
+
+/// Like [`find_project`], returning the project's position.
+pub fn find_project_index(projects: &[Project], key: &str) -> Option<usize> {
     let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     let mut found = None;
-    for p in projects {
+    for (i, p) in projects.iter().enumerate() {
         if constant_time_eq(&p.key_sha256, &digest) && found.is_none() {
-            found = Some(p);
+            found = Some(i);
         }
     }
     found
@@ -34,6 +39,7 @@ mod tests {
         Project {
             name: name.into(),
             key_sha256: Sha256::digest(key.as_bytes()).into(),
+            policy: Default::default(),
         }
     }
 

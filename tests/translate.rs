@@ -64,13 +64,18 @@ fn converse_answer(content: Value, stop: &str) -> Vec<u8> {
 }
 
 fn complete(body: &[u8]) -> Value {
-    let out = to_chat_completion(body, &CTX).unwrap();
-    serde_json::from_slice(&out).unwrap()
+    let (out, summary) = to_chat_completion(body, &CTX).unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        summary.finish_reason,
+        v["choices"][0]["finish_reason"].as_str()
+    );
+    v
 }
 
 fn complete_err(body: &[u8]) -> ApiError {
     match to_chat_completion(body, &CTX) {
-        Ok(out) => panic!("translated into {}", String::from_utf8_lossy(&out)),
+        Ok((out, _)) => panic!("translated into {}", String::from_utf8_lossy(&out)),
         Err(e) => e,
     }
 }

@@ -18,6 +18,19 @@ pub struct ConverseRequest {
     /// Tools; required whenever the history holds tool blocks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_config: Option<ToolConfig>,
+    /// The project's guardrail, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardrail_config: Option<GuardrailConfig>,
+}
+
+/// `guardrailConfig` (the same two fields in Converse and ConverseStream).
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GuardrailConfig {
+    /// Guardrail id or ARN.
+    pub guardrail_identifier: String,
+    /// `DRAFT` or a version number.
+    pub guardrail_version: String,
 }
 
 /// A conversation turn.

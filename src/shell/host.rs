@@ -4,7 +4,7 @@
 //! wrong phase traps the VM), so the writes we issue are declared here
 //! against the proxy-wasm ABI and return `Result` instead.
 
-use proxy_wasm::types::{BufferType, LogLevel, MapType, Status};
+use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};
 
 #[link(wasm_import_module = "env")]
 extern "C" {
@@ -28,6 +28,20 @@ extern "C" {
         buffer_data: *const u8,
         buffer_size: usize,
     ) -> Status;
+    fn proxy_set_property(
+        path_data: *const u8,
+        path_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> Status;
+    fn proxy_define_metric(
+        metric_type: MetricType,
+        name_data: *const u8,
+        name_size: usize,
+        return_id: *mut u32,
+    ) -> Status;
+    fn proxy_increment_metric(metric_id: u32, offset: i64) -> Status;
+    fn proxy_record_metric(metric_id: u32, value: u64) -> Status;
     fn proxy_send_local_response(
         status_code: u32,
         status_code_details_data: *const u8,
@@ -104,4 +118,30 @@ pub fn send_local_response(
             -1,
         )
     })
+}
+
+/// Sets filter state `wasm.<name>` (readable by Envoy's access log as `%FILTER_STATE(wasm.<name>:PLAIN)%`).
+pub fn set_property(name: &str, value: &str) -> Result<(), Status> {
+    // SAFETY: pointers and lengths come from live &str values.
+    check(unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
+}
+
+/// Defines (or finds) a metric and returns its id.
+pub fn define_metric(kind: MetricType, name: &str) -> Result<u32, Status> {
+    let mut id = 0u32;
+    // SAFETY: pointer and length come from a live &str; `id` outlives the call.
+    check(unsafe { proxy_define_metric(kind, name.as_ptr(), name.len(), &mut id) })?;
+    Ok(id)
+}
+
+/// Adds `by` to a counter.
+pub fn increment_metric(id: u32, by: i64) -> Result<(), Status> {
+    // SAFETY: plain values.
+    check(unsafe { proxy_increment_metric(id, by) })
+}
+
+/// Records one histogram value.
+pub fn record_metric(id: u32, value: u64) -> Result<(), Status> {
+    // SAFETY: plain values.
+    check(unsafe { proxy_record_metric(id, value) })
 }

@@ -1,8 +1,11 @@
 //! HTTP context: reads host values, feeds the [`Exchange`], applies its [`Step`].
 
 use super::host;
+use super::limiter::SharedLimiter;
+use super::telemetry;
 use crate::config::Config;
 use crate::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
+use crate::record::Record;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -11,75 +14,15 @@ use std::time::SystemTime;
 
 /// One request through the filter.
 pub struct Http {
-    exchange: Exchange,
+    exchange: Exchange<SharedLimiter>,
+    /// What access logs were last told.
+    published: Record,
+    forwarded_at: Option<SystemTime>,
+    answered_at: Option<SystemTime>,
 }
 
-impl Http {
-    /// A context for one request under `config`.
-    pub fn new(config: Rc<Config>) -> Http {
-        Http {
-            exchange: Exchange::new(config),
-        }
-    }
-
-    fn apply(&self, step: Step) -> Action {
-        for effect in step.effects {
-            let result = match &effect {
-                Effect::SetRequestHeader(k, v) => {
-                    host::set_header(MapType::HttpRequestHeaders, k, v)
-                }
-                Effect::RemoveRequestHeader(k) => {
-                    host::remove_header(MapType::HttpRequestHeaders, k)
-                }
-                Effect::ReplaceRequestBody(b) => {
-                    host::replace_buffer(BufferType::HttpRequestBody, b)
-                }
-                Effect::SetResponseHeader(k, v) => {
-                    host::set_header(MapType::HttpResponseHeaders, k, v)
-                }
-                Effect::RemoveResponseHeader(k) => {
-                    host::remove_header(MapType::HttpResponseHeaders, k)
-                }
-                Effect::ReplaceResponseBody(b) => {
-                    host::replace_buffer(BufferType::HttpResponseBody, b)
-                }
-                Effect::LocalReply {
-                    status,
-                    headers,
-                    body,
-                } => {
-                    let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
-                    all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
-                    host::send_local_response(*status, &all, body)
-                }
-            };
-            if let Err(status) = result {
-                host::log(
-                    LogLevel::Error,
-                    &format!(
-                        "bedrock-openai-filter: host refused {}: {status:?}",
-                        kind(&effect)
-                    ),
-                );
-            }
-        }
-        match step.verdict {
-            Verdict::Continue => Action::Continue,
-            Verdict::Pause => Action::Pause,
-        }
-    }
-}
-
-fn kind(effect: &Effect) -> &'static str {
-    match effect {
-        Effect::SetRequestHeader(..) => "set request header",
-        Effect::RemoveRequestHeader(..) => "remove request header",
-        Effect::ReplaceRequestBody(..) => "replace request body",
-        Effect::SetResponseHeader(..) => "set response header",
-        Effect::RemoveResponseHeader(..) => "remove response header",
-        Effect::ReplaceResponseBody(..) => "replace response body",
-        Effect::LocalReply { .. } => "local reply",
-    }
+fn now() -> SystemTime {
+    hostcalls::get_current_time().unwrap_or_else(|_| SystemTime::now())
 }
 
 /// All headers of `map`, values decoded lossily (never a panic on non-UTF-8 bytes).
@@ -98,13 +41,64 @@ fn body(buffer: BufferType, size: usize) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+fn apply_effect(effect: &Effect) -> Result<(), proxy_wasm::types::Status> {
+    match effect {
+        Effect::SetRequestHeader(k, v) => host::set_header(MapType::HttpRequestHeaders, k, v),
+        Effect::RemoveRequestHeader(k) => host::remove_header(MapType::HttpRequestHeaders, k),
+        Effect::ReplaceRequestBody(b) => host::replace_buffer(BufferType::HttpRequestBody, b),
+        Effect::SetResponseHeader(k, v) => host::set_header(MapType::HttpResponseHeaders, k, v),
+        Effect::RemoveResponseHeader(k) => host::remove_header(MapType::HttpResponseHeaders, k),
+        Effect::ReplaceResponseBody(b) => host::replace_buffer(BufferType::HttpResponseBody, b),
+        Effect::LocalReply {
+            status,
+            headers,
+            body,
+        } => {
+            let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+            all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
+            host::send_local_response(*status, &all, body)
+        }
+    }
+}
+
+impl Http {
+    /// A context for one request under `config`.
+    pub fn new(config: Rc<Config>) -> Http {
+        Http {
+            exchange: Exchange::with_limiter(config, SharedLimiter),
+            published: Record::default(),
+            forwarded_at: None,
+            answered_at: None,
+        }
+    }
+
+    /// Applies `step`, then publishes whatever the record learned.
+    fn apply(&mut self, step: Step) -> Action {
+        for effect in &step.effects {
+            if let Err(status) = apply_effect(effect) {
+                host::log(
+                    LogLevel::Error,
+                    &format!("bedrock-openai-filter: host refused an effect: {status:?}"),
+                );
+            }
+        }
+        if self.exchange.record() != &self.published {
+            self.published = self.exchange.record().clone();
+            telemetry::publish(&self.published);
+        }
+        match step.verdict {
+            Verdict::Continue => Action::Continue,
+            Verdict::Pause => Action::Pause,
+        }
+    }
+}
+
 impl Context for Http {}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
-        let step = self
-            .exchange
-            .on_request_headers(&headers(MapType::HttpRequestHeaders), end_of_stream);
+        let headers = headers(MapType::HttpRequestHeaders);
+        let step = self.exchange.on_request_headers(&headers, end_of_stream);
         self.apply(step)
     }
 
@@ -112,16 +106,17 @@ impl HttpContext for Http {
         match self.exchange.on_request_body_progress(size, end_of_stream) {
             BodyProgress::Wait(step) => self.apply(step),
             BodyProgress::Ready => {
-                let now = hostcalls::get_current_time().unwrap_or_else(|_| SystemTime::now());
-                let step = self
-                    .exchange
-                    .on_request_body(&body(BufferType::HttpRequestBody, size), now);
+                let now = now();
+                self.forwarded_at = Some(now);
+                let bytes = body(BufferType::HttpRequestBody, size);
+                let step = self.exchange.on_request_body(&bytes, now);
                 self.apply(step)
             }
         }
     }
 
     fn on_http_response_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
+        self.answered_at = Some(now());
         let headers = headers(MapType::HttpResponseHeaders);
         let status = headers
             .iter()
@@ -143,5 +138,16 @@ impl HttpContext for Http {
                 self.apply(step)
             }
         }
+    }
+
+    fn on_log(&mut self) {
+        let latency = match (self.forwarded_at, self.answered_at) {
+            (Some(sent), Some(answered)) => answered
+                .duration_since(sent)
+                .ok()
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            _ => None,
+        };
+        telemetry::emit(self.exchange.record(), latency);
     }
 }

@@ -2,7 +2,9 @@
 
 mod host;
 mod http;
+mod limiter;
 mod root;
+mod telemetry;
 
 use proxy_wasm::types::LogLevel;
 

@@ -2,6 +2,7 @@
 
 use super::host;
 use super::http::Http;
+use super::limiter;
 use crate::config::Config;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -28,8 +29,14 @@ impl RootContext for Root {
                 return false;
             }
         };
-        match Config::from_json(&bytes) {
+        match Config::from_json(&bytes).and_then(|c| c.with_environment(|k| std::env::var(k).ok()))
+        {
             Ok(config) => {
+                for p in &config.projects {
+                    if p.policy.requests_per_minute.is_some() {
+                        limiter::init(&p.name);
+                    }
+                }
                 host::log(
                     LogLevel::Info,
                     &format!(

@@ -6,13 +6,18 @@
 
 use crate::error::ApiError;
 use crate::openai::response::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
+use crate::record::Summary;
 use crate::sse;
 use crate::translate::response::parse_answer;
 use crate::translate::stream::StreamContext;
 
 /// SSE body for the Converse JSON `body`.
-pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<Vec<u8>, ApiError> {
+pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), ApiError> {
     let answer = parse_answer(body)?;
+    let summary = Summary {
+        usage: answer.usage,
+        finish_reason: Some(answer.finish_reason),
+    };
     let mut out = Vec::with_capacity(body.len() * 2);
     let write = |out: &mut Vec<u8>, delta: Delta<'_>, finish: Option<&'static str>| {
         let choices = [ChunkChoice {
@@ -57,7 +62,7 @@ pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<Vec<u8>, ApiError> {
         sse::write_data(&mut out, &chunk(ctx, &[], answer.usage));
     }
     out.extend_from_slice(sse::DONE);
-    Ok(out)
+    Ok((out, summary))
 }
 
 fn chunk<'a>(

@@ -100,6 +100,7 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseRequest, ApiError> {
         system,
         inference_config: inference_config(req.sampling),
         tool_config,
+        guardrail_config: None,
     })
 }
 

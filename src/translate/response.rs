@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::openai::response::{
     AssistantMessage, ChatCompletion, Choice, FunctionCall, ToolCall, Usage,
 };
+use crate::record::Summary;
 
 /// What the response needs from the request side.
 #[derive(Debug, Clone)]
@@ -94,8 +95,15 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, ApiError> {
 }
 
 /// Translates a Converse JSON body into the OpenAI JSON body.
-pub fn to_chat_completion(body: &[u8], ctx: &ResponseContext<'_>) -> Result<Vec<u8>, ApiError> {
+pub fn to_chat_completion(
+    body: &[u8],
+    ctx: &ResponseContext<'_>,
+) -> Result<(Vec<u8>, Summary), ApiError> {
     let answer = parse_answer(body)?;
+    let summary = Summary {
+        usage: answer.usage,
+        finish_reason: Some(answer.finish_reason),
+    };
     let content = match answer.text {
         Some(t) => Some(t),
         None if answer.tool_calls.is_empty() => Some(String::new()),
@@ -120,6 +128,7 @@ pub fn to_chat_completion(body: &[u8], ctx: &ResponseContext<'_>) -> Result<Vec<
         system_fingerprint: None,
         usage: answer.usage,
     };
-    serde_json::to_vec(&completion)
-        .map_err(|e| ApiError::internal(format!("could not encode the response: {e}")))
+    let json = serde_json::to_vec(&completion)
+        .map_err(|e| ApiError::internal(format!("could not encode the response: {e}")))?;
+    Ok((json, summary))
 }

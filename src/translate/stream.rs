@@ -9,6 +9,7 @@ use crate::bedrock::stream::StreamEvent;
 use crate::error::ApiError;
 use crate::eventstream::{DecodeError, FrameDecoder};
 use crate::openai::response::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
+use crate::record::Summary;
 use crate::sse;
 use crate::translate::response::{finish_reason, usage};
 
@@ -42,6 +43,7 @@ pub struct StreamTranslator {
     /// Bedrock content block index of each tool call, in order: position = OpenAI index.
     tool_blocks: Vec<u32>,
     usage: Option<TokenUsage>,
+    finish: Option<&'static str>,
 }
 
 impl StreamTranslator {
@@ -54,6 +56,15 @@ impl StreamTranslator {
             role_sent: false,
             tool_blocks: Vec::new(),
             usage: None,
+            finish: None,
+        }
+    }
+
+    /// Token counts and finish reason seen so far.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            usage: self.usage.map(usage),
+            finish_reason: self.finish,
         }
     }
 
@@ -170,7 +181,9 @@ impl StreamTranslator {
             }
             StreamEvent::MessageStop { stop_reason } => {
                 self.ensure_role(out);
-                self.choice(out, Delta::default(), Some(finish_reason(&stop_reason)));
+                let reason = finish_reason(&stop_reason);
+                self.finish = Some(reason);
+                self.choice(out, Delta::default(), Some(reason));
                 self.phase = Phase::Stopped;
             }
             StreamEvent::Metadata { usage } => self.usage = usage.or(self.usage),

@@ -1,0 +1,170 @@
+//! Per-project policy from the plugin configuration: models, token limits,
+//! request rate, guardrail and where the AWS credentials come from.
+
+use crate::error::ApiError;
+use crate::models::{self, ModelInfo};
+use serde::Deserialize;
+
+/// Where a project's upstream calls get their AWS credentials.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialSource {
+    /// The caller's `aws-*` request headers (the contract's default).
+    #[default]
+    Headers,
+    /// The proxy's own credentials, handed to the VM as environment variables.
+    Environment,
+}
+
+/// A Bedrock guardrail attached to every call of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guardrail {
+    /// Guardrail id or ARN.
+    pub identifier: String,
+    /// Guardrail version (`DRAFT` or a number).
+    pub version: String,
+}
+
+/// `max_tokens` rules of a project.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxTokens {
+    /// Requests asking for more are refused (400).
+    pub ceiling: Option<u64>,
+    /// Used when a request gives no `max_tokens`.
+    pub default: Option<u64>,
+}
+
+/// Policy fields of one project, as written in the configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    #[serde(default)]
+    allowed_models: Option<Vec<String>>,
+    #[serde(default)]
+    max_tokens: Option<MaxTokens>,
+    #[serde(default)]
+    requests_per_minute: Option<u32>,
+    #[serde(default)]
+    guardrail: Option<Guardrail>,
+    #[serde(default)]
+    credentials: CredentialSource,
+}
+
+/// A project's validated policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Models this project may call; `None` means every supported model.
+    pub allowed_models: Option<Vec<&'static ModelInfo>>,
+    /// Token limits.
+    pub max_tokens: MaxTokens,
+    /// Requests per minute across all worker threads of one Envoy.
+    pub requests_per_minute: Option<u32>,
+    /// Guardrail for every call.
+    pub guardrail: Option<Guardrail>,
+    /// Credential source.
+    pub credentials: CredentialSource,
+}
+
+impl RawPolicy {
+    /// Checks every field; `project` names the project in errors.
+    pub fn validate(self, project: &str) -> Result<Policy, String> {
+        let allowed_models = match self.allowed_models {
+            None => None,
+            Some(ids) => {
+                let mut out = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    let m = models::find(id).ok_or_else(|| {
+                        format!("project {project:?}: allowed_models has unsupported model {id:?}")
+                    })?;
+                    out.push(m);
+                }
+                if out.is_empty() {
+                    return Err(format!(
+                        "project {project:?}: allowed_models must not be empty"
+                    ));
+                }
+                Some(out)
+            }
+        };
+        let mt = self.max_tokens.unwrap_or_default();
+        if mt.ceiling == Some(0) || mt.default == Some(0) {
+            return Err(format!(
+                "project {project:?}: max_tokens values must be positive"
+            ));
+        }
+        if let (Some(c), Some(d)) = (mt.ceiling, mt.default) {
+            if d > c {
+                return Err(format!(
+                    "project {project:?}: max_tokens.default {d} is above the ceiling {c}"
+                ));
+            }
+        }
+        if self.requests_per_minute == Some(0) {
+            return Err(format!(
+                "project {project:?}: requests_per_minute must be positive"
+            ));
+        }
+        if let Some(g) = &self.guardrail {
+            let id_ok = (1..=2048).contains(&g.identifier.len())
+                && g.identifier.bytes().all(|b| b.is_ascii_graphic());
+            let version_ok = g.version == "DRAFT"
+                || (!g.version.is_empty()
+                    && g.version.len() <= 8
+                    && g.version.bytes().all(|b| b.is_ascii_digit()));
+            if !id_ok || !version_ok {
+                return Err(format!(
+                    "project {project:?}: guardrail needs an identifier and a version (DRAFT or a number)"
+                ));
+            }
+        }
+        Ok(Policy {
+            allowed_models,
+            max_tokens: mt,
+            requests_per_minute: self.requests_per_minute,
+            guardrail: self.guardrail,
+            credentials: self.credentials,
+        })
+    }
+}
+
+impl Policy {
+    /// Whether the project may call `model`.
+    pub fn allows(&self, model: &ModelInfo) -> bool {
+        self.allowed_models
+            .as_ref()
+            .is_none_or(|ms| ms.iter().any(|m| m.id == model.id))
+    }
+
+    /// Models this project may call, in table order.
+    pub fn models(&self) -> impl Iterator<Item = &'static ModelInfo> + '_ {
+        models::MODELS.iter().filter(move |m| self.allows(m))
+    }
+
+    /// Refuses a model outside the list (403, documented).
+    pub fn check_model(&self, project: &str, model: &ModelInfo) -> Result<(), ApiError> {
+        if self.allows(model) {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            403,
+            "permission_error",
+            "model_not_allowed",
+            format!("Project `{project}` may not use model `{}`.", model.id),
+        )
+        .with_param("model"))
+    }
+
+    /// The `max_tokens` to send: the request's (at most the ceiling) or the default.
+    pub fn max_tokens(&self, requested: Option<u64>) -> Result<Option<u64>, ApiError> {
+        match (requested, self.max_tokens.ceiling) {
+            (Some(n), Some(c)) if n > c => Err(ApiError::invalid(
+                "max_tokens",
+                format!("`max_tokens` {n} is above this project's ceiling of {c}."),
+            )),
+            (Some(n), _) => Ok(Some(n)),
+            (None, _) => Ok(self.max_tokens.default),
+        }
+    }
+}

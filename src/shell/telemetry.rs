@@ -1,0 +1,117 @@
+//! Metrics and access-log attributes from an exchange's [`Record`].
+//!
+//! Metric names carry their labels (`bedrock_openai.requests.project.<p>.model.<m>.status.<s>`);
+//! `stats_tags` in the Envoy config turn them into Prometheus labels.
+
+use super::host;
+use crate::record::Record;
+use proxy_wasm::types::{LogLevel, MetricType};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+thread_local! {
+    static METRICS: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+}
+
+/// A label value safe inside a stat name: `[A-Za-z0-9_-]`, anything else `_`.
+pub fn label(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn metric(kind: MetricType, name: String) -> Option<u32> {
+    METRICS.with(|m| {
+        let mut m = m.try_borrow_mut().ok()?;
+        if let Some(id) = m.get(&name) {
+            return Some(*id);
+        }
+        let id = host::define_metric(kind, &name).ok()?;
+        m.insert(name, id);
+        Some(id)
+    })
+}
+
+fn count(name: String, by: u64) {
+    if let Some(id) = metric(MetricType::Counter, name) {
+        let _ = host::increment_metric(id, i64::try_from(by).unwrap_or(i64::MAX));
+    }
+}
+
+/// Emits the metrics of a finished exchange.
+pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
+    let project = label(record.project.as_deref().unwrap_or("unknown"));
+    if let Some(reason) = &record.rejected {
+        count(
+            format!(
+                "bedrock_openai.rejected.project.{project}.reason.{}",
+                label(reason)
+            ),
+            1,
+        );
+    }
+    let Some(model) = record.model.map(label) else {
+        return;
+    };
+    let status = record
+        .status
+        .map_or_else(|| "none".to_string(), |s| s.to_string());
+    count(
+        format!("bedrock_openai.requests.project.{project}.model.{model}.status.{status}"),
+        1,
+    );
+    if let Some(u) = record.usage {
+        count(
+            format!("bedrock_openai.input_tokens.project.{project}.model.{model}"),
+            u.prompt_tokens,
+        );
+        count(
+            format!("bedrock_openai.output_tokens.project.{project}.model.{model}"),
+            u.completion_tokens,
+        );
+    }
+    if let Some(ms) = upstream_latency_ms {
+        let name = format!("bedrock_openai.upstream_latency_ms.project.{project}.model.{model}");
+        if let Some(id) = metric(MetricType::Histogram, name) {
+            let _ = host::record_metric(id, ms);
+        }
+    }
+}
+
+/// Publishes the record as filter state `wasm.bedrock_openai.*` for access logs.
+pub fn publish(record: &Record) {
+    let set = |key: &str, value: &str| {
+        if host::set_property(key, value).is_err() {
+            host::log(
+                LogLevel::Debug,
+                &format!("bedrock-openai-filter: could not set {key}"),
+            );
+        }
+    };
+    if let Some(p) = &record.project {
+        set("bedrock_openai.project", p);
+    }
+    if let Some(m) = record.model {
+        set("bedrock_openai.model", m);
+    }
+    if let Some(u) = record.usage {
+        set("bedrock_openai.input_tokens", &u.prompt_tokens.to_string());
+        set(
+            "bedrock_openai.output_tokens",
+            &u.completion_tokens.to_string(),
+        );
+    }
+    if let Some(f) = record.finish_reason {
+        set("bedrock_openai.finish_reason", f);
+    }
+    if let Some(r) = &record.rejected {
+        set("bedrock_openai.rejected", r);
+    }
+}
