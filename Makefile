@@ -14,7 +14,9 @@ WASM_TARGET := wasm32-wasip1
 WASM   := target/$(WASM_TARGET)/release/bedrock_openai_filter.wasm
 STANDIN_PORT ?= 9099
 
-.PHONY: venv node wasm run test lint unit pytest standin clean
+OCI_TAG ?= latest
+
+.PHONY: venv node tools wasm run test lint unit pytest standin clean oci
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
 $(VENV)/.stamp: tests/requirements.txt
@@ -30,6 +32,14 @@ tests/node/node_modules/.stamp: tests/node/package.json tests/node/package-lock.
 	touch $@
 
 node: tests/node/node_modules/.stamp
+
+# Debian tools the tests use as independent judges: skopeo reads the OCI layout.
+tools:
+	@command -v skopeo >/dev/null || { apt-get update -qq && apt-get install -y -qq skopeo >/dev/null; }
+
+# OCI image layout (Wasm image spec, compat variant) for Istio, in target/oci/; prints the digest.
+oci: wasm
+	$(PYTHON) scripts/oci.py --tag $(OCI_TAG)
 
 # Cargo decides what to rebuild; rustup target add is a no-op once installed.
 wasm:
@@ -53,7 +63,7 @@ lint:
 unit:
 	cargo test
 
-pytest: venv node wasm
+pytest: venv node tools wasm
 	$(VPY) -m pytest -c tests/pytest.ini --rootdir tests tests
 
 test: lint unit wasm pytest

@@ -168,3 +168,72 @@ impl Policy {
         }
     }
 }
+
+fn lower_alnum(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// Bedrock's rule: `[a-z0-9]+` or `arn:aws(-*)?:bedrock:<region>:<12 digits>:guardrail/[a-z0-9]+`.
+fn is_guardrail_id(id: &str) -> bool {
+    if lower_alnum(id) {
+        return true;
+    }
+    let parts: Vec<&str> = id.split(':').collect();
+    let [arn, partition, service, region, account, resource] = parts.as_slice() else {
+        return false;
+    };
+    *arn == "arn"
+        && (*partition == "aws"
+            || partition
+                .strip_prefix("aws-")
+                .is_some_and(|p| !p.is_empty()))
+        && *service == "bedrock"
+        && (1..=20).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && resource.strip_prefix("guardrail/").is_some_and(lower_alnum)
+}
+
+/// Bedrock's rule: `DRAFT` or `[1-9][0-9]{0,7}`.
+fn is_guardrail_version(v: &str) -> bool {
+    v == "DRAFT"
+        || ((1..=8).contains(&v.len())
+            && !v.starts_with('0')
+            && v.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guardrail_rules_follow_bedrock() {
+        for ok in [
+            "abc123",
+            "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc1",
+            "arn:aws-cn:bedrock:cn-north-1:123456789012:guardrail/x9",
+        ] {
+            assert!(is_guardrail_id(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "gr-test",
+            "ABC",
+            "arn:aws:bedrock:us-east-1:1234:guardrail/a",
+            "arn:aws:s3:us-east-1:123456789012:guardrail/a",
+        ] {
+            assert!(!is_guardrail_id(bad), "{bad}");
+        }
+        assert!(is_guardrail_version("DRAFT") && is_guardrail_version("12345678"));
+        assert!(
+            !is_guardrail_version("0")
+                && !is_guardrail_version("123456789")
+                && !is_guardrail_version("draft")
+        );
+    }
+}

@@ -245,3 +245,69 @@ def test_docker_compose_mounts_what_envoy_yaml_expects():
         cfg = yaml.safe_load(f)
     port = cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
     assert f"{port}:{port}" in service["ports"]
+
+
+# ------------------------------------------------------------ the `standin` profile
+
+STANDIN_COMPOSE = os.path.join(ROOT, "deploy", "compose", "standin.yml")
+ENVOY_STANDIN_YAML = os.path.join(ROOT, "envoy", "envoy-standin.yaml")
+STANDIN_ENDPOINT = "http://bedrock-standin:9099"
+
+
+def test_standin_compose_file_matches_compose_spec():
+    checker = os.path.join(os.path.dirname(sys.executable), "check-jsonschema")
+    r = subprocess.run([checker, "--builtin-schema", "vendor.compose-spec", STANDIN_COMPOSE],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_docker_compose_includes_the_standin_profile():
+    with open(COMPOSE) as f:
+        compose = yaml.safe_load(f)
+    (inc,) = compose["include"]
+    assert os.path.normpath(os.path.join(ROOT, inc["path"])) == STANDIN_COMPOSE
+    assert inc["project_directory"] == "."  # relative paths in it are from the repo root
+    with open(STANDIN_COMPOSE) as f:
+        services = yaml.safe_load(f)["services"]
+    assert set(services) == {"bedrock-standin", "gateway-standin"}
+    assert all(s["profiles"] == ["standin"] for s in services.values())
+    assert not set(services) & set(compose["services"])
+    gw, main = services["gateway-standin"], compose["services"]["gateway"]
+    assert gw["image"] == main["image"] and gw["command"] == main["command"]
+    assert gw["depends_on"] == ["bedrock-standin"]
+    mounts = {}
+    for v in gw["volumes"]:
+        host, container = v.split(":")[:2]
+        mounts[container] = os.path.normpath(os.path.join(ROOT, host))
+    assert mounts == {"/etc/envoy/envoy.yaml": ENVOY_STANDIN_YAML, CONTAINER_WASM: WASM}
+    assert gw["ports"] == ["10001:10000"]
+    standin = services["bedrock-standin"]
+    host, container = standin["volumes"][0].split(":")[:2]
+    assert os.path.normpath(os.path.join(ROOT, host)) == os.path.join(ROOT, "tests")
+    assert standin["environment"]["PYTHONPATH"] == container == standin["working_dir"]
+    command = " ".join(standin["command"])
+    assert "python -m standin --host 0.0.0.0 --port 9099" in command
+    assert "botocore" in command
+
+
+def test_envoy_standin_yaml_is_what_the_launcher_renders():
+    """envoy/envoy-standin.yaml is generated; it must not drift from scripts/gateway.py."""
+    cfg, _ = rendered(endpoint=STANDIN_ENDPOINT)
+    wasm_plugin(cfg)[1]["vm_config"]["code"]["local"]["filename"] = CONTAINER_WASM
+    with open(ENVOY_STANDIN_YAML) as f:
+        committed = yaml.safe_load(f)
+    assert committed == cfg, ("envoy/envoy-standin.yaml is stale: regenerate it "
+                              "(deploy/README.md, 'The standin profile')")
+    assert plugin_json(committed) == {
+        "version": 1, "projects": [{"name": "dev", "key_sha256": sha(DEV_KEY)}],
+        "upstream": {"endpoint": STANDIN_ENDPOINT}}
+
+
+def test_envoy_standin_yaml_validates(tmp_path):
+    with open(ENVOY_STANDIN_YAML) as f:
+        cfg = yaml.safe_load(f)
+    plugin = wasm_plugin(cfg)[1]
+    assert plugin["vm_config"]["code"]["local"]["filename"] == CONTAINER_WASM
+    plugin["vm_config"]["code"]["local"]["filename"] = WASM
+    r = envoy_validate(cfg, tmp_path)
+    assert r.returncode == 0, r.stderr

@@ -1,0 +1,222 @@
+"""Per-project policy, models list, metrics and access log, through a second gateway.
+
+This module starts its own gateway (two Envoy worker threads) with:
+  alpha  allowed models llama3-8b + claude-3-haiku, max_tokens ceiling 500 / default 128
+  beta   a Bedrock guardrail
+  lim    6 requests per minute
+  envp   credentials from the proxy's environment (the stand-in's permanent key, us-west-2)
+"""
+
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import openai
+import pytest
+import requests
+
+from e2e.conftest import GATEWAY_PY, ROOT, Gateway, free_port, http_get, stop, wait_until
+from e2e.helpers import CLAUDE, LLAMA, SEED_MESSAGES, assert_openai_error, chat_body, post
+from e2e.keys import PERMANENT, aws_headers
+
+KEYS = {"alpha": "sk-pol-alpha-000000000000000000000001", "beta": "sk-pol-beta-0000000000000000000000002",
+        "lim": "sk-pol-lim-00000000000000000000000003", "envp": "sk-pol-envp-000000000000000000000004"}
+LIMIT = 6
+POLICIES = {
+    "alpha": {"allowed_models": [LLAMA, CLAUDE], "max_tokens": {"ceiling": 500, "default": 128}},
+    "beta": {"guardrail": {"identifier": "grtest0123", "version": "3"}},
+    "lim": {"requests_per_minute": LIMIT},
+    "envp": {"credentials": "environment"},
+}
+
+
+@pytest.fixture(scope="module")
+def pgw(standin, tmp_path_factory):
+    work = tmp_path_factory.mktemp("policy-gateway")
+    (work / "policies.json").write_text(json.dumps(POLICIES))
+    port, admin = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(GATEWAY_PORT=str(port), ADMIN_PORT=str(admin),
+               PROJECT_API_KEYS=",".join(f"{n}={k}" for n, k in KEYS.items()),
+               PROJECT_POLICIES=str(work / "policies.json"),
+               AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url,
+               AWS_ACCESS_KEY_ID=PERMANENT["access_key_id"],
+               AWS_SECRET_ACCESS_KEY=PERMANENT["secret_access_key"], AWS_REGION="us-west-2")
+    log, access = str(work / "envoy.log"), str(work / "access.log")
+    with open(work / "launcher.log", "w") as out:
+        proc = subprocess.Popen([sys.executable, GATEWAY_PY, "--log-path", log, "--concurrency", "2",
+                                 "--access-log-path", access],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    g = Gateway(port, admin, proc, log)
+    g.access_log = access
+    wait_until(proc, lambda: http_get(f"{g.admin_url}/ready") == (200, "LIVE\n"), "policy gateway", log)
+    yield g
+    stop(proc)
+
+
+def headers(project, **extra):
+    h = {"Project-Api-Key": KEYS[project], "Content-Type": "application/json"}
+    if project != "envp":
+        h.update(aws_headers())
+    h.update(extra)
+    return h
+
+
+def test_disallowed_model_is_403_and_never_reaches_aws(pgw, standin):
+    r = post(pgw, chat_body(model="mistral.mistral-large-2402-v1:0"), headers=headers("alpha"))
+    assert_openai_error(r, 403, param="model", kind="permission_error", code="model_not_allowed")
+    assert standin.requests() == []
+    assert post(pgw, chat_body(model=CLAUDE), headers=headers("alpha")).status_code == 200
+
+
+def test_max_tokens_ceiling_and_default(pgw, standin):
+    r = post(pgw, chat_body(max_tokens=501), headers=headers("alpha"))
+    assert_openai_error(r, 400, param="max_tokens")
+    assert standin.requests() == []
+    assert post(pgw, chat_body(), headers=headers("alpha")).status_code == 200
+    assert post(pgw, chat_body(max_tokens=300), headers=headers("alpha")).status_code == 200
+    sent = [q["json"].get("inferenceConfig", {}).get("maxTokens") for q in standin.requests()]
+    assert sent == [128, 300]
+    # projects without the policy send nothing extra
+    assert post(pgw, chat_body(), headers=headers("beta")).status_code == 200
+    assert "inferenceConfig" not in standin.requests()[-1]["json"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_guardrail_reaches_bedrock(pgw, standin, stream):
+    r = post(pgw, chat_body(stream=stream), headers=headers("beta"))
+    assert r.status_code == 200, r.text
+    [seen] = standin.requests()
+    assert seen["status"] == 200
+    assert seen["json"]["guardrailConfig"] == {"guardrailIdentifier": "grtest0123", "guardrailVersion": "3"}
+
+
+def test_environment_credentials_sign_without_aws_headers(pgw, standin):
+    c = openai.OpenAI(base_url=pgw.base_url, api_key="x", max_retries=0,
+                      default_headers={"Project-Api-Key": KEYS["envp"]})
+    resp = c.chat.completions.create(model=LLAMA, messages=SEED_MESSAGES)
+    assert resp.choices[0].message.content.startswith("Hello from the Bedrock stand-in")
+    [seen] = standin.requests()
+    auth = dict((k.lower(), v) for k, v in seen["headers"])["authorization"]
+    assert f"Credential={PERMANENT['access_key_id']}/" in auth and "/us-west-2/bedrock/" in auth
+    # a caller's region header still picks the region
+    c.chat.completions.create(model=LLAMA, messages=SEED_MESSAGES, extra_headers={"aws-region-name": "eu-west-1"})
+    auth = dict((k.lower(), v) for k, v in standin.requests()[-1]["headers"])["authorization"]
+    assert "/eu-west-1/bedrock/" in auth
+
+
+def test_models_list_holds_the_projects_models(pgw, standin):
+    c = openai.OpenAI(base_url=pgw.base_url, api_key="x", max_retries=0,
+                      default_headers={"Project-Api-Key": KEYS["alpha"]})
+    assert [m.id for m in c.models.list()] == [CLAUDE, LLAMA] or \
+        sorted(m.id for m in c.models.list()) == sorted([CLAUDE, LLAMA])
+    r = requests.get(pgw.base_url + "/models", headers={"Project-Api-Key": KEYS["beta"]})
+    body = r.json()
+    assert r.status_code == 200 and body["object"] == "list" and len(body["data"]) == 9
+    assert all(m["object"] == "model" and m["owned_by"] == "amazon-bedrock" for m in body["data"])
+    assert_openai_error(requests.get(pgw.base_url + "/models"), 401, code="invalid_api_key")
+    assert standin.requests() == []
+
+
+def wait_for_fresh_minute():
+    """Keep the 2N burst inside one fixed window."""
+    if time.time() % 60 > 45:
+        time.sleep(61 - time.time() % 60)
+
+
+def test_rate_limit_is_exact_across_worker_threads(pgw, standin):
+    wait_for_fresh_minute()
+
+    def one(_):
+        return post(pgw, chat_body(), headers=headers("lim"))
+
+    with concurrent.futures.ThreadPoolExecutor(2 * LIMIT) as pool:
+        results = list(pool.map(one, range(2 * LIMIT)))
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [200] * LIMIT + [429] * LIMIT, statuses
+    limited = [r for r in results if r.status_code == 429]
+    for r in limited:
+        assert_openai_error(r, 429, kind="rate_limit_error", code="rate_limit_exceeded")
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+    assert len(standin.requests()) == LIMIT
+
+
+def prometheus(gw):
+    return requests.get(gw.admin_url + "/stats/prometheus").text
+
+
+def metric(text, name, **labels):
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    m = re.search(rf"^{name}{{{re.escape(want)}}} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def test_prometheus_counts_exactly_what_happened(pgw, standin):
+    llama = "meta_llama3-8b-instruct-v1_0"
+    before = prometheus(pgw)
+    usages = []
+    for _ in range(3):
+        r = post(pgw, chat_body(), headers=headers("alpha"))
+        assert r.status_code == 200
+        usages.append(r.json()["usage"])
+    standin.script({"error": "ThrottlingException", "message": "slow"})
+    assert post(pgw, chat_body(), headers=headers("alpha")).status_code == 429
+    assert post(pgw, chat_body(), headers={"Project-Api-Key": "wrong"}).status_code == 401
+    assert post(pgw, chat_body(model="mistral.mistral-large-2402-v1:0"), headers=headers("alpha")).status_code == 403
+    in_tokens = sum(int(q["json"] is not None) for q in standin.requests())  # 4 upstream calls
+    assert in_tokens == 4
+    deadline = time.time() + 12  # histograms show after Envoy's 5 s stats flush
+    while True:
+        after = prometheus(pgw)
+        if metric(after, "bedrock_openai_upstream_latency_ms_count", project="alpha", model=llama) - \
+                metric(before, "bedrock_openai_upstream_latency_ms_count", project="alpha", model=llama) >= 4 \
+                or time.time() > deadline:
+            break
+        time.sleep(0.5)
+
+    def delta(name, **labels):
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert delta("bedrock_openai_requests", project="alpha", model=llama, status="200") == 3
+    assert delta("bedrock_openai_requests", project="alpha", model=llama, status="429") == 1
+    assert delta("bedrock_openai_rejected", project="unknown", reason="invalid_api_key") == 1
+    assert delta("bedrock_openai_rejected", project="alpha", reason="model_not_allowed") == 1
+    # exactly the token counts Bedrock reported for the 3 successes
+    assert delta("bedrock_openai_input_tokens", project="alpha", model=llama) == sum(u["prompt_tokens"] for u in usages)
+    assert delta("bedrock_openai_output_tokens", project="alpha", model=llama) == \
+        sum(u["completion_tokens"] for u in usages)
+    assert len([q for q in standin.requests() if q["status"] == 200]) == 3
+    assert delta("bedrock_openai_upstream_latency_ms_count", project="alpha", model=llama) == 4
+    for secret in list(KEYS.values()) + [PERMANENT["secret_access_key"]]:
+        assert secret not in after
+
+
+def test_access_log_holds_project_model_and_tokens(pgw, standin):
+    r = post(pgw, chat_body(), headers=headers("alpha", **{"x-request-id": "access-log-probe-1"}))
+    assert r.status_code == 200
+    usage = r.json()["usage"]
+    r = post(pgw, chat_body(stream=True, stream_options={"include_usage": True}),
+             headers=headers("alpha", **{"x-request-id": "access-log-probe-2"}))
+    assert r.status_code == 200
+    deadline = time.time() + 10
+    lines = {}
+    while time.time() < deadline and len(lines) < 2:
+        with open(pgw.access_log) as f:
+            for line in f:
+                entry = json.loads(line)
+                if entry.get("request_id", "").startswith("access-log-probe-"):
+                    lines[entry["request_id"]] = entry
+        time.sleep(0.2)
+    for rid in ("access-log-probe-1", "access-log-probe-2"):
+        e = lines[rid]
+        assert e["project"] == "alpha" and e["model"] == LLAMA and e["status"] == 200
+        assert int(e["input_tokens"]) == usage["prompt_tokens"]
+        assert int(e["output_tokens"]) == usage["completion_tokens"]
+        assert e["finish_reason"] == "stop"
+    text = open(pgw.access_log).read()
+    for secret in list(KEYS.values()) + [PERMANENT["secret_access_key"]]:
+        assert secret not in text
