@@ -16,7 +16,7 @@ STANDIN_PORT ?= 9099
 
 OCI_TAG ?= latest
 
-.PHONY: venv node tools wasm run test lint unit pytest standin clean oci
+.PHONY: venv node tools wasm run test lint unit pytest standin clean oci bench
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
 $(VENV)/.stamp: tests/requirements.txt
@@ -67,6 +67,10 @@ pytest: venv node tools wasm
 	$(VPY) -m pytest -c tests/pytest.ini --rootdir tests tests
 
 test: lint unit wasm pytest
+
+# Benchmarks, not part of `make test`: writes bench/RESULTS.md and bench/results.png.
+bench: wasm venv
+	$(VPY) bench/run.py
 
 standin: venv
 	cd tests && PYTHONPATH=. exec ../$(VPY) -m standin --host 127.0.0.1 --port $(STANDIN_PORT)

@@ -107,15 +107,9 @@ impl RawPolicy {
             ));
         }
         if let Some(g) = &self.guardrail {
-            let id_ok = (1..=2048).contains(&g.identifier.len())
-                && g.identifier.bytes().all(|b| b.is_ascii_graphic());
-            let version_ok = g.version == "DRAFT"
-                || (!g.version.is_empty()
-                    && g.version.len() <= 8
-                    && g.version.bytes().all(|b| b.is_ascii_digit()));
-            if !id_ok || !version_ok {
+            if !is_guardrail_id(&g.identifier) || !is_guardrail_version(&g.version) {
                 return Err(format!(
-                    "project {project:?}: guardrail needs an identifier and a version (DRAFT or a number)"
+                    "project {project:?}: guardrail needs an identifier ([a-z0-9]+ or a guardrail ARN) and a version (DRAFT or 1-99999999)"
                 ));
             }
         }

