@@ -90,3 +90,54 @@ pub enum BodyProgress {
     /// Nothing to read yet; apply this step.
     Wait(Step),
 }
+
+/// Applies a step's request-header effects to `headers` in order, so that the
+/// shell can replace the whole map with one host call instead of one per header.
+/// Returns how many effects it applied.
+pub fn merge_request_headers(headers: &mut Vec<(String, String)>, effects: &[Effect]) -> usize {
+    let mut applied = 0;
+    for effect in effects {
+        match effect {
+            Effect::SetRequestHeader(name, value) => {
+                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+                headers.push((name.to_string(), value.clone()));
+                applied += 1;
+            }
+            Effect::RemoveRequestHeader(name) => {
+                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+                applied += 1;
+            }
+            _ => {}
+        }
+    }
+    applied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merges_sets_and_removes_in_order_case_insensitively() {
+        let mut h = vec![
+            (":path".to_string(), "/v1".to_string()),
+            ("Project-Api-Key".to_string(), "k".to_string()),
+            ("x-keep".to_string(), "1".to_string()),
+        ];
+        let effects = [
+            Effect::RemoveRequestHeader("project-api-key".into()),
+            Effect::SetRequestHeader(":path".into(), "/model/x/converse".into()),
+            Effect::SetRequestHeader("authorization".into(), "AWS4".into()),
+            Effect::ReplaceRequestBody(Vec::new()),
+        ];
+        assert_eq!(merge_request_headers(&mut h, &effects), 3);
+        assert_eq!(
+            h,
+            vec![
+                ("x-keep".to_string(), "1".to_string()),
+                (":path".to_string(), "/model/x/converse".to_string()),
+                ("authorization".to_string(), "AWS4".to_string()),
+            ]
+        );
+    }
+}

@@ -28,6 +28,11 @@ extern "C" {
         buffer_data: *const u8,
         buffer_size: usize,
     ) -> Status;
+    fn proxy_set_header_map_pairs(
+        map_type: MapType,
+        map_data: *const u8,
+        map_size: usize,
+    ) -> Status;
     fn proxy_set_property(
         path_data: *const u8,
         path_size: usize,
@@ -87,24 +92,45 @@ pub fn replace_buffer(buffer: BufferType, data: &[u8]) -> Result<(), Status> {
     check(unsafe { proxy_set_buffer_bytes(buffer, 0, usize::MAX, data.as_ptr(), data.len()) })
 }
 
+/// Serializes header pairs in the proxy-wasm map format.
+fn serialize_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Vec<u8> {
+    let size: usize = pairs
+        .iter()
+        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 10)
+        .sum();
+    let mut map = Vec::with_capacity(size + 4);
+    let len = |n: usize| u32::try_from(n).unwrap_or(0).to_le_bytes();
+    map.extend_from_slice(&len(pairs.len()));
+    for (k, v) in pairs {
+        map.extend_from_slice(&len(k.as_ref().len()));
+        map.extend_from_slice(&len(v.as_ref().len()));
+    }
+    for (k, v) in pairs {
+        map.extend_from_slice(k.as_ref().as_bytes());
+        map.push(0);
+        map.extend_from_slice(v.as_ref().as_bytes());
+        map.push(0);
+    }
+    map
+}
+
+/// Replaces every header of `map` with `pairs`, in one host call.
+pub fn set_headers<K: AsRef<str>, V: AsRef<str>>(
+    map: MapType,
+    pairs: &[(K, V)],
+) -> Result<(), Status> {
+    let data = serialize_pairs(pairs);
+    // SAFETY: pointer and length come from a live Vec.
+    check(unsafe { proxy_set_header_map_pairs(map, data.as_ptr(), data.len()) })
+}
+
 /// Sends a local reply with `headers` and `body`.
 pub fn send_local_response(
     status: u16,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<(), Status> {
-    let mut map = Vec::with_capacity(64);
-    map.extend_from_slice(&u32::try_from(headers.len()).unwrap_or(0).to_le_bytes());
-    for (k, v) in headers {
-        map.extend_from_slice(&u32::try_from(k.len()).unwrap_or(0).to_le_bytes());
-        map.extend_from_slice(&u32::try_from(v.len()).unwrap_or(0).to_le_bytes());
-    }
-    for (k, v) in headers {
-        map.extend_from_slice(k.as_bytes());
-        map.push(0);
-        map.extend_from_slice(v.as_bytes());
-        map.push(0);
-    }
+    let map = serialize_pairs(headers);
     // SAFETY: pointers and lengths come from live slices.
     check(unsafe {
         proxy_send_local_response(

@@ -5,7 +5,7 @@ use super::limiter::SharedLimiter;
 use super::telemetry;
 use crate::config::Config;
 use crate::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
-use crate::record::Record;
+use crate::step::merge_request_headers;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -15,8 +15,8 @@ use std::time::SystemTime;
 /// One request through the filter.
 pub struct Http {
     exchange: Exchange<SharedLimiter>,
-    /// What access logs were last told.
-    published: Record,
+    /// What access logs were told so far.
+    published: telemetry::Published,
     forwarded_at: Option<SystemTime>,
     answered_at: Option<SystemTime>,
 }
@@ -66,15 +66,47 @@ impl Http {
     pub fn new(config: Rc<Config>) -> Http {
         Http {
             exchange: Exchange::with_limiter(config, SharedLimiter),
-            published: Record::default(),
+            published: telemetry::Published::default(),
             forwarded_at: None,
             answered_at: None,
         }
     }
 
     /// Applies `step`, then publishes whatever the record learned.
-    fn apply(&mut self, step: Step) -> Action {
+    ///
+    /// Request-header changes go to the host as one whole-map replacement
+    /// (`known` is the current map when the caller already has it).
+    fn apply(&mut self, step: Step, known: Option<Vec<(String, String)>>) -> Action {
+        let header_changes = step
+            .effects
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Effect::SetRequestHeader(..) | Effect::RemoveRequestHeader(..)
+                )
+            })
+            .count();
+        let batched = header_changes > 1;
+        if batched {
+            let mut map = known.unwrap_or_else(|| headers(MapType::HttpRequestHeaders));
+            merge_request_headers(&mut map, &step.effects);
+            if let Err(status) = host::set_headers(MapType::HttpRequestHeaders, &map) {
+                host::log(
+                    LogLevel::Error,
+                    &format!("bedrock-openai-filter: host refused the request headers: {status:?}"),
+                );
+            }
+        }
         for effect in &step.effects {
+            if batched
+                && matches!(
+                    effect,
+                    Effect::SetRequestHeader(..) | Effect::RemoveRequestHeader(..)
+                )
+            {
+                continue;
+            }
             if let Err(status) = apply_effect(effect) {
                 host::log(
                     LogLevel::Error,
@@ -82,10 +114,7 @@ impl Http {
                 );
             }
         }
-        if self.exchange.record() != &self.published {
-            self.published = self.exchange.record().clone();
-            telemetry::publish(&self.published);
-        }
+        self.published.publish(self.exchange.record());
         match step.verdict {
             Verdict::Continue => Action::Continue,
             Verdict::Pause => Action::Pause,
@@ -99,18 +128,18 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
         let headers = headers(MapType::HttpRequestHeaders);
         let step = self.exchange.on_request_headers(&headers, end_of_stream);
-        self.apply(step)
+        self.apply(step, Some(headers))
     }
 
     fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         match self.exchange.on_request_body_progress(size, end_of_stream) {
-            BodyProgress::Wait(step) => self.apply(step),
+            BodyProgress::Wait(step) => self.apply(step, None),
             BodyProgress::Ready => {
                 let now = now();
                 self.forwarded_at = Some(now);
                 let bytes = body(BufferType::HttpRequestBody, size);
                 let step = self.exchange.on_request_body(&bytes, now);
-                self.apply(step)
+                self.apply(step, None)
             }
         }
     }
@@ -126,16 +155,16 @@ impl HttpContext for Http {
         let step = self
             .exchange
             .on_response_headers(status, &headers, end_of_stream);
-        self.apply(step)
+        self.apply(step, None)
     }
 
     fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         match self.exchange.on_response_body_progress(size, end_of_stream) {
-            BodyProgress::Wait(step) => self.apply(step),
+            BodyProgress::Wait(step) => self.apply(step, None),
             BodyProgress::Ready => {
                 let bytes = body(BufferType::HttpResponseBody, size);
                 let step = self.exchange.on_response_body(&bytes, end_of_stream);
-                self.apply(step)
+                self.apply(step, None)
             }
         }
     }

@@ -85,33 +85,52 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
     }
 }
 
-/// Publishes the record as filter state `wasm.bedrock_openai.*` for access logs.
-pub fn publish(record: &Record) {
-    let set = |key: &str, value: &str| {
-        if host::set_property(key, value).is_err() {
-            host::log(
-                LogLevel::Debug,
-                &format!("bedrock-openai-filter: could not set {key}"),
-            );
-        }
-    };
-    if let Some(p) = &record.project {
-        set("bedrock_openai.project", p);
-    }
-    if let Some(m) = record.model {
-        set("bedrock_openai.model", m);
-    }
-    if let Some(u) = record.usage {
-        set("bedrock_openai.input_tokens", &u.prompt_tokens.to_string());
-        set(
-            "bedrock_openai.output_tokens",
-            &u.completion_tokens.to_string(),
+/// Which facts access logs were told already.
+#[derive(Debug, Default)]
+pub struct Published {
+    project: bool,
+    model: bool,
+    usage: bool,
+    finish_reason: bool,
+    rejected: bool,
+}
+
+fn set(key: &str, value: &str) {
+    if host::set_property(key, value).is_err() {
+        host::log(
+            LogLevel::Debug,
+            &format!("bedrock-openai-filter: could not set {key}"),
         );
     }
-    if let Some(f) = record.finish_reason {
-        set("bedrock_openai.finish_reason", f);
-    }
-    if let Some(r) = &record.rejected {
-        set("bedrock_openai.rejected", r);
+}
+
+impl Published {
+    /// Publishes the facts of `record` not published yet as filter state
+    /// `wasm.bedrock_openai.*` (each fact is set once, when it becomes known).
+    pub fn publish(&mut self, record: &Record) {
+        if let (false, Some(p)) = (self.project, &record.project) {
+            set("bedrock_openai.project", p);
+            self.project = true;
+        }
+        if let (false, Some(m)) = (self.model, record.model) {
+            set("bedrock_openai.model", m);
+            self.model = true;
+        }
+        if let (false, Some(u)) = (self.usage, record.usage) {
+            set("bedrock_openai.input_tokens", &u.prompt_tokens.to_string());
+            set(
+                "bedrock_openai.output_tokens",
+                &u.completion_tokens.to_string(),
+            );
+            self.usage = true;
+        }
+        if let (false, Some(f)) = (self.finish_reason, record.finish_reason) {
+            set("bedrock_openai.finish_reason", f);
+            self.finish_reason = true;
+        }
+        if let (false, Some(r)) = (self.rejected, &record.rejected) {
+            set("bedrock_openai.rejected", r);
+            self.rejected = true;
+        }
     }
 }
