@@ -270,6 +270,10 @@ def envoy_argv(config_path, args, mode=None):
             "--disable-hot-restart", "--log-level", args.log_level]
     if mode:
         argv += ["--mode", mode]
+    if args.log_level in ("debug", "trace") and not args.log_headers:
+        # Envoy's http (connection manager) and router loggers print every request
+        # header at debug, and headers carry project keys and AWS secrets.
+        argv += ["--component-log-level", "http:info,router:info"]
     if args.log_path:
         argv += ["--log-path", args.log_path]
     if args.concurrency:
@@ -287,6 +291,9 @@ def main():
     p.add_argument("--log-level", default="info", help="Envoy log level (default: info)")
     p.add_argument("--concurrency", type=int, help="Envoy worker threads (default: one per core)")
     p.add_argument("--access-log-path", help="JSON access log file (default: stdout)")
+    p.add_argument("--log-headers", action="store_true",
+                   help="at debug/trace, let Envoy's http and router loggers print request headers "
+                        "(they contain project keys and AWS secrets: never in production)")
     args = p.parse_args()
 
     try:

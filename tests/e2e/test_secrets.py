@@ -171,3 +171,11 @@ def test_print_config_has_no_project_key():
     assert done.returncode == 0, done.stderr
     assert hits(done.stdout + done.stderr, PROJECT_KEYS) == []
     assert hashlib.sha256(PROJECT_KEY_BETA.encode()).hexdigest() in done.stdout
+
+
+def test_the_gateway_log_searched_above_is_a_debug_log(gateway):
+    """The secret search runs on a debug-level Envoy log (issue: hygiene at debug level);
+    only Envoy's http/router header dumps are held at info by the launcher."""
+    text = gateway.log_text()
+    assert "][debug][" in text
+    assert "][debug][wasm]" in text or "][debug][main]" in text
