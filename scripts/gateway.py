@@ -278,6 +278,8 @@ def envoy_argv(config_path, args, mode=None):
         argv += ["--log-path", args.log_path]
     if args.concurrency:
         argv += ["--concurrency", str(args.concurrency)]
+    if args.flush_ms:
+        argv += ["--file-flush-interval-msec", str(args.flush_ms)]
     return argv
 
 
@@ -291,6 +293,8 @@ def main():
     p.add_argument("--log-level", default="info", help="Envoy log level (default: info)")
     p.add_argument("--concurrency", type=int, help="Envoy worker threads (default: one per core)")
     p.add_argument("--access-log-path", help="JSON access log file (default: stdout)")
+    p.add_argument("--flush-ms", type=int,
+                   help="how often Envoy flushes its log and access-log files (Envoy's default: 10 s)")
     p.add_argument("--log-headers", action="store_true",
                    help="at debug/trace, let Envoy's http and router loggers print request headers "
                         "(they contain project keys and AWS secrets: never in production)")

@@ -145,7 +145,7 @@ def gateway(standin, tmp_path_factory):
                AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url)
     with open(workdir / "launcher.log", "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, GATEWAY_PY, "--log-path", log_path, "--log-level", "debug",
+            [sys.executable, GATEWAY_PY, "--log-path", log_path, "--log-level", "debug", "--flush-ms", "100",
              "--concurrency", "2"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     g = Gateway(port, admin_port, proc, log_path)

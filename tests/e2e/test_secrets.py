@@ -6,6 +6,7 @@ greps one place for every secret sent.
 
 import hashlib
 import json
+import time
 import os
 import subprocess
 import sys
@@ -127,8 +128,10 @@ def test_no_secret_in_any_response(sequence):
 
 
 def test_no_secret_in_envoy_log(sequence, gateway):
+    time.sleep(0.5)  # the fixture sets a 100 ms log flush: let the sequence's lines land
     log = gateway.log_text()
     assert log, "empty Envoy log"
+    assert "][debug][pool]" in log, "the log holds no debug lines from request handling"
     assert hits(log) == []
     assert "sk-openai-unused" not in log
 
@@ -173,9 +176,10 @@ def test_print_config_has_no_project_key():
     assert hashlib.sha256(PROJECT_KEY_BETA.encode()).hexdigest() in done.stdout
 
 
-def test_the_gateway_log_searched_above_is_a_debug_log(gateway):
+def test_the_gateway_log_searched_above_is_a_debug_log(gateway, sequence):
     """The secret search runs on a debug-level Envoy log (issue: hygiene at debug level);
     only Envoy's http/router header dumps are held at info by the launcher."""
+    time.sleep(0.5)  # the fixture sets a 100 ms log flush
     text = gateway.log_text()
     assert "][debug][" in text
     assert "][debug][wasm]" in text or "][debug][main]" in text
