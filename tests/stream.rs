@@ -319,3 +319,35 @@ fn unknown_events_are_skipped() {
     assert_eq!(ev.len(), 3);
     assert_eq!(ev[1]["choices"][0]["finish_reason"], "length");
 }
+
+#[test]
+fn nothing_follows_the_finish_chunk_but_usage() {
+    let bytes = [
+        event("messageStart", json!({"role": "assistant"})),
+        event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": "a"}}),
+        ),
+        event("messageStop", json!({"stopReason": "end_turn"})),
+        event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": "late"}}),
+        ),
+        event("messageStop", json!({"stopReason": "max_tokens"})),
+        event(
+            "metadata",
+            json!({"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}}),
+        ),
+    ]
+    .concat();
+    let ev = events(&run(&[&bytes], true));
+    let finishes: Vec<&Value> = ev
+        .iter()
+        .filter_map(|e| e["choices"].get(0))
+        .map(|c| &c["finish_reason"])
+        .filter(|f| !f.is_null())
+        .collect();
+    assert_eq!(finishes, [&json!("stop")]);
+    assert!(!serde_json::to_string(&ev).unwrap().contains("late"));
+    assert_eq!(ev[ev.len() - 2]["usage"]["total_tokens"], 2);
+}

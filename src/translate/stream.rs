@@ -124,6 +124,16 @@ impl StreamTranslator {
     }
 
     fn on_event(&mut self, event: StreamEvent, out: &mut Vec<u8>) {
+        // After messageStop only usage and errors may follow; anything else
+        // would put chunks after the finish chunk.
+        if self.phase == Phase::Stopped
+            && !matches!(
+                event,
+                StreamEvent::Metadata { .. } | StreamEvent::Exception { .. }
+            )
+        {
+            return;
+        }
         match event {
             StreamEvent::MessageStart => self.ensure_role(out),
             StreamEvent::TextDelta(text) => {
