@@ -3,6 +3,8 @@
 //! Everything outside `shell` is plain Rust with no proxy-wasm types: it is
 //! fed bytes and header values and returns what to do with them.
 
+#![warn(missing_docs)]
+
 mod answer;
 pub mod bedrock;
 pub mod caller;

@@ -1,7 +1,8 @@
-"""CLI: ``python -m standin [--host 127.0.0.1] [--port 9099]``."""
+"""CLI: ``python -m standin [--host 127.0.0.1] [--port 9099] [--fault-rate F] [--seed S]``."""
 
 import argparse
 
+from .faults import Faults
 from .server import StandinServer
 
 
@@ -10,8 +11,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="standin", description="Strict Bedrock Runtime stand-in")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9099)
+    parser.add_argument("--fault-rate", type=float, default=0.0,
+                        help="fraction of valid model requests (without a queued script) that get a "
+                             "random fault: throttling, 500, reset, or a mid-stream throttlingException "
+                             "(see faults.py; default 0)")
+    parser.add_argument("--seed", type=int, help="seed for --fault-rate's random draws")
     args = parser.parse_args(argv)
-    server = StandinServer((args.host, args.port))
+    if not 0.0 <= args.fault_rate <= 1.0:
+        parser.error("--fault-rate must be within [0, 1]")
+    server = StandinServer((args.host, args.port), Faults(args.fault_rate, args.seed))
     print(f"standin listening on http://{args.host}:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever()

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import answers, control, httpio, models, rules, sigv4check, streaming, validation
 from .errors import STATUS, StandinError
+from .faults import Faults
 from .recorder import State
 
 _ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream)$")
@@ -91,6 +92,8 @@ class Handler(BaseHTTPRequestHandler):
     def _record(self, entry, note=""):
         """Record a model request and log one line about it (the e2e tests keep this log)."""
         self.server.state.record(entry)
+        if entry.get("injected_fault"):
+            note = f"{note} injected_fault={entry['injected_fault']}".strip()
         sys.stderr.write(f"standin: {entry['method']} {entry['path']} -> {entry['status']} "
                          f"{entry['error_type'] or ''} {note}\n")
         sys.stderr.flush()
@@ -146,6 +149,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, params, entry, request_id, started):
         script = self.server.state.pop_script()
+        if not script:  # --fault-rate: queued scripts take precedence
+            kind, script = self.server.faults.draw(entry["operation"])
+            if kind:
+                entry["injected_fault"] = kind
         if script.get("delay_ms"):
             time.sleep(float(script["delay_ms"]) / 1000.0)
         if script.get("reset_connection") == "before_response":
@@ -186,9 +193,10 @@ class StandinServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address):
+    def __init__(self, address, faults=None):
         super().__init__(address, Handler)
         self.state = State()
+        self.faults = faults or Faults()  # random fault injection (--fault-rate), off by default
 
     @property
     def url(self):
@@ -197,8 +205,8 @@ class StandinServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
-def start_in_thread(host="127.0.0.1", port=0):
+def start_in_thread(host="127.0.0.1", port=0, faults=None):
     """Start a stand-in in a daemon thread; returns the server (``.url``, ``.shutdown()``)."""
-    server = StandinServer((host, port))
+    server = StandinServer((host, port), faults)
     threading.Thread(target=server.serve_forever, name="standin", daemon=True).start()
     return server
