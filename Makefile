@@ -16,7 +16,7 @@ STANDIN_PORT ?= 9099
 
 OCI_TAG ?= latest
 
-.PHONY: venv node tools wasm run test lint unit pytest standin clean oci bench
+.PHONY: venv node tools wasm run test lint unit pytest standin clean oci bench soak
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
 $(VENV)/.stamp: tests/requirements.txt
@@ -71,6 +71,10 @@ test: lint unit wasm pytest
 # Benchmarks, not part of `make test`: writes bench/RESULTS.md and bench/results.png.
 bench: wasm venv
 	$(VPY) bench/run.py
+
+# Soak test, not part of `make test`: ~10 min; writes the Soak section of bench/RESULTS.md.
+soak: wasm venv
+	$(VPY) bench/soak.py
 
 standin: venv
 	cd tests && PYTHONPATH=. exec ../$(VPY) -m standin --host 127.0.0.1 --port $(STANDIN_PORT)

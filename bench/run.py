@@ -777,8 +777,16 @@ def report(R):
       "without it that case is reported as skipped. Knobs: `BENCH_DURATION`, "
       "`BENCH_CONCURRENCY`, `BENCH_ENVOY_CONCURRENCY`, `BENCH_CASES`, `BENCH_SKIP` "
       "(see bench/run.py). Raw numbers: `bench/out/results.json`; plot: `bench/results.png`.\n")
-    with open(os.path.join(BENCH, "RESULTS.md"), "w") as f:
-        f.write("\n".join(L))
+    path = os.path.join(BENCH, "RESULTS.md")
+    # Keep the soak section (bench/soak.py writes it between these markers).
+    soak = ""
+    if os.path.exists(path):
+        old = open(path, encoding="utf-8").read()
+        start, end = old.find("<!-- soak:start -->"), old.find("<!-- soak:end -->")
+        if 0 <= start < end:
+            soak = "\n" + old[start:end + len("<!-- soak:end -->")] + "\n"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(L) + soak)
 
 
 def quantiles(xs):
