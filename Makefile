@@ -16,7 +16,9 @@ STANDIN_PORT ?= 9099
 
 OCI_TAG ?= latest
 
-.PHONY: venv node tools wasm run test lint unit pytest standin clean oci bench soak
+FUZZ_SECONDS ?= 60
+
+.PHONY: venv node tools wasm run test lint unit pytest standin clean oci bench soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
 $(VENV)/.stamp: tests/requirements.txt
@@ -66,7 +68,15 @@ unit:
 pytest: venv node tools wasm
 	$(VPY) -m pytest -c tests/pytest.ini --rootdir tests tests
 
-test: lint unit wasm pytest
+# cargo-fuzz targets (fuzz/); installs nightly + cargo-fuzz if missing.
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Short bounded run for make test: 10 s per target.
+fuzz-smoke:
+	scripts/fuzz.sh 10
+
+test: lint unit wasm pytest fuzz-smoke
 
 # Benchmarks, not part of `make test`: writes bench/RESULTS.md and bench/results.png.
 bench: wasm venv
@@ -81,4 +91,4 @@ standin: venv
 
 clean:
 	cargo clean
-	rm -rf $(VENV) run tests/node/node_modules
+	rm -rf $(VENV) run tests/node/node_modules fuzz/target

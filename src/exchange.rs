@@ -314,6 +314,16 @@ impl<L: RateLimiter> Exchange<L> {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
         };
+        if pending.mode == Mode::Stream && status == 200 && end_of_stream {
+            // A stream with no body at all: answer with the error now, while headers can still change.
+            let err = ApiError::new(
+                502,
+                "api_error",
+                "bad_upstream_stream",
+                "Bedrock stream failed: the answer had no body.",
+            );
+            return self.fail(&err);
+        }
         if pending.mode == Mode::Stream && status == 200 {
             self.record.status = Some(200);
             let ctx = stream_context(find("x-amzn-requestid").as_deref(), &pending);

@@ -1217,3 +1217,21 @@ fn headers_only_answers_become_local_replies_instead_of_waiting_for_a_body() {
         assert_passes_through("after headers-only", &mut ex);
     }
 }
+
+#[test]
+fn a_stream_without_a_body_is_a_502_local_reply() {
+    let body = SEED.replace("\"stream\": false", "\"stream\": true");
+    assert!(
+        body.contains("\"stream\": true"),
+        "seed fixture changed shape"
+    );
+    let mut script = request_script(good_headers(), body.as_bytes());
+    script.push(Event::RespHeadersOnly(
+        200,
+        owned(&[("x-amzn-requestid", "r-2")]),
+    ));
+    let mut ex = Exchange::new(config());
+    let outs = run_on(&mut ex, script);
+    let body = assert_reply("stream headers-only", outs.last().unwrap(), 502, None);
+    assert_eq!(body["error"]["code"], "bad_upstream_stream");
+}

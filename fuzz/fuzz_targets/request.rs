@@ -1,0 +1,168 @@
+//! Request side: arbitrary header edits and an arbitrary body through
+//! `Exchange`, and the same body through `parse` + `to_converse` directly.
+//!
+//! Input: `[ops][flags][ops × (kind, index, len, bytes…)][body…]`.
+//! `ops` (mod 8) header edits of the good header set; `flags` bit 0: headers
+//! end the stream; bits 1-2: body progress calls; bit 3: a 1 KiB body cap.
+//! With two zero bytes in front, the rest is a request body sent by a good client.
+#![no_main]
+
+use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Verdict};
+use bedrock_openai_filter::openai::request;
+use bedrock_openai_filter::translate::request::to_converse;
+use fuzz_support::{check_header, check_step, config, good_headers, now, Input, CALLER_SECRETS};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Input::new(data);
+    let ops = input.byte() % 8;
+    let flags = input.byte();
+    let mut headers = good_headers();
+    for _ in 0..ops {
+        let kind = input.byte() % 5;
+        let at = usize::from(input.byte()) % headers.len().max(1);
+        let text = input.string();
+        match kind {
+            0 if !headers.is_empty() => {
+                headers.remove(at);
+            }
+            1 => {
+                if let Some(h) = headers.get_mut(at) {
+                    h.1 = text;
+                }
+            }
+            2 => {
+                if let Some(h) = headers.get(at).cloned() {
+                    headers.push(h);
+                }
+            }
+            3 => {
+                if let Some(h) = headers.get_mut(at) {
+                    h.0 = h.0.to_ascii_uppercase();
+                }
+            }
+            _ => {
+                let (name, value) = text.split_once(':').unwrap_or((&text, ""));
+                headers.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+    let body = input.rest();
+    // A credential the caller also put in its body may come back quoted in an
+    // error about that body (it is the caller's own text); from the headers, never.
+    let secrets: Vec<&str> = CALLER_SECRETS
+        .into_iter()
+        .filter(|s| !String::from_utf8_lossy(body).contains(s))
+        .collect();
+
+    direct(body);
+
+    let cap = (flags & 8 != 0).then_some(1024);
+    let mut ex = Exchange::new(config(cap));
+    let step = ex.on_request_headers(&headers, flags & 1 != 0);
+    if check_step(&step, &secrets).is_some() || step.verdict == Verdict::Continue {
+        // Refused (or passed through): later callbacks must pass through quietly.
+        let later = ex.on_request_body(body, now());
+        assert!(
+            later.effects.is_empty(),
+            "effects after a refusal: {later:?}"
+        );
+        return;
+    }
+    for e in &step.effects {
+        assert!(
+            matches!(e, Effect::RemoveRequestHeader(_)),
+            "unexpected header-phase effect {e:?}"
+        );
+    }
+    let calls = usize::from((flags >> 1) & 3);
+    for i in 0..calls {
+        let size = body.len() * i / calls.max(1);
+        match ex.on_request_body_progress(size, false) {
+            BodyProgress::Ready => panic!("Ready before end of stream"),
+            BodyProgress::Wait(s) => {
+                if check_step(&s, &secrets).is_some() {
+                    return;
+                }
+            }
+        }
+    }
+    match ex.on_request_body_progress(body.len(), true) {
+        BodyProgress::Ready => {}
+        BodyProgress::Wait(s) => {
+            let reply = check_step(&s, &secrets);
+            assert!(
+                matches!(reply, Some((413, _))),
+                "end of body not Ready and not 413: {s:?}"
+            );
+            assert!(body.len() > cap.unwrap_or(4 * 1024 * 1024));
+            return;
+        }
+    }
+    let step = ex.on_request_body(body, now());
+    if check_step(&step, &secrets).is_some() {
+        return;
+    }
+    assert_eq!(step.verdict, Verdict::Continue);
+    let mut sent = None;
+    let mut length = None;
+    let mut path = None;
+    for e in &step.effects {
+        match e {
+            Effect::ReplaceRequestBody(b) => sent = Some(b.clone()),
+            Effect::SetRequestHeader(n, v) if n == "content-length" => length = Some(v.clone()),
+            Effect::SetRequestHeader(n, v) if n == ":path" => path = Some(v.clone()),
+            Effect::SetRequestHeader(n, v) => check_header(n, v),
+            other => panic!("unexpected forward effect {other:?}"),
+        }
+    }
+    let (Some(sent), Some(length), Some(path)) = (sent, length, path) else {
+        panic!("forwarded without body, content-length or :path: {step:?}");
+    };
+    assert_eq!(
+        length,
+        sent.len().to_string(),
+        "content-length does not match the body"
+    );
+    assert!(path.starts_with("/model/"), "upstream path {path:?}");
+    let v: Value = match serde_json::from_slice(&sent) {
+        Ok(v) => v,
+        Err(e) => panic!("Converse body is not JSON: {e}"),
+    };
+    assert!(
+        v["messages"].is_array(),
+        "Converse body without messages: {v}"
+    );
+});
+
+/// `parse` then `to_converse`: errors are OpenAI errors, successes serialize.
+fn direct(body: &[u8]) {
+    let req = match request::parse(body) {
+        Ok(r) => r,
+        Err(e) => {
+            assert!(
+                (400..500).contains(&e.status),
+                "parse error status {}",
+                e.status
+            );
+            fuzz_support::check_error_json(&e.to_json());
+            return;
+        }
+    };
+    match to_converse(req) {
+        Ok(c) => {
+            if let Err(e) = serde_json::to_vec(&c) {
+                panic!("Converse request does not serialize: {e}");
+            }
+        }
+        Err(e) => {
+            assert!(
+                (400..500).contains(&e.status),
+                "to_converse error status {}",
+                e.status
+            );
+            fuzz_support::check_error_json(&e.to_json());
+        }
+    }
+}
