@@ -143,7 +143,7 @@ def test_endpoint_mode_rendering():
     assert cluster["name"] == "bedrock" and "transport_socket" not in cluster
     ep = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
     assert ep["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 9099}
-    assert cluster["per_connection_buffer_limit_bytes"] == 8388608
+    assert cluster["per_connection_buffer_limit_bytes"] == 1048576  # upstream reads bounded at 1 MiB (envoy.yaml)
     assert "k-one" not in r.stderr and "k-two" not in r.stderr
 
 
