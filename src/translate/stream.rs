@@ -148,7 +148,7 @@ impl StreamTranslator {
                 self.ensure_role(out);
                 let index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
                 self.tool_blocks.push(block);
-                let call = [ToolCallDelta {
+                let call = ToolCallDelta {
                     index,
                     id: Some(&id),
                     kind: Some("function"),
@@ -156,22 +156,15 @@ impl StreamTranslator {
                         name: Some(&name),
                         arguments: "",
                     },
-                }];
-                self.choice(
-                    out,
-                    Delta {
-                        tool_calls: &call,
-                        ..Delta::default()
-                    },
-                    None,
-                );
+                };
+                self.tool_call(out, call);
             }
             StreamEvent::ToolInputDelta { block, input } => {
                 let Some(pos) = self.tool_blocks.iter().position(|b| *b == block) else {
                     self.fail(&bad_stream("tool input for an unknown content block"), out);
                     return;
                 };
-                let call = [ToolCallDelta {
+                let call = ToolCallDelta {
                     index: u32::try_from(pos).unwrap_or(u32::MAX),
                     id: None,
                     kind: None,
@@ -179,15 +172,8 @@ impl StreamTranslator {
                         name: None,
                         arguments: &input,
                     },
-                }];
-                self.choice(
-                    out,
-                    Delta {
-                        tool_calls: &call,
-                        ..Delta::default()
-                    },
-                    None,
-                );
+                };
+                self.tool_call(out, call);
             }
             StreamEvent::MessageStop { stop_reason } => {
                 self.ensure_role(out);
@@ -212,6 +198,16 @@ impl StreamTranslator {
             };
             self.choice(out, delta, None);
         }
+    }
+
+    /// One chunk carrying one tool-call fragment.
+    fn tool_call(&self, out: &mut Vec<u8>, call: ToolCallDelta<'_>) {
+        let calls = [call];
+        let delta = Delta {
+            tool_calls: &calls,
+            ..Delta::default()
+        };
+        self.choice(out, delta, None);
     }
 
     fn choice(&self, out: &mut Vec<u8>, delta: Delta<'_>, finish: Option<&'static str>) {
