@@ -12,6 +12,9 @@
 # then in fuzz/artifacts/<target>/ and replays with
 #   cargo +nightly fuzz run -s none <target> fuzz/artifacts/<target>/<file>
 #
+# FUZZ_RUNS=N makes the run reproducible, as `make test` needs: each target
+# runs exactly N inputs with a fixed seed, from the committed seeds only.
+#
 # FUZZ_SANITIZER (default none): the crate has no `unsafe`, so the panics and
 # invariant checks are what finds bugs; without AddressSanitizer the targets
 # run about twice as many inputs. Set FUZZ_SANITIZER=address to turn it on.
@@ -45,9 +48,18 @@ for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/seeds/$t"
   echo "== fuzz $t for ${secs}s"
   rc=0
-  cargo +nightly fuzz run -s "$sanitizer" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
-    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    >"$logs/$t" 2>&1 || rc=$?
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    # Reproducible: a scratch corpus seeded from the committed seeds only.
+    scratch=$(mktemp -d)
+    cargo +nightly fuzz run -s "$sanitizer" "$t" "$scratch" "fuzz/seeds/$t" -- \
+      -runs="$FUZZ_RUNS" -seed=1 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      >"$logs/$t" 2>&1 || rc=$?
+    rm -rf "$scratch"
+  else
+    cargo +nightly fuzz run -s "$sanitizer" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+      -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      >"$logs/$t" 2>&1 || rc=$?
+  fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$t" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$logs/$t" | tail -1 || true)
   if [ "$rc" -ne 0 ]; then
@@ -60,7 +72,7 @@ for t in "${targets[@]}"; do
   fi
 done
 
-echo "== fuzz summary (${secs}s per target, sanitizer $sanitizer)"
+echo "== fuzz summary (${FUZZ_RUNS:+$FUZZ_RUNS runs, seed 1, }${secs}s per target, sanitizer $sanitizer)"
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]} (inputs in fuzz/artifacts/)" >&2

@@ -197,6 +197,15 @@ fn header_credentials(headers: &[(String, String)]) -> Result<Credentials, ApiEr
     })
 }
 
+/// True for a valid HTTP header name (RFC 9110 token). Envoy only delivers
+/// such names; anything else is never echoed back in an effect.
+pub fn is_header_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// Request headers that must never reach the upstream: keys, credentials, the
 /// client's own auth, any `x-amz*` header, and `accept-encoding` (the filter
 /// must read the answer uncompressed).

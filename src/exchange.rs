@@ -5,7 +5,9 @@
 
 use crate::answer::{rewrite_buffered, stream_context, Buffering, Mode, Pending, Rewritten};
 use crate::bedrock::converse::GuardrailConfig;
-use crate::caller::{authenticate, check_request, must_strip, route, Caller, Route};
+use crate::caller::{
+    authenticate, check_request, is_header_token, must_strip, route, Caller, Route,
+};
 use crate::config::{Config, Project};
 use crate::error::ApiError;
 use crate::eventstream::DEFAULT_MAX_BUFFERED;
@@ -163,7 +165,10 @@ impl<L: RateLimiter> Exchange<L> {
         let mut step = Step::wait();
         let mut seen: Vec<&str> = Vec::new();
         for (name, _) in headers {
-            if must_strip(name) && !seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+            if must_strip(name)
+                && is_header_token(name)
+                && !seen.iter().any(|s| s.eq_ignore_ascii_case(name))
+            {
                 seen.push(name);
                 step.effects
                     .push(Effect::RemoveRequestHeader(Cow::Owned(name.clone())));

@@ -1235,3 +1235,15 @@ fn a_stream_without_a_body_is_a_502_local_reply() {
     let body = assert_reply("stream headers-only", outs.last().unwrap(), 502, None);
     assert_eq!(body["error"]["code"], "bad_upstream_stream");
 }
+
+#[test]
+fn header_names_that_are_not_tokens_are_never_echoed_in_effects() {
+    // Found by fuzzing: a name with a line feed that starts like a credential header.
+    let headers = add(good_headers(), "aws-session-toke{\n  \"model\"", "x");
+    let step = Exchange::new(config()).on_request_headers(&headers, false);
+    for e in &step.effects {
+        if let Effect::RemoveRequestHeader(n) | Effect::SetRequestHeader(n, _) = e {
+            assert!(!n.contains('\n') && !n.contains('\r'), "{e:?}");
+        }
+    }
+}
