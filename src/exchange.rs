@@ -209,18 +209,15 @@ impl<L: RateLimiter> Exchange<L> {
         let mut req = request::parse(body)?;
         self.record.model = Some(req.model.id);
         let config = Rc::clone(&self.config);
+        let mut guardrail = None;
         if let Some(project) = config.projects.get(caller.project_index) {
             project.policy.check_model(&project.name, req.model)?;
             req.sampling.max_tokens = project.policy.max_tokens(req.sampling.max_tokens)?;
-        }
-        let guardrail = config
-            .projects
-            .get(caller.project_index)
-            .and_then(|p| p.policy.guardrail.as_ref())
-            .map(|g| GuardrailConfig {
+            guardrail = project.policy.guardrail.as_ref().map(|g| GuardrailConfig {
                 guardrail_identifier: g.identifier.clone(),
                 guardrail_version: g.version.clone(),
             });
+        }
         let model = req.model.id;
         let stream = req.stream;
         let include_usage = req.include_usage;

@@ -71,14 +71,11 @@ pub fn from_upstream(
         Ok(ErrorBody { message: Some(m) }) => m,
         _ => String::from_utf8_lossy(body).trim().to_string(),
     };
-    let mut message = if detail.is_empty() {
-        format!("Upstream answered {status} {name} with no message.")
-            .replace("  ", " ")
-            .replace(" .", ".")
-    } else if name.is_empty() {
-        format!("Upstream answered {status}: {detail}")
-    } else {
-        format!("Bedrock {name}: {detail}")
+    let mut message = match (detail.is_empty(), name.is_empty()) {
+        (true, true) => format!("Upstream answered {status} with no message."),
+        (true, false) => format!("Upstream answered {status} {name} with no message."),
+        (false, true) => format!("Upstream answered {status}: {detail}"),
+        (false, false) => format!("Bedrock {name}: {detail}"),
     };
     for s in secrets.iter().filter(|s| s.len() >= 4) {
         if message.contains(*s) {
