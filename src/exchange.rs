@@ -14,7 +14,7 @@ use crate::eventstream::DEFAULT_MAX_BUFFERED;
 use crate::openai::request;
 use crate::rate_limit::{RateLimiter, Unlimited};
 use crate::record::Record;
-use crate::sigv4::{sign_request, SignRequest};
+use crate::sigv4::{sign_request, SignRequest, SigningKeys};
 use crate::translate::request::to_converse;
 use crate::translate::stream::StreamTranslator;
 use crate::upstream;
@@ -42,6 +42,7 @@ pub struct Exchange<L: RateLimiter = Unlimited> {
     config: Rc<Config>,
     state: State,
     limiter: L,
+    signing_keys: Rc<SigningKeys>,
     record: Record,
 }
 
@@ -73,8 +74,15 @@ impl<L: RateLimiter> Exchange<L> {
             config,
             state: State::AwaitHeaders,
             limiter,
+            signing_keys: Rc::new(SigningKeys::new()),
             record: Record::default(),
         }
+    }
+
+    /// Uses `keys` (shared by every exchange of this VM) to cache SigV4 signing keys.
+    pub fn with_signing_keys(mut self, keys: Rc<SigningKeys>) -> Exchange<L> {
+        self.signing_keys = keys;
+        self
     }
 
     /// What this exchange did so far, for metrics and access logs.
@@ -247,6 +255,7 @@ impl<L: RateLimiter> Exchange<L> {
             },
             &caller.credentials,
             now,
+            &self.signing_keys,
         )
         .map_err(|e| ApiError::invalid("aws-secret-access-key", e.to_string()))?;
         let mut effects = Vec::with_capacity(signed.len() + 8);

@@ -5,6 +5,7 @@ use super::limiter::SharedLimiter;
 use super::telemetry;
 use crate::config::Config;
 use crate::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
+use crate::sigv4::SigningKeys;
 use crate::step::merge_request_headers;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -63,9 +64,9 @@ fn apply_effect(effect: &Effect) -> Result<(), proxy_wasm::types::Status> {
 
 impl Http {
     /// A context for one request under `config`.
-    pub fn new(config: Rc<Config>) -> Http {
+    pub fn new(config: Rc<Config>, signing_keys: Rc<SigningKeys>) -> Http {
         Http {
-            exchange: Exchange::with_limiter(config, SharedLimiter),
+            exchange: Exchange::with_limiter(config, SharedLimiter).with_signing_keys(signing_keys),
             published: telemetry::Published::default(),
             forwarded_at: None,
             answered_at: None,

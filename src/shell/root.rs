@@ -4,15 +4,17 @@ use super::host;
 use super::http::Http;
 use super::limiter;
 use crate::config::Config;
+use crate::sigv4::SigningKeys;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 use std::rc::Rc;
 
-/// Holds the parsed configuration of this worker's VM.
+/// Holds the parsed configuration of this worker's VM and its SigV4 key cache.
 #[derive(Default)]
 pub struct Root {
     config: Option<Rc<Config>>,
+    signing_keys: Rc<SigningKeys>,
 }
 
 impl Context for Root {}
@@ -60,7 +62,7 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let config = Rc::clone(self.config.as_ref()?);
-        Some(Box::new(Http::new(config)))
+        Some(Box::new(Http::new(config, Rc::clone(&self.signing_keys))))
     }
 
     fn get_type(&self) -> Option<ContextType> {
