@@ -11,11 +11,24 @@ class State:
         self._lock = threading.Lock()
         self._requests = []
         self._scripts = collections.deque()
+        self._generation = 0
 
-    def record(self, entry):
-        """Append one request record (a JSON-able dict)."""
+    @property
+    def generation(self):
+        """How many resets happened: a request remembers it when it arrives."""
         with self._lock:
-            self._requests.append(entry)
+            return self._generation
+
+    def record(self, entry, generation):
+        """Append one request record (a JSON-able dict).
+
+        A request that arrived before the last reset (say, one still sleeping
+        in a scripted delay when its test ended) is not recorded, so it cannot
+        show up among the next test's requests.
+        """
+        with self._lock:
+            if generation == self._generation:
+                self._requests.append(entry)
 
     def requests(self):
         """Copy of all records, oldest first."""
@@ -37,3 +50,4 @@ class State:
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
+            self._generation += 1

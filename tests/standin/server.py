@@ -91,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _record(self, entry, note=""):
         """Record a model request and log one line about it (the e2e tests keep this log)."""
-        self.server.state.record(entry)
+        self.server.state.record(entry, self._generation)
         if entry.get("injected_fault"):
             note = f"{note} injected_fault={entry['injected_fault']}".strip()
         sys.stderr.write(f"standin: {entry['method']} {entry['path']} -> {entry['status']} "
@@ -108,6 +108,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _model_request(self, body):
         started = time.monotonic()
+        self._generation = self.server.state.generation
         raw_path = self.path
         route = _ROUTE.match(raw_path.split("?", 1)[0])
         model_id = urllib.parse.unquote(route.group(1)) if route else None

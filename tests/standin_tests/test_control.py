@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import threading
 import time
 import urllib.parse
 
@@ -87,6 +88,19 @@ def test_delay(url):
     started = time.monotonic()
     assert testing.call(url, LLAMA, HELLO)[0] == 200
     assert time.monotonic() - started >= 0.3
+
+
+def test_a_request_from_before_a_reset_is_not_recorded_after_it(url, recorded):
+    # A test that ends while its request sleeps in a scripted delay must not
+    # leave that request among the next test's records.
+    script(url, {"delay_ms": 400})
+    late = threading.Thread(target=testing.call, args=(url, LLAMA, HELLO))
+    late.start()
+    time.sleep(0.15)
+    testing.control(url, "POST", "/_standin/reset")
+    assert testing.call(url, CLAUDE, HELLO)[0] == 200
+    late.join()
+    assert [r["model_id"] for r in recorded()] == [CLAUDE]
 
 
 def test_reset_before_response(url, recorded):
