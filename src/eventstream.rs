@@ -1,25 +1,31 @@
 //! Incremental `application/vnd.amazon.eventstream` decoding (sans-IO).
 //!
-//! Bytes go in as they arrive; complete frames come out, both CRCs checked by
-//! `aws-smithy-eventstream`. Only the bytes of one incomplete frame are kept,
-//! and never more than the cap.
-
-use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
-use aws_smithy_types::event_stream::Message;
-use bytes::BytesMut;
+//! Bytes go in as they arrive; complete frames come out with both CRCs
+//! checked. Only the bytes of one incomplete frame are kept, and never more
+//! than the cap: a frame's prelude is checked as soon as its 12 bytes are
+//! here, so garbage or an absurd length fails at once.
+//!
+//! The frame format (prelude, typed headers, payload, CRC-32s) is small and
+//! fixed, so it is decoded here rather than with `aws-smithy-eventstream`,
+//! whose decoder brought `bytes`, `aws-smithy-types` and a 16 KB CRC table
+//! into the `.wasm` (about 35 KB in all). That crate stays the oracle: the
+//! tests and the `eventstream` fuzz target check that both decoders accept
+//! and refuse the same bytes and yield the same frames.
 
 /// Default cap on buffered bytes: far above any Bedrock frame.
 pub const DEFAULT_MAX_BUFFERED: usize = 1024 * 1024;
 
 /// Length of a frame's prelude: total length, headers length, prelude CRC.
 const PRELUDE_LEN: usize = 12;
+/// Prelude plus the trailing message CRC: the smallest possible frame.
+const MIN_FRAME_LEN: usize = PRELUDE_LEN + 4;
 
 /// Why the byte stream is not a valid event stream.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
     /// A frame is malformed or a CRC does not match.
     #[error("malformed event-stream frame: {0}")]
-    Frame(String),
+    Frame(&'static str),
     /// An incomplete frame grew past the cap.
     #[error("event-stream frame larger than {0} bytes")]
     TooLarge(usize),
@@ -28,13 +34,174 @@ pub enum DecodeError {
     Truncated(usize),
 }
 
+/// A header value, by the wire's type tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderValue {
+    /// Types 0 (true) and 1 (false).
+    Bool(bool),
+    /// Type 2.
+    Byte(i8),
+    /// Type 3.
+    Int16(i16),
+    /// Type 4.
+    Int32(i32),
+    /// Type 5.
+    Int64(i64),
+    /// Type 6.
+    Bytes(Vec<u8>),
+    /// Type 7.
+    String(String),
+    /// Type 8: milliseconds since the Unix epoch.
+    Timestamp(i64),
+    /// Type 9.
+    Uuid(u128),
+}
+
+/// One decoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Headers in wire order.
+    pub headers: Vec<(String, HeaderValue)>,
+    /// The payload bytes.
+    pub payload: Vec<u8>,
+}
+
+impl Message {
+    /// The string value of header `name`, if present and a string.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find_map(|(k, v)| match v {
+            HeaderValue::String(s) if k == name => Some(s.as_str()),
+            _ => None,
+        })
+    }
+}
+
+/// CRC-32 (IEEE 802.3, as zlib) lookup table, built at compile time (1 KB).
+// Evaluated by the compiler: an index out of range fails the build, it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+/// CRC-32 of `bytes`.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |c, &b| {
+        let index = usize::from((c as u8) ^ b);
+        CRC_TABLE.get(index).copied().unwrap_or(0) ^ (c >> 8)
+    })
+}
+
+/// Reads big-endian integers off the front of a slice.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if n > self.0.len() {
+            return Err(DecodeError::Frame("header runs past the header block"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let bytes = self.take(N)?;
+        <[u8; N]>::try_from(bytes).map_err(|_| DecodeError::Frame("short header value"))
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(u8::from_be_bytes(self.array()?))
+    }
+
+    fn utf8(&mut self, n: usize) -> Result<String, DecodeError> {
+        let bytes = self.take(n)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Frame("header is not UTF-8"))
+    }
+
+    fn value(&mut self) -> Result<HeaderValue, DecodeError> {
+        Ok(match self.u8()? {
+            0 => HeaderValue::Bool(true),
+            1 => HeaderValue::Bool(false),
+            2 => HeaderValue::Byte(i8::from_be_bytes(self.array()?)),
+            3 => HeaderValue::Int16(i16::from_be_bytes(self.array()?)),
+            4 => HeaderValue::Int32(i32::from_be_bytes(self.array()?)),
+            5 => HeaderValue::Int64(i64::from_be_bytes(self.array()?)),
+            6 => {
+                let len = usize::from(u16::from_be_bytes(self.array()?));
+                HeaderValue::Bytes(self.take(len)?.to_vec())
+            }
+            7 => {
+                let len = usize::from(u16::from_be_bytes(self.array()?));
+                HeaderValue::String(self.utf8(len)?)
+            }
+            8 => HeaderValue::Timestamp(i64::from_be_bytes(self.array()?)),
+            9 => HeaderValue::Uuid(u128::from_be_bytes(self.array()?)),
+            _ => return Err(DecodeError::Frame("unknown header value type")),
+        })
+    }
+}
+
+fn be_u32(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_be_bytes)
+}
+
+/// Decodes one whole frame (`frame.len()` is its total length, prelude checked).
+fn decode(frame: &[u8], headers_len: usize) -> Result<Message, DecodeError> {
+    let crc_at = frame.len() - 4;
+    let covered = frame
+        .get(..crc_at)
+        .ok_or(DecodeError::Frame("frame too short"))?;
+    if crc32(covered) != be_u32(frame, crc_at) {
+        return Err(DecodeError::Frame("message checksum mismatch"));
+    }
+    let header_block = covered
+        .get(PRELUDE_LEN..PRELUDE_LEN + headers_len)
+        .ok_or(DecodeError::Frame("headers overrun the frame"))?;
+    let payload = covered
+        .get(PRELUDE_LEN + headers_len..)
+        .ok_or(DecodeError::Frame("headers overrun the frame"))?;
+    let mut headers = Vec::new();
+    let mut r = Reader(header_block);
+    while !r.0.is_empty() {
+        let name_len = usize::from(r.u8()?);
+        if name_len >= r.0.len() {
+            return Err(DecodeError::Frame("invalid header name length"));
+        }
+        let name = r.utf8(name_len)?;
+        let value = r.value()?;
+        headers.push((name, value));
+    }
+    Ok(Message {
+        headers,
+        payload: payload.to_vec(),
+    })
+}
+
 /// Feeds bytes, yields frames.
 #[derive(Debug)]
 pub struct FrameDecoder {
-    buf: BytesMut,
-    inner: MessageFrameDecoder,
-    /// Bytes of the current frame already consumed by `inner` (its prelude).
-    in_frame: usize,
+    buf: Vec<u8>,
+    /// Where the next frame starts in `buf` (bytes before it are consumed).
+    start: usize,
     max_buffered: usize,
 }
 
@@ -42,67 +209,65 @@ impl FrameDecoder {
     /// A decoder that refuses frames over `max_buffered` bytes.
     pub fn new(max_buffered: usize) -> FrameDecoder {
         FrameDecoder {
-            buf: BytesMut::new(),
-            inner: MessageFrameDecoder::new(),
-            in_frame: 0,
+            buf: Vec::new(),
+            start: 0,
             max_buffered,
         }
     }
 
     /// Appends bytes received from upstream.
     pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         self.buf.extend_from_slice(bytes);
     }
 
     /// The next complete frame: `Ok(None)` means more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Message>, DecodeError> {
-        if self.in_frame == 0 {
-            self.check_prelude()?;
+        let pending = self.buf.get(self.start..).unwrap_or_default();
+        let Some(prelude) = pending.get(..PRELUDE_LEN) else {
+            return Ok(None);
+        };
+        let (total, headers_len) = self.check_prelude(prelude)?;
+        if pending.len() < total {
+            return Ok(None);
         }
-        let before = self.buf.len();
-        let result = self.inner.decode_frame(&mut self.buf);
-        self.in_frame += before - self.buf.len();
-        match result {
-            Ok(DecodedFrame::Complete(m)) => {
-                self.in_frame = 0;
-                Ok(Some(m))
-            }
-            Ok(DecodedFrame::Incomplete) => {
-                if self.buffered() > self.max_buffered {
-                    Err(DecodeError::TooLarge(self.max_buffered))
-                } else {
-                    Ok(None)
-                }
-            }
-            Err(e) => Err(DecodeError::Frame(e.to_string())),
+        let frame = pending
+            .get(..total)
+            .ok_or(DecodeError::Frame("frame too short"))?;
+        let message = decode(frame, headers_len)?;
+        self.start += total;
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
         }
+        Ok(Some(message))
     }
 
-    /// Checks a new frame's prelude as soon as it is here, so that garbage or
-    /// an absurd length fails at once instead of being buffered up to the cap.
-    fn check_prelude(&self) -> Result<(), DecodeError> {
-        let Some(prelude) = self.buf.get(..PRELUDE_LEN) else {
-            return Ok(());
-        };
-        let word = |at: usize| {
-            prelude
-                .get(at..at + 4)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map_or(0, u32::from_be_bytes)
-        };
-        if crc32fast::hash(prelude.get(..8).unwrap_or_default()) != word(8) {
-            return Err(DecodeError::Frame("prelude checksum mismatch".into()));
+    /// Checks a frame's prelude: its CRC, its lengths and the cap.
+    fn check_prelude(&self, prelude: &[u8]) -> Result<(usize, usize), DecodeError> {
+        if crc32(prelude.get(..8).unwrap_or_default()) != be_u32(prelude, 8) {
+            return Err(DecodeError::Frame("prelude checksum mismatch"));
         }
-        let total = usize::try_from(word(0)).unwrap_or(usize::MAX);
+        let total = usize::try_from(be_u32(prelude, 0)).unwrap_or(usize::MAX);
+        let headers_len = usize::try_from(be_u32(prelude, 4)).unwrap_or(usize::MAX);
         if total > self.max_buffered {
             return Err(DecodeError::TooLarge(self.max_buffered));
         }
-        Ok(())
+        if total < MIN_FRAME_LEN {
+            return Err(DecodeError::Frame("invalid message length"));
+        }
+        if headers_len == 1 || headers_len > total - MIN_FRAME_LEN {
+            return Err(DecodeError::Frame("invalid headers length"));
+        }
+        Ok((total, headers_len))
     }
 
     /// Bytes held for the frame being assembled.
     pub fn buffered(&self) -> usize {
-        self.in_frame + self.buf.len()
+        self.buf.len() - self.start
     }
 
     /// Call at end of stream: an error if a partial frame is left.
@@ -114,12 +279,13 @@ impl FrameDecoder {
     }
 }
 
-/// The string value of header `name`, if present and a string.
-pub fn header_str<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
-    message
-        .headers()
-        .iter()
-        .find(|h| h.name().as_str() == name)
-        .and_then(|h| h.value().as_string().ok())
-        .map(|s| s.as_str())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
 }

@@ -20,29 +20,8 @@ use aws_sigv4::sign::v4;
 use bedrock_openai_filter::sigv4::{sign_request, Credentials, SignRequest, SigningKeys, SERVICE};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// xorshift64*: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-    fn text(&mut self, alphabet: &[u8], min: usize, max: usize) -> String {
-        let len = min + self.below((max - min + 1) as u64) as usize;
-        (0..len)
-            .map(|_| alphabet[self.below(alphabet.len() as u64) as usize] as char)
-            .collect()
-    }
-}
+mod support;
+use support::Rng;
 
 const KEY_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const SECRET_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=";
@@ -99,7 +78,7 @@ fn agrees_with_aws_sigv4_on_random_requests() {
     for i in 0..4000 {
         // Reuse an earlier caller half of the time, so cached keys are exercised.
         let creds = if !callers.is_empty() && rng.below(2) == 0 {
-            callers[rng.below(callers.len() as u64) as usize].clone()
+            callers[rng.size(callers.len())].clone()
         } else {
             let token = match rng.below(3) {
                 0 => None,
@@ -133,7 +112,8 @@ fn agrees_with_aws_sigv4_on_random_requests() {
         );
         let suffix = rng.pick(&["converse", "converse-stream"]);
         let path = format!("/model/{model}/{suffix}");
-        let body: Vec<u8> = (0..rng.below(3000)).map(|_| rng.next() as u8).collect();
+        let len = rng.size(3000);
+        let body = rng.bytes(len);
         // 1970 .. 9999, to the second.
         let now = UNIX_EPOCH + Duration::from_secs(rng.below(253_402_300_799));
         let req = SignRequest {

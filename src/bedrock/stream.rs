@@ -1,8 +1,7 @@
 //! ConverseStream events, classified by frame headers (never guessed from JSON).
 
 use crate::bedrock::converse::TokenUsage;
-use crate::eventstream::header_str;
-use aws_smithy_types::event_stream::Message;
+use crate::eventstream::Message;
 use serde::Deserialize;
 
 /// One ConverseStream event.
@@ -117,11 +116,12 @@ fn json<'a, T: Deserialize<'a>>(payload: &'a [u8], what: &str) -> Result<T, Even
 impl StreamEvent {
     /// Classifies a decoded frame by `:message-type`, then `:event-type` or `:exception-type`.
     pub fn from_message(m: &Message) -> Result<StreamEvent, EventError> {
-        let payload = m.payload().as_ref();
-        match header_str(m, ":message-type") {
+        let payload = m.payload.as_slice();
+        match m.header_str(":message-type") {
             Some("event") => {}
             Some("exception") => {
-                let name = header_str(m, ":exception-type")
+                let name = m
+                    .header_str(":exception-type")
                     .unwrap_or("exception")
                     .to_string();
                 let message = serde_json::from_slice::<ExceptionBody>(payload)
@@ -131,13 +131,13 @@ impl StreamEvent {
                 return Ok(StreamEvent::Exception { name, message });
             }
             Some("error") => {
-                let name = header_str(m, ":error-code").unwrap_or("error").to_string();
-                let message = header_str(m, ":error-message").unwrap_or("").to_string();
+                let name = m.header_str(":error-code").unwrap_or("error").to_string();
+                let message = m.header_str(":error-message").unwrap_or("").to_string();
                 return Ok(StreamEvent::Exception { name, message });
             }
             other => return Err(EventError(format!(":message-type {other:?}"))),
         }
-        Ok(match header_str(m, ":event-type") {
+        Ok(match m.header_str(":event-type") {
             Some("messageStart") => StreamEvent::MessageStart,
             Some("contentBlockStart") => {
                 let s: BlockStart = json(payload, "contentBlockStart")?;

@@ -43,8 +43,8 @@ pub fn parse_data_url(url: String, param: &dyn Fn() -> String) -> Result<Image, 
             ))
         }
     };
-    let decoded_len = match aws_smithy_types::base64::decode(data) {
-        Ok(bytes) if !bytes.is_empty() => bytes.len(),
+    let decoded_len = match base64_decoded_len(data) {
+        Some(n) if n > 0 => n,
         _ => {
             return Err(ApiError::invalid(
                 param(),
@@ -62,4 +62,42 @@ pub fn parse_data_url(url: String, param: &dyn Fn() -> String) -> Result<Image, 
         format,
         base64: data.to_string(),
     })
+}
+
+/// The decoded length of standard, padded base64 (`None` if it is not
+/// that), checked without decoding: the image is passed on as base64.
+pub fn base64_decoded_len(data: &str) -> Option<usize> {
+    let bytes = data.as_bytes();
+    if bytes.len() % 4 != 0 {
+        return None;
+    }
+    let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
+    if padding > 2 {
+        return None;
+    }
+    let body = bytes.get(..bytes.len() - padding)?;
+    let alphabet = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
+    if !body.iter().all(alphabet) {
+        return None;
+    }
+    Some(bytes.len() / 4 * 3 - padding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64_decoded_len;
+
+    #[test]
+    fn base64_lengths_without_decoding() {
+        assert_eq!(base64_decoded_len("aGVsbG8="), Some(5));
+        assert_eq!(base64_decoded_len("aGVsbG8h"), Some(6));
+        assert_eq!(base64_decoded_len("aGVsbA=="), Some(4));
+        assert_eq!(base64_decoded_len(""), Some(0));
+        assert_eq!(base64_decoded_len("aGVsbG8"), None, "unpadded");
+        assert_eq!(base64_decoded_len("aGV=bG8="), None, "padding inside");
+        assert_eq!(base64_decoded_len("aG==="), None);
+        assert_eq!(base64_decoded_len("a==="), None);
+        assert_eq!(base64_decoded_len("aGVs bG8="), None, "space");
+        assert_eq!(base64_decoded_len("aGVs-G8="), None, "url-safe alphabet");
+    }
 }
