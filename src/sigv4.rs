@@ -224,35 +224,34 @@ fn hex(bytes: &[u8; 32]) -> [u8; 64] {
     out
 }
 
-/// Feeds SigV4's canonical URI of `path` (already percent-encoded once) to
-/// `hash`: every byte but RFC 3986 unreserved characters and `/` is encoded
-/// again, so `%3A` becomes `%253A`, as botocore does for non-S3 services.
-fn hash_canonical_uri(hash: &mut Sha256, path: &str) {
-    let bytes = path.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+/// Appends SigV4's canonical URI of `path` (already percent-encoded once):
+/// every byte but RFC 3986 unreserved characters and `/` is encoded again,
+/// so `%3A` becomes `%253A`, as botocore does for non-S3 services.
+fn push_canonical_uri(out: &mut Vec<u8>, path: &str) {
+    for &b in path.as_bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            continue;
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'%', digit(HEX_UPPER, b >> 4), digit(HEX_UPPER, b)]);
         }
-        if let Some(run) = bytes.get(start..i) {
-            hash.update(run);
-        }
-        hash.update([b'%', digit(HEX_UPPER, b >> 4), digit(HEX_UPPER, b)]);
-        start = i + 1;
-    }
-    if let Some(run) = bytes.get(start..) {
-        hash.update(run);
     }
 }
 
-/// Feeds a header value in canonical form: trimmed, inner runs of spaces
+/// Appends a header value in canonical form: trimmed, inner runs of spaces
 /// collapsed to one.
-fn hash_header_value(hash: &mut Sha256, value: &str) {
+fn push_header_value(out: &mut Vec<u8>, value: &str) {
     for (i, word) in value.split(' ').filter(|w| !w.is_empty()).enumerate() {
         if i > 0 {
-            hash.update(b" ");
+            out.push(b' ');
         }
-        hash.update(word.as_bytes());
+        out.extend_from_slice(word.as_bytes());
+    }
+}
+
+/// Appends each of `parts`.
+fn push_all(out: &mut Vec<u8>, parts: &[&[u8]]) {
+    for part in parts {
+        out.extend_from_slice(part);
     }
 }
 
@@ -265,10 +264,8 @@ pub fn sign_request(
     keys: &SigningKeys,
 ) -> Result<Vec<(&'static str, String)>, SignError> {
     let amz_date = amz_date(now);
-    let amz_date_str = std::str::from_utf8(&amz_date).map_err(|_| SignError("bad date"))?;
     let mut date = [0u8; 8];
     date.copy_from_slice(amz_date.get(..8).ok_or(SignError("bad date"))?);
-    let date_str = amz_date_str.get(..8).ok_or(SignError("bad date"))?;
     let token = creds.session_token.as_deref();
     let signed_headers = if token.is_some() {
         "content-type;host;x-amz-date;x-amz-security-token"
@@ -276,67 +273,64 @@ pub fn sign_request(
         "content-type;host;x-amz-date"
     };
 
-    let body_hash = hex(&Sha256::digest(req.body).into());
-    let mut canonical = Sha256::new();
-    canonical.update(b"POST\n");
-    hash_canonical_uri(&mut canonical, req.path);
-    canonical.update(b"\n\ncontent-type:application/json\nhost:");
-    hash_header_value(&mut canonical, req.authority);
-    canonical.update(b"\nx-amz-date:");
-    canonical.update(amz_date);
+    // The canonical request, then (reusing the buffer) the string to sign.
+    let mut buf = Vec::with_capacity(512 + token.map_or(0, str::len));
+    buf.extend_from_slice(b"POST\n");
+    push_canonical_uri(&mut buf, req.path);
+    buf.extend_from_slice(b"\n\ncontent-type:application/json\nhost:");
+    push_header_value(&mut buf, req.authority);
+    push_all(&mut buf, &[b"\nx-amz-date:", &amz_date]);
     if let Some(t) = token {
-        canonical.update(b"\nx-amz-security-token:");
-        hash_header_value(&mut canonical, t);
+        buf.extend_from_slice(b"\nx-amz-security-token:");
+        push_header_value(&mut buf, t);
     }
-    canonical.update(b"\n\n");
-    canonical.update(signed_headers.as_bytes());
-    canonical.update(b"\n");
-    canonical.update(body_hash);
-    let canonical_hash = hex(&canonical.finalize().into());
-
-    let mut signer = keys.signer(creds, &date, req.region)?;
-    signer.update(ALGORITHM.as_bytes());
-    signer.update(b"\n");
-    signer.update(&amz_date);
-    signer.update(b"\n");
-    signer.update(&date);
-    signer.update(b"/");
-    signer.update(req.region.as_bytes());
-    signer.update(b"/bedrock/aws4_request\n");
-    signer.update(&canonical_hash);
-    let signature = hex(&signer.finalize().into_bytes().into());
-    let signature = std::str::from_utf8(&signature).map_err(|_| SignError("bad signature"))?;
-
-    let mut authorization = String::with_capacity(
-        ALGORITHM.len()
-            + creds.access_key_id.len()
-            + req.region.len()
-            + signed_headers.len()
-            + 64
-            + 80,
+    let body_hash = hex(&Sha256::digest(req.body).into());
+    push_all(
+        &mut buf,
+        &[b"\n\n", signed_headers.as_bytes(), b"\n", &body_hash],
     );
-    for part in [
-        ALGORITHM,
-        " Credential=",
-        &creds.access_key_id,
-        "/",
-        date_str,
-        "/",
-        req.region,
-        "/",
-        SERVICE,
-        "/",
-        TERMINATOR,
-        ", SignedHeaders=",
-        signed_headers,
-        ", Signature=",
-        signature,
-    ] {
-        authorization.push_str(part);
-    }
+    let canonical_hash = hex(&Sha256::digest(&buf).into());
+    buf.clear();
+    push_all(
+        &mut buf,
+        &[
+            ALGORITHM.as_bytes(),
+            b"\n",
+            &amz_date,
+            b"\n",
+            &date,
+            b"/",
+            req.region.as_bytes(),
+            b"/bedrock/aws4_request\n",
+            &canonical_hash,
+        ],
+    );
+    let mut signer = keys.signer(creds, &date, req.region)?;
+    signer.update(&buf);
+    let signature = hex(&signer.finalize().into_bytes().into());
+
+    // `Credential=` and `Signature=` hold only ASCII we wrote or were given.
+    let mut authorization = Vec::with_capacity(200 + creds.access_key_id.len());
+    push_all(
+        &mut authorization,
+        &[
+            ALGORITHM.as_bytes(),
+            b" Credential=",
+            creds.access_key_id.as_bytes(),
+            b"/",
+            &date,
+            b"/",
+            req.region.as_bytes(),
+            b"/bedrock/aws4_request, SignedHeaders=",
+            signed_headers.as_bytes(),
+            b", Signature=",
+            &signature,
+        ],
+    );
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|_| SignError("not UTF-8"));
     let mut headers = Vec::with_capacity(3);
-    headers.push(("x-amz-date", amz_date_str.to_string()));
-    headers.push(("authorization", authorization));
+    headers.push(("x-amz-date", text(amz_date.to_vec())?));
+    headers.push(("authorization", text(authorization)?));
     if let Some(t) = token {
         headers.push(("x-amz-security-token", t.to_string()));
     }

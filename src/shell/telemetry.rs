@@ -7,10 +7,11 @@ use super::host;
 use crate::record::Record;
 use proxy_wasm::types::{LogLevel, MetricType};
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 thread_local! {
-    static METRICS: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+    /// Metric ids by name, sorted by name (a binary search: no hasher, and
+    /// no random seed, in the .wasm).
+    static METRICS: RefCell<Vec<(String, u32)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A label value safe inside a stat name: `[A-Za-z0-9_-]`, anything else `_`.
@@ -30,12 +31,14 @@ pub fn label(value: &str) -> String {
 fn metric(kind: MetricType, name: String) -> Option<u32> {
     METRICS.with(|m| {
         let mut m = m.try_borrow_mut().ok()?;
-        if let Some(id) = m.get(&name) {
-            return Some(*id);
+        match m.binary_search_by(|(k, _)| k.as_str().cmp(&name)) {
+            Ok(i) => m.get(i).map(|(_, id)| *id),
+            Err(i) => {
+                let id = host::define_metric(kind, &name).ok()?;
+                m.insert(i, (name, id));
+                Some(id)
+            }
         }
-        let id = host::define_metric(kind, &name).ok()?;
-        m.insert(name, id);
-        Some(id)
     })
 }
 
