@@ -2,6 +2,7 @@
 
 use crate::config::{Config, Project};
 use crate::error::ApiError;
+use crate::header::{single, HeaderPair};
 use crate::policy::CredentialSource;
 use crate::project_auth::find_project_index;
 use crate::sigv4::Credentials;
@@ -36,21 +37,7 @@ pub struct Caller {
     pub request_id: Option<String>,
 }
 
-/// Case-insensitive lookup of the single value of `name`; `Err` on duplicates.
-fn single<'a>(headers: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, ()> {
-    let mut found = None;
-    for (k, v) in headers {
-        if k.eq_ignore_ascii_case(name) {
-            if found.is_some() {
-                return Err(());
-            }
-            found = Some(v.as_str());
-        }
-    }
-    Ok(found)
-}
-
-fn required<'a>(headers: &'a [(String, String)], name: &'static str) -> Result<&'a str, ApiError> {
+fn required<'a, H: HeaderPair>(headers: &'a [H], name: &'static str) -> Result<&'a str, ApiError> {
     match single(headers, name) {
         Ok(Some(v)) if !v.trim().is_empty() && !v.bytes().any(|b| b.is_ascii_control()) => {
             Ok(v.trim())
@@ -71,9 +58,9 @@ fn required<'a>(headers: &'a [(String, String)], name: &'static str) -> Result<&
 }
 
 /// Checks the project key: the first thing done for every request.
-pub fn authenticate<'c>(
+pub fn authenticate<'c, H: HeaderPair>(
     config: &'c Config,
-    headers: &[(String, String)],
+    headers: &[H],
 ) -> Result<(usize, &'c Project), ApiError> {
     match single(headers, "project-api-key") {
         Ok(Some(key)) => find_project_index(&config.projects, key.trim())
@@ -89,7 +76,7 @@ pub fn authenticate<'c>(
 }
 
 /// Which route the path and method ask for (404 / 405 otherwise).
-pub fn route(headers: &[(String, String)]) -> Result<Route, ApiError> {
+pub fn route<H: HeaderPair>(headers: &[H]) -> Result<Route, ApiError> {
     let path = single(headers, ":path").ok().flatten().unwrap_or("");
     let path = path.split('?').next().unwrap_or(path);
     let (route, method) = match path {
@@ -116,11 +103,11 @@ pub fn route(headers: &[(String, String)]) -> Result<Route, ApiError> {
 }
 
 /// Checks content type, size and the `aws-*` headers of a chat request.
-pub fn check_request(
+pub fn check_request<H: HeaderPair>(
     config: &Config,
     project_index: usize,
     project: &Project,
-    headers: &[(String, String)],
+    headers: &[H],
 ) -> Result<Caller, ApiError> {
     let content_type = single(headers, "content-type").ok().flatten().unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim();
@@ -172,7 +159,7 @@ pub fn check_request(
     })
 }
 
-fn checked_region(headers: &[(String, String)]) -> Result<&str, ApiError> {
+fn checked_region<H: HeaderPair>(headers: &[H]) -> Result<&str, ApiError> {
     let region = required(headers, "aws-region-name")?;
     if !is_valid_region(region) {
         return Err(ApiError::invalid(
@@ -183,7 +170,7 @@ fn checked_region(headers: &[(String, String)]) -> Result<&str, ApiError> {
     Ok(region)
 }
 
-fn header_credentials(headers: &[(String, String)]) -> Result<Credentials, ApiError> {
+fn header_credentials<H: HeaderPair>(headers: &[H]) -> Result<Credentials, ApiError> {
     let access_key_id = required(headers, "aws-access-key-id")?;
     let secret_access_key = required(headers, "aws-secret-access-key")?;
     let session_token = match single(headers, "aws-session-token") {

@@ -11,6 +11,7 @@ use crate::caller::{
 use crate::config::{Config, Project};
 use crate::error::ApiError;
 use crate::eventstream::DEFAULT_MAX_BUFFERED;
+use crate::header::{first, HeaderPair};
 use crate::openai::request;
 use crate::rate_limit::{RateLimiter, Unlimited};
 use crate::record::Record;
@@ -126,9 +127,9 @@ impl<L: RateLimiter> Exchange<L> {
     }
 
     /// Request headers arrived (`end_of_stream`: there is no body).
-    pub fn on_request_headers(
+    pub fn on_request_headers<H: HeaderPair>(
         &mut self,
-        headers: &[(String, String)],
+        headers: &[H],
         end_of_stream: bool,
     ) -> Step {
         if !matches!(self.state, State::AwaitHeaders) {
@@ -172,14 +173,14 @@ impl<L: RateLimiter> Exchange<L> {
         }
         let mut step = Step::wait();
         let mut seen: Vec<&str> = Vec::new();
-        for (name, _) in headers {
+        for name in headers.iter().map(HeaderPair::name) {
             if must_strip(name)
                 && is_header_token(name)
                 && !seen.iter().any(|s| s.eq_ignore_ascii_case(name))
             {
                 seen.push(name);
                 step.effects
-                    .push(Effect::RemoveRequestHeader(Cow::Owned(name.clone())));
+                    .push(Effect::RemoveRequestHeader(Cow::Owned(name.to_string())));
             }
         }
         self.state = State::AwaitBody(caller);
@@ -310,21 +311,16 @@ impl<L: RateLimiter> Exchange<L> {
     ///
     /// `end_of_stream`: the answer has no body (then a buffered answer is
     /// rewritten at once, as a local reply).
-    pub fn on_response_headers(
+    pub fn on_response_headers<H: HeaderPair>(
         &mut self,
         status: u16,
-        headers: &[(String, String)],
+        headers: &[H],
         end_of_stream: bool,
     ) -> Step {
         let State::AwaitResponse(pending) = std::mem::replace(&mut self.state, State::Done) else {
             return Step::go();
         };
-        let find = |name: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        };
+        let find = |name: &str| first(headers, name).map(str::to_string);
         if pending.mode == Mode::Stream && status == 200 && end_of_stream {
             // A stream with no body at all: answer with the error now, while headers can still change.
             let err = ApiError::new(

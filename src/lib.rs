@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod eventstream;
 pub mod exchange;
+pub mod header;
 pub mod models;
 pub mod openai;
 pub mod policy;

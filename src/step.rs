@@ -1,6 +1,7 @@
 //! What the core asks the shell to do after one host callback.
 
 use crate::error::ApiError;
+use crate::header::HeaderPair;
 use std::borrow::Cow;
 
 /// A header name: static for the ones we set, owned for the caller's.
@@ -91,26 +92,29 @@ pub enum BodyProgress {
     Wait(Step),
 }
 
-/// Applies a step's request-header effects to `headers` in order, so that the
-/// shell can replace the whole map with one host call instead of one per header.
-/// Returns how many effects it applied.
-pub fn merge_request_headers(headers: &mut Vec<(String, String)>, effects: &[Effect]) -> usize {
-    let mut applied = 0;
+/// The request headers after a step's header effects, applied in order (a
+/// set replaces every header of that name, case-insensitively), so that the
+/// shell can replace the whole map with one host call instead of one per
+/// header. Borrows from both: nothing is copied.
+pub fn merge_request_headers<'a, H: HeaderPair>(
+    headers: &'a [H],
+    effects: &'a [Effect],
+) -> Vec<(&'a str, &'a str)> {
+    let mut merged: Vec<(&str, &str)> = Vec::with_capacity(headers.len() + effects.len());
+    merged.extend(headers.iter().map(|h| (h.name(), h.value())));
     for effect in effects {
         match effect {
             Effect::SetRequestHeader(name, value) => {
-                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-                headers.push((name.to_string(), value.clone()));
-                applied += 1;
+                merged.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+                merged.push((name, value));
             }
             Effect::RemoveRequestHeader(name) => {
-                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-                applied += 1;
+                merged.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
             }
             _ => {}
         }
     }
-    applied
+    merged
 }
 
 #[cfg(test)]
@@ -119,7 +123,7 @@ mod tests {
 
     #[test]
     fn merges_sets_and_removes_in_order_case_insensitively() {
-        let mut h = vec![
+        let h = vec![
             (":path".to_string(), "/v1".to_string()),
             ("Project-Api-Key".to_string(), "k".to_string()),
             ("x-keep".to_string(), "1".to_string()),
@@ -130,13 +134,12 @@ mod tests {
             Effect::SetRequestHeader("authorization".into(), "AWS4".into()),
             Effect::ReplaceRequestBody(Vec::new()),
         ];
-        assert_eq!(merge_request_headers(&mut h, &effects), 3);
         assert_eq!(
-            h,
+            merge_request_headers(&h, &effects),
             vec![
-                ("x-keep".to_string(), "1".to_string()),
-                (":path".to_string(), "/model/x/converse".to_string()),
-                ("authorization".to_string(), "AWS4".to_string()),
+                ("x-keep", "1"),
+                (":path", "/model/x/converse"),
+                ("authorization", "AWS4"),
             ]
         );
     }

@@ -4,6 +4,7 @@
 //! wrong phase traps the VM), so the writes we issue are declared here
 //! against the proxy-wasm ABI and return `Result` instead.
 
+use crate::header::{parse_map, serialize_map};
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};
 
 #[link(wasm_import_module = "env")]
@@ -27,6 +28,11 @@ extern "C" {
         size: usize,
         buffer_data: *const u8,
         buffer_size: usize,
+    ) -> Status;
+    fn proxy_get_header_map_pairs(
+        map_type: MapType,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
     ) -> Status;
     fn proxy_set_header_map_pairs(
         map_type: MapType,
@@ -92,26 +98,29 @@ pub fn replace_buffer(buffer: BufferType, data: &[u8]) -> Result<(), Status> {
     check(unsafe { proxy_set_buffer_bytes(buffer, 0, usize::MAX, data.as_ptr(), data.len()) })
 }
 
-/// Serializes header pairs in the proxy-wasm map format.
-fn serialize_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Vec<u8> {
-    let size: usize = pairs
-        .iter()
-        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 10)
-        .sum();
-    let mut map = Vec::with_capacity(size + 4);
-    let len = |n: usize| u32::try_from(n).unwrap_or(0).to_le_bytes();
-    map.extend_from_slice(&len(pairs.len()));
-    for (k, v) in pairs {
-        map.extend_from_slice(&len(k.as_ref().len()));
-        map.extend_from_slice(&len(v.as_ref().len()));
+/// A header map as the host serialized it (proxy-wasm map format), owned.
+pub struct HeaderBlock(Vec<u8>);
+
+impl HeaderBlock {
+    /// The pairs, borrowed from the block (see [`parse_map`]).
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        parse_map(&self.0)
     }
-    for (k, v) in pairs {
-        map.extend_from_slice(k.as_ref().as_bytes());
-        map.push(0);
-        map.extend_from_slice(v.as_ref().as_bytes());
-        map.push(0);
+}
+
+/// Every header of `map` in one host call (empty if the host has none).
+pub fn get_headers(map: MapType) -> HeaderBlock {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a pointer and a length it allocated through
+    // proxy_on_memory_allocate (the SDK's boxed slice of exactly `size` bytes),
+    // which we take ownership of, as the SDK's own get_map does.
+    let status = unsafe { proxy_get_header_map_pairs(map, &mut data, &mut size) };
+    if status != Status::Ok || data.is_null() || size == 0 {
+        return HeaderBlock(Vec::new());
     }
-    map
+    // SAFETY: see above; capacity equals length for a boxed slice.
+    HeaderBlock(unsafe { Vec::from_raw_parts(data, size, size) })
 }
 
 /// Replaces every header of `map` with `pairs`, in one host call.
@@ -119,7 +128,7 @@ pub fn set_headers<K: AsRef<str>, V: AsRef<str>>(
     map: MapType,
     pairs: &[(K, V)],
 ) -> Result<(), Status> {
-    let data = serialize_pairs(pairs);
+    let data = serialize_map(pairs);
     // SAFETY: pointer and length come from a live Vec.
     check(unsafe { proxy_set_header_map_pairs(map, data.as_ptr(), data.len()) })
 }
@@ -130,7 +139,7 @@ pub fn send_local_response(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<(), Status> {
-    let map = serialize_pairs(headers);
+    let map = serialize_map(headers);
     // SAFETY: pointers and lengths come from live slices.
     check(unsafe {
         proxy_send_local_response(

@@ -26,15 +26,6 @@ fn now() -> SystemTime {
     hostcalls::get_current_time().unwrap_or_else(|_| SystemTime::now())
 }
 
-/// All headers of `map`, values decoded lossily (never a panic on non-UTF-8 bytes).
-fn headers(map: MapType) -> Vec<(String, String)> {
-    hostcalls::get_map_bytes(map)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
-        .collect()
-}
-
 fn body(buffer: BufferType, size: usize) -> Vec<u8> {
     hostcalls::get_buffer(buffer, 0, size)
         .ok()
@@ -77,7 +68,7 @@ impl Http {
     ///
     /// Request-header changes go to the host as one whole-map replacement
     /// (`known` is the current map when the caller already has it).
-    fn apply(&mut self, step: Step, known: Option<Vec<(String, String)>>) -> Action {
+    fn apply(&mut self, step: Step, known: Option<&[(&str, &str)]>) -> Action {
         let header_changes = step
             .effects
             .iter()
@@ -90,8 +81,15 @@ impl Http {
             .count();
         let batched = header_changes > 1;
         if batched {
-            let mut map = known.unwrap_or_else(|| headers(MapType::HttpRequestHeaders));
-            merge_request_headers(&mut map, &step.effects);
+            let fetched;
+            let current = match known {
+                Some(pairs) => pairs,
+                None => {
+                    fetched = host::get_headers(MapType::HttpRequestHeaders);
+                    &fetched.pairs()
+                }
+            };
+            let map = merge_request_headers(current, &step.effects);
             if let Err(status) = host::set_headers(MapType::HttpRequestHeaders, &map) {
                 host::log(
                     LogLevel::Error,
@@ -127,9 +125,10 @@ impl Context for Http {}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
-        let headers = headers(MapType::HttpRequestHeaders);
+        let block = host::get_headers(MapType::HttpRequestHeaders);
+        let headers = block.pairs();
         let step = self.exchange.on_request_headers(&headers, end_of_stream);
-        self.apply(step, Some(headers))
+        self.apply(step, Some(&headers))
     }
 
     fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
@@ -147,10 +146,11 @@ impl HttpContext for Http {
 
     fn on_http_response_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {
         self.answered_at = Some(now());
-        let headers = headers(MapType::HttpResponseHeaders);
+        let block = host::get_headers(MapType::HttpResponseHeaders);
+        let headers = block.pairs();
         let status = headers
             .iter()
-            .find(|(k, _)| k == ":status")
+            .find(|(k, _)| *k == ":status")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(502);
         let step = self
