@@ -48,44 +48,130 @@ fn count(name: String, by: u64) {
     }
 }
 
+/// The ids of one (project, model, status) combination's metrics, each
+/// defined the first time it is used.
+struct Series {
+    project: String,
+    model: &'static str,
+    status: Option<u16>,
+    /// `bedrock_openai.<what>.project.<p>.model.<m>` before `<what>` is filled in.
+    scope: (String, String),
+    requests: Option<u32>,
+    input_tokens: Option<u32>,
+    output_tokens: Option<u32>,
+    upstream_latency: Option<u32>,
+}
+
+impl Series {
+    fn new(project: &str, model: &'static str, status: Option<u16>) -> Series {
+        let scope = (label(project), label(model));
+        let s = status.map_or_else(|| "none".to_string(), |s| s.to_string());
+        let requests = metric(
+            MetricType::Counter,
+            format!(
+                "bedrock_openai.requests.project.{}.model.{}.status.{s}",
+                scope.0, scope.1
+            ),
+        );
+        Series {
+            project: project.to_string(),
+            model,
+            status,
+            scope,
+            requests,
+            input_tokens: None,
+            output_tokens: None,
+            upstream_latency: None,
+        }
+    }
+
+    /// The id of `what` in this series' scope, defining it on first use.
+    fn id(
+        slot: &mut Option<u32>,
+        scope: &(String, String),
+        kind: MetricType,
+        what: &str,
+    ) -> Option<u32> {
+        if slot.is_none() {
+            *slot = metric(
+                kind,
+                format!(
+                    "bedrock_openai.{what}.project.{}.model.{}",
+                    scope.0, scope.1
+                ),
+            );
+        }
+        *slot
+    }
+}
+
+thread_local! {
+    /// Metric ids by series, so a request formats no metric name once its
+    /// combination has been seen (bounded by projects × models × statuses).
+    static SERIES: RefCell<Vec<Series>> = const { RefCell::new(Vec::new()) };
+}
+
+fn add(id: Option<u32>, by: u64) {
+    if let Some(id) = id {
+        let _ = host::increment_metric(id, i64::try_from(by).unwrap_or(i64::MAX));
+    }
+}
+
 /// Emits the metrics of a finished exchange.
 pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
-    let project = label(record.project.as_deref().unwrap_or("unknown"));
+    let project = record.project.as_deref().unwrap_or("unknown");
     if let Some(reason) = &record.rejected {
         count(
             format!(
-                "bedrock_openai.rejected.project.{project}.reason.{}",
+                "bedrock_openai.rejected.project.{}.reason.{}",
+                label(project),
                 label(reason)
             ),
             1,
         );
     }
-    let Some(model) = record.model.map(label) else {
+    let Some(model) = record.model else {
         return;
     };
-    let status = record
-        .status
-        .map_or_else(|| "none".to_string(), |s| s.to_string());
-    count(
-        format!("bedrock_openai.requests.project.{project}.model.{model}.status.{status}"),
-        1,
-    );
-    if let Some(u) = record.usage {
-        count(
-            format!("bedrock_openai.input_tokens.project.{project}.model.{model}"),
-            u.prompt_tokens,
-        );
-        count(
-            format!("bedrock_openai.output_tokens.project.{project}.model.{model}"),
-            u.completion_tokens,
-        );
-    }
-    if let Some(ms) = upstream_latency_ms {
-        let name = format!("bedrock_openai.upstream_latency_ms.project.{project}.model.{model}");
-        if let Some(id) = metric(MetricType::Histogram, name) {
-            let _ = host::record_metric(id, ms);
+    SERIES.with(|all| {
+        let Ok(mut all) = all.try_borrow_mut() else {
+            return;
+        };
+        let found = all
+            .iter()
+            .position(|s| s.status == record.status && s.model == model && s.project == project);
+        let index = found.unwrap_or_else(|| {
+            all.push(Series::new(project, model, record.status));
+            all.len() - 1
+        });
+        let Some(series) = all.get_mut(index) else {
+            return;
+        };
+        add(series.requests, 1);
+        let scope = &series.scope;
+        if let Some(u) = record.usage {
+            let counter = MetricType::Counter;
+            add(
+                Series::id(&mut series.input_tokens, scope, counter, "input_tokens"),
+                u.prompt_tokens,
+            );
+            add(
+                Series::id(&mut series.output_tokens, scope, counter, "output_tokens"),
+                u.completion_tokens,
+            );
         }
-    }
+        if let Some(ms) = upstream_latency_ms {
+            let kind = MetricType::Histogram;
+            if let Some(id) = Series::id(
+                &mut series.upstream_latency,
+                scope,
+                kind,
+                "upstream_latency_ms",
+            ) {
+                let _ = host::record_metric(id, ms);
+            }
+        }
+    });
 }
 
 /// Which facts access logs were told already.
