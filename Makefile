@@ -18,7 +18,7 @@ OCI_TAG ?= latest
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: venv node tools wasm run test lint unit pytest standin clean oci bench soak fuzz fuzz-smoke
+.PHONY: venv node tools wasm run test lint unit pytest standin clean oci bench floor-wasm soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
 $(VENV)/.stamp: tests/requirements.txt
@@ -79,8 +79,16 @@ fuzz-smoke:
 
 test: lint unit wasm pytest fuzz-smoke
 
+# The bench's `floor` case: a proxy-wasm filter that only moves the bodies
+# (bench/floor, its own crate), built into target/floor/.
+FLOOR_WASM := target/floor/$(WASM_TARGET)/release/floor_filter.wasm
+floor-wasm:
+	rustup target add $(WASM_TARGET)
+	cd bench/floor && CARGO_TARGET_DIR=$(CURDIR)/target/floor cargo build --release --target $(WASM_TARGET)
+	@ls -l $(FLOOR_WASM)
+
 # Benchmarks, not part of `make test`: writes bench/RESULTS.md and bench/results.png.
-bench: wasm venv
+bench: wasm floor-wasm venv
 	$(VPY) bench/run.py
 
 # Soak test, not part of `make test`: ~10 min; writes the Soak section of bench/RESULTS.md.

@@ -12,8 +12,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ORDER = ["upstream", "bare", "filter", "litellm", "bag"]
-LABEL = {"upstream": "fast upstream\n(ceiling)", "bare": "bare Envoy", "filter": "Envoy +\nfilter",
+ORDER = ["upstream", "bare", "floor", "filter", "litellm", "bag"]
+LABEL = {"upstream": "fast upstream\n(ceiling)", "bare": "bare Envoy",
+         "floor": "Envoy + floor\n(bodies only)", "filter": "Envoy +\nfilter",
          "litellm": "LiteLLM", "bag": "bedrock-access-\ngateway"}
 
 
@@ -33,7 +34,7 @@ def main(src, dst):
     for i, n in enumerate(concs):
         xs = [j + i * width for j in range(len(cases))]
         ys = [load.get(f"{c}/{n}", {}).get("rps", 0) for c in cases]
-        bars = ax.bar(xs, ys, width, label=f"c={n}")
+        ax.bar(xs, ys, width, label=f"c={n}")
         for x, y in zip(xs, ys):
             if y:
                 ax.text(x, y, f"{y:,.0f}", ha="center", va="bottom", fontsize=7)

@@ -16,6 +16,11 @@ tool (wrk, one thread, `--latency`), at concurrency 1 and 64:
   upstream  wrk straight at the fast upstream: its ceiling
   bare      Envoy without the filter proxying an already-translated, already
             signed Converse request (captured from the filter)
+  floor     the filter's Envoy config with bench/floor's wasm (mode
+            `mechanics`) instead of ours: the same host interactions on the
+            same OpenAI request (bodies read and written back, headers
+            replaced, path rewritten) and none of the work. The ceiling of
+            any proxy-wasm filter that rewrites both bodies (`make floor-wasm`)
   filter    Envoy with our filter: OpenAI body in, signed Converse out
   litellm   LiteLLM's proxy (PyPI litellm[proxy], own venv in bench/.venvs)
   bag       aws-samples/bedrock-access-gateway, run with its README's steps
@@ -24,15 +29,16 @@ tool (wrk, one thread, `--latency`), at concurrency 1 and 64:
 
 Then streaming (first upstream event → first client byte, with and without
 the filter; Envoy's VmRSS every 100 ms while one client reads a 50 MiB
-answer), .wasm size before/after `wasm-opt -Oz` and the native
-micro-benchmarks (`cargo bench --bench micro`).
+answer), .wasm size before/after `wasm-opt -Oz`, the module's own time per
+request under Node's V8 with a simulated host (bench/wasm_host.mjs, on both
+.wasm files) and the native micro-benchmarks (`cargo bench --bench micro`).
 
 Environment:
   BENCH_DURATION     seconds per measured wrk run (default 10; warm-up 2 s)
   BENCH_CONCURRENCY  comma-separated client concurrencies (default 1,64)
   BENCH_ENVOY_CONCURRENCY  Envoy worker threads for every Envoy (default 1)
-  BENCH_CASES        comma-separated subset of upstream,bare,filter,litellm,bag
-  BENCH_SKIP         comma-separated parts to skip: load,stream,size,micro,plot
+  BENCH_CASES        comma-separated subset of upstream,bare,floor,filter,litellm,bag
+  BENCH_SKIP         comma-separated parts to skip: load,stream,size,wasmhost,micro,plot
   BAG_DIR            bedrock-access-gateway: a checkout (with src/api) or a
                      git directory (bare clone / mirror). Default: the
                      session mirror /work/.mirror/aws-samples+bedrock-access-gateway/repo.
@@ -52,7 +58,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,6 +72,8 @@ OUT = os.path.join(BENCH, "out")
 VENVS = os.path.join(BENCH, ".venvs")
 TESTS = os.path.join(ROOT, "tests")
 WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
+FLOOR_WASM = os.path.join(ROOT, "target", "floor", "wasm32-wasip1", "release", "floor_filter.wasm")
+WASM_HOST = os.path.join(BENCH, "wasm_host.mjs")
 GATEWAY_PY = os.path.join(ROOT, "scripts", "gateway.py")
 LUA = os.path.join(BENCH, "post.lua")
 
@@ -78,7 +85,7 @@ DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 WARMUP = 2
 CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,64").split(",")]
 ENVOY_CONCURRENCY = int(os.environ.get("BENCH_ENVOY_CONCURRENCY", "1"))
-ALL_CASES = ["upstream", "bare", "filter", "litellm", "bag"]
+ALL_CASES = ["upstream", "bare", "floor", "filter", "litellm", "bag"]
 CASES = [c for c in os.environ.get("BENCH_CASES", ",".join(ALL_CASES)).split(",") if c]
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
 BAG_DEFAULT = "/work/.mirror/aws-samples+bedrock-access-gateway/repo"
@@ -278,12 +285,30 @@ def gateway_configs(port, admin_port, upstream_port):
     return with_filter, bare
 
 
+def wasm_config(cfg):
+    """The wasm HTTP filter's `config` (vm_config, configuration) in a rendered gateway config."""
+    hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    wasm = next(f for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.wasm")
+    return wasm["typed_config"]["config"]
+
+
+def floor_config(cfg):
+    """The filter's config with the floor wasm in `mechanics` mode instead of ours; nothing else changes."""
+    wasm = wasm_config(cfg)
+    wasm["vm_config"]["code"]["local"]["filename"] = FLOOR_WASM
+    wasm["configuration"]["value"] = "mechanics"
+    return cfg
+
+
 class Gateway:
-    def __init__(self, name, upstream_port, with_filter):
+    """One Envoy from the launcher's config: with our filter, bare, or with the floor wasm."""
+
+    def __init__(self, name, upstream_port, with_filter, floor=False):
         self.name = name
         self.port, self.admin = free_port(), free_port()
-        cfg = gateway_configs(self.port, self.admin, upstream_port)[0 if with_filter else 1]
-        self.proc = start_envoy(name, cfg, self.admin)
+        with_, bare = gateway_configs(self.port, self.admin, upstream_port)
+        self.config = floor_config(with_) if floor else (with_ if with_filter else bare)
+        self.proc = start_envoy(name, self.config, self.admin)
 
 
 # ---------------------------------------------------------------- requests per case
@@ -611,6 +636,29 @@ def wasm_sizes():
             "after_gzip": len(gzip.compress(open(opt, "rb").read(), 9))}
 
 
+def wasm_host(modules, plugin_config, request):
+    """The module's own time per request under Node's V8 (bench/wasm_host.mjs's simulated host).
+
+    modules: [(label, .wasm path)], measured interleaved in one Node process.
+    request: the Target whose headers and body files are the request. Returns
+    {"node": version, "modules": [WASM_HOST json + "module": label]}.
+    """
+    node = shutil.which("node") or "/usr/bin/node"
+    if not os.path.isfile(node):
+        raise RuntimeError("node not found (apt-get install nodejs)")
+    config = write("plugin-config.json", plugin_config)
+    argv = [node, "--no-liftoff", WASM_HOST, config, request.headers_file, request.body_file,
+            os.path.join(OUT, "canned-converse.json")] + [path for _, path in modules]
+    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    rows = [json.loads(m) for m in re.findall(r"^WASM_HOST (.*)$", r.stdout, re.M)]
+    if r.returncode != 0 or len(rows) != len(modules):
+        raise RuntimeError(f"wasm_host.mjs failed ({r.returncode}): {r.stderr.strip()[-500:]}")
+    for (label, _), row in zip(modules, rows):
+        row["module"] = label
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+    return {"node": version, "modules": rows}
+
+
 def micro():
     with open(os.path.join(ROOT, "Cargo.toml")) as f:
         if not re.search(r'\[\[bench\]\][^\[]*name\s*=\s*"micro"[^\[]*harness\s*=\s*false', f.read()):
@@ -700,6 +748,16 @@ def report(R):
       "`bare` is Envoy without the filter proxying the signed Converse request the filter "
       "produces (captured from the filter against the strict stand-in). `filter` is the same "
       "Envoy with our filter, OpenAI body in.\n")
+    if any(k.startswith("floor/") for k in R["load"]):
+        w("`floor` is the `filter` Envoy, same config and same OpenAI request, with bench/floor's "
+          "wasm (plugin configuration `mechanics`) in place of ours: it makes the host calls our "
+          "filter needs to move a non-streaming request's bodies and does none of its work. It pauses the "
+          "request headers, reads the whole body and writes it back, replaces the request header "
+          "map with `:path` rewritten to the Converse path, pauses the response headers, removes "
+          "`content-length`, and reads the response body and writes it back. The canned Converse "
+          "JSON passes through unchanged. So `bare` → `floor` is what Envoy and V8 cost for any "
+          "proxy-wasm filter that rewrites both bodies, and `floor` → `filter` is what our own "
+          "code adds on top: parsing, translating and signing.\n")
     if R.get("stream_load"):
         w("### Streaming requests (canned 6-event answer)\n")
         w("| case | c | req/s | p50 | p99 | errors |")
@@ -752,7 +810,7 @@ def report(R):
     if "size" in R:
         s = R["size"]
         w("## Size\n")
-        w(f"| `.wasm` | bytes | KiB |")
+        w("| `.wasm` | bytes | KiB |")
         w("|---|---|---|")
         w(f"| `cargo build --release --target wasm32-wasip1` | {s['before']:,} | {s['before'] / 1024:.0f} |")
         w(f"| after `{s['argv']}` ({s['wasm_opt']}) | {s['after']:,} | {s['after'] / 1024:.0f} |")
@@ -760,6 +818,8 @@ def report(R):
         if "opt_check" in s:
             w(f"\nThe optimized `.wasm` loaded in Envoy answered a request: {s['opt_check']}.")
         w("")
+    if "wasm_host" in R:
+        report_wasm_host(w, R["wasm_host"])
     if "micro" in R:
         w("## Native micro-benchmarks (`cargo bench --bench micro`, per request)\n")
         w("| step | median | mean | iterations |")
@@ -776,7 +836,8 @@ def report(R):
       "https://github.com/aws-samples/bedrock-access-gateway` outside it and set `BAG_DIR`; "
       "without it that case is reported as skipped. Knobs: `BENCH_DURATION`, "
       "`BENCH_CONCURRENCY`, `BENCH_ENVOY_CONCURRENCY`, `BENCH_CASES`, `BENCH_SKIP` "
-      "(see bench/run.py). Raw numbers: `bench/out/results.json`; plot: `bench/results.png`.\n")
+      "(see bench/run.py). The wasm host part needs Node (`node`, no npm packages). Raw "
+      "numbers: `bench/out/results.json`; plot: `bench/results.png`.\n")
     path = os.path.join(BENCH, "RESULTS.md")
     # Keep the soak section (bench/soak.py writes it between these markers).
     soak = ""
@@ -787,6 +848,29 @@ def report(R):
             soak = "\n" + old[start:end + len("<!-- soak:end -->")] + "\n"
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(L) + soak)
+
+
+def report_wasm_host(w, wh):
+    """The "Wasm module cost per request" section: one row per module from bench/wasm_host.mjs."""
+    first = wh["modules"][0]
+    w("## Wasm module cost per request (Node V8, simulated host)\n")
+    w(f"bench/wasm_host.mjs runs the `.wasm` under Node {wh['node']} (`--no-liftoff`: TurboFan "
+      "only, as in Envoy) with a JavaScript proxy-wasm host and drives the same non-streaming "
+      "request as the `filter` case (wrk's headers and body, the canned Converse answer, the "
+      "gateway's plugin configuration) through every callback, from context create to delete. "
+      f"{first['requests']:,} requests per module in batches"
+      + (", the modules interleaved" if len(wh["modules"]) > 1 else "") + "; *median* "
+      "is the median of the batch means, *fastest batch* the lowest batch mean.\n")
+    w("| module | median | fastest batch | host calls per request | per call |")
+    w("|---|---|---|---|---|")
+    for row in wh["modules"]:
+        per_call = ", ".join(f"{name.removeprefix('proxy_')} {n:g}"
+                             for name, n in sorted(row["calls"].items(), key=lambda kv: -kv[1]))
+        w(f"| {row['module']} | {row['median_us']:.1f} µs | {row['min_us']:.1f} µs | "
+          f"{row['host_calls']:g} | {per_call} |")
+    w("\nThis is the module's own time plus a JavaScript host, not Envoy's host-call cost: "
+      "Envoy's C++ side of each host call, its buffering and its proxying are only in the load "
+      "table (`bare` → `floor` → `filter`).\n")
 
 
 def quantiles(xs):
@@ -819,6 +903,14 @@ def targets(R):
                          met(added <= 100) if judged else
                          ("info only: at c>1 the median includes queueing, "
                           + ("≤" if added <= 100 else ">") + " 100 µs")))
+    for c in CONCURRENCIES:
+        fl, b, f = get("floor", c), get("bare", c), get("filter", c)
+        if fl and b:
+            ours = f"; our filter reaches {f['rps'] / fl['rps'] * 100:.1f} % of the floor" if f else ""
+            rows.append((f"floor: a proxy-wasm filter that only moves the bodies (c={c})",
+                         f"{fl['rps'] / b['rps'] * 100:.1f} % of bare Envoy ({fmt_rps(fl['rps'])} vs "
+                         f"{fmt_rps(b['rps'])} req/s){ours}",
+                         "info: the ceiling for any filter with this host interaction"))
     for peer, factor, label in (("bag", 10, "bedrock-access-gateway"), ("litellm", 50, "LiteLLM")):
         for c in CONCURRENCIES:
             f, p = get("filter", c), get(peer, c)
@@ -892,7 +984,7 @@ def main():
     files["stream"] = write("canned-converse-stream.bin", b"".join(ev))
     up_port, up_admin = free_port(), free_port()
     say("starting the fast upstream (Envoy direct_response)")
-    upstream = start_envoy("fast-upstream", upstream_config(up_port, up_admin, files), up_admin)
+    start_envoy("fast-upstream", upstream_config(up_port, up_admin, files), up_admin)
 
     # 2. what the filter sends, to replay through bare Envoy
     say("capturing the filter's translated request against the strict stand-in")
@@ -902,6 +994,7 @@ def main():
     say("starting Envoy with and without the filter")
     gw_filter = Gateway("gw-filter", up_port, with_filter=True)
     gw_bare = Gateway("gw-bare", up_port, with_filter=False)
+    gw_floor = start_floor(R, up_port) if "floor" in CASES else None
     chat_path = "/v1/amazon-bedrock/chat/completions"
     body = json.dumps(OPENAI_BODY).encode()
     tg = {
@@ -911,6 +1004,8 @@ def main():
                        captured["plain"]["headers"], b'"output"'),
         "filter": Target("filter", gw_filter.port, chat_path, body, openai_headers(), b'"choices"'),
     }
+    if gw_floor:  # our filter's request; the canned Converse answer passes through
+        tg["floor"] = Target("floor", gw_floor.port, chat_path, body, openai_headers(), b'"output"')
     if "litellm" in CASES:
         try:
             say("starting LiteLLM proxy")
@@ -990,6 +1085,19 @@ def main():
         except Exception as e:
             R["skipped"]["size"] = str(e)
         stop_all()
+    if "wasmhost" not in SKIP:
+        modules = [("`cargo build --release`", WASM)]
+        if "size" in R:
+            modules.append(("after `wasm-opt -Oz`", R["size"]["opt_path"]))
+        try:
+            say("wasm module cost per request under Node's V8 (bench/wasm_host.mjs)")
+            R["wasm_host"] = wasm_host(modules, wasm_config(gw_filter.config)["configuration"]["value"],
+                                       tg["filter"])
+            for row in R["wasm_host"]["modules"]:
+                say(f"  {row['module']}: median {row['median_us']} µs, fastest batch "
+                    f"{row['min_us']} µs, {row['host_calls']:g} host calls")
+        except Exception as e:
+            R["skipped"]["wasmhost"] = str(e)
     if "micro" not in SKIP:
         try:
             say("cargo bench --bench micro")
@@ -1012,6 +1120,19 @@ def main():
     for row in R["targets"]:
         say(f"  {row[0]}: {row[1]} → {row[2]}")
     return 0
+
+
+def start_floor(R, up_port):
+    """Envoy with the floor wasm (bench/floor, `make floor-wasm`), or None and the reason in R["skipped"]."""
+    if not os.path.isfile(FLOOR_WASM):
+        R["skipped"]["floor"] = f"{os.path.relpath(FLOOR_WASM, ROOT)} missing: run `make floor-wasm`"
+        return None
+    try:
+        say("starting Envoy with the floor wasm (mode mechanics)")
+        return Gateway("gw-floor", up_port, with_filter=True, floor=True)
+    except Exception as e:  # reported, not fatal
+        R["skipped"]["floor"] = str(e)
+        return None
 
 
 def stream_streaming(R, captured):
@@ -1056,9 +1177,7 @@ def check_optimized(opt_path):
     wait_ready(standin, up_port, "/_standin/health", "stand-in")
     port, admin = free_port(), free_port()
     cfg = gateway_configs(port, admin, up_port)[0]
-    hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    wasm = next(f for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.wasm")
-    wasm["typed_config"]["config"]["vm_config"]["code"]["local"]["filename"] = opt_path
+    wasm_config(cfg)["vm_config"]["code"]["local"]["filename"] = opt_path
     gw = start_envoy("opt-filter", cfg, admin)
     status, _, text = request(port, "POST", "/v1/amazon-bedrock/chat/completions",
                               json.dumps(OPENAI_BODY).encode(), openai_headers())
