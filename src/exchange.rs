@@ -29,7 +29,10 @@ pub use crate::step::{BodyProgress, Effect, Name, Step, Verdict};
 #[derive(Debug)]
 enum State {
     AwaitHeaders,
-    AwaitBody(Caller),
+    /// The caller, and the removals of its secret headers: applied with the
+    /// forwarded request's other header changes, in one host call (the
+    /// headers stay paused until then; a refusal never forwards them).
+    AwaitBody(Caller, Vec<Effect>),
     AwaitResponse(Pending),
     BufferResponse(Buffering),
     Streaming(Box<StreamTranslator>),
@@ -171,7 +174,7 @@ impl<L: RateLimiter> Exchange<L> {
         if end_of_stream {
             return self.fail(&ApiError::invalid("body", "The request has no body."));
         }
-        let mut step = Step::wait();
+        let mut strip = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         for name in headers.iter().map(HeaderPair::name) {
             if must_strip(name)
@@ -179,17 +182,16 @@ impl<L: RateLimiter> Exchange<L> {
                 && !seen.iter().any(|s| s.eq_ignore_ascii_case(name))
             {
                 seen.push(name);
-                step.effects
-                    .push(Effect::RemoveRequestHeader(Cow::Owned(name.to_string())));
+                strip.push(Effect::RemoveRequestHeader(Cow::Owned(name.to_string())));
             }
         }
-        self.state = State::AwaitBody(caller);
-        step
+        self.state = State::AwaitBody(caller, strip);
+        Step::wait()
     }
 
     /// `size` bytes of request body are buffered so far.
     pub fn on_request_body_progress(&mut self, size: usize, end_of_stream: bool) -> BodyProgress {
-        if !matches!(self.state, State::AwaitBody(_)) {
+        if !matches!(self.state, State::AwaitBody(..)) {
             return BodyProgress::Wait(Step::go());
         }
         if size > self.config.max_request_bytes {
@@ -205,16 +207,23 @@ impl<L: RateLimiter> Exchange<L> {
 
     /// The whole request body; translates, signs and forwards it.
     pub fn on_request_body(&mut self, body: &[u8], now: SystemTime) -> Step {
-        let State::AwaitBody(caller) = std::mem::replace(&mut self.state, State::Done) else {
+        let State::AwaitBody(caller, strip) = std::mem::replace(&mut self.state, State::Done)
+        else {
             return Step::go();
         };
-        match self.forward(caller, body, now) {
+        match self.forward(caller, strip, body, now) {
             Ok(step) => step,
             Err(e) => self.fail(&e),
         }
     }
 
-    fn forward(&mut self, caller: Caller, body: &[u8], now: SystemTime) -> Result<Step, ApiError> {
+    fn forward(
+        &mut self,
+        caller: Caller,
+        strip: Vec<Effect>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Step, ApiError> {
         let mut req = request::parse(body)?;
         self.record.model = Some(req.model.id);
         let config = Rc::clone(&self.config);
@@ -259,7 +268,8 @@ impl<L: RateLimiter> Exchange<L> {
             &self.signing_keys,
         )
         .map_err(|e| ApiError::invalid("aws-secret-access-key", e.to_string()))?;
-        let mut effects = Vec::with_capacity(signed.len() + 8);
+        let mut effects = strip;
+        effects.reserve(signed.len() + 8);
         effects.push(Effect::SetRequestHeader(":path".into(), path));
         effects.push(Effect::SetRequestHeader(":authority".into(), authority));
         effects.push(Effect::SetRequestHeader(

@@ -379,13 +379,11 @@ fn seed_request_round_trip() {
     let outs = run(config(), seed_script(good_headers()));
     assert_eq!(outs.len(), 9);
 
-    // Headers: strip, then wait for the body.
+    // Headers: wait for the body; they stay paused, secrets included, until
+    // the forwarded request's header changes (removals first) replace them.
     let headers = outs[0].step();
     assert_eq!(headers.verdict, Verdict::Pause);
-    assert!(headers
-        .effects
-        .iter()
-        .all(|e| matches!(e, Effect::RemoveRequestHeader(_))));
+    assert!(headers.effects.is_empty(), "{:?}", headers.effects);
     assert_eq!(outs[1], pause(), "body progress, not end");
     assert_eq!(outs[2], Out::Ready, "body end");
 
@@ -444,9 +442,21 @@ fn seed_request_round_trip() {
         .iter()
         .position(|x| matches!(x, Effect::ReplaceRequestBody(_)))
         .unwrap();
-    assert!(e[..body_at]
+    assert!(e[..body_at].iter().all(|x| matches!(
+        x,
+        Effect::SetRequestHeader(..) | Effect::RemoveRequestHeader(..)
+    )));
+    // The caller's secret headers go first, before anything is set.
+    let first_set = e
         .iter()
-        .all(|x| matches!(x, Effect::SetRequestHeader(..))));
+        .position(|x| matches!(x, Effect::SetRequestHeader(..)))
+        .unwrap();
+    assert!(e[..first_set]
+        .iter()
+        .all(|x| matches!(x, Effect::RemoveRequestHeader(..))));
+    assert!(removed_req(e)
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case("aws-secret-access-key")));
 
     // Response headers: drop content-length, hold the headers.
     let rh = outs[4].step();
@@ -613,7 +623,11 @@ fn credential_headers_are_stripped_in_any_case_and_nothing_else() {
         }
     }
     let outs = run(config(), request_script(headers, SEED.as_bytes()));
-    let removed = removed_req(&outs[0].step().effects);
+    assert!(
+        outs[0].step().effects.is_empty(),
+        "headers stay paused, unchanged"
+    );
+    let removed = removed_req(&outs[3].step().effects);
     for name in must_go {
         let n = removed
             .iter()
