@@ -107,8 +107,15 @@ fuzz_target!(|data: &[u8]| {
     let mut sent = None;
     let mut length = None;
     let mut path = None;
+    let mut set_any = false;
     for e in &step.effects {
+        set_any |= matches!(e, Effect::SetRequestHeader(..));
         match e {
+            // The caller's secret headers go with the forwarded request, before any set.
+            Effect::RemoveRequestHeader(n) => {
+                assert!(!set_any, "removal of {n} after a header was set: {step:?}");
+                check_header(n, "");
+            }
             Effect::ReplaceRequestBody(b) => sent = Some(b.clone()),
             Effect::SetRequestHeader(n, v) if n == "content-length" => length = Some(v.clone()),
             Effect::SetRequestHeader(n, v) if n == ":path" => path = Some(v.clone()),
