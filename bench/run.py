@@ -34,7 +34,11 @@ request under Node's V8 with a simulated host (bench/wasm_host.mjs, on both
 .wasm files) and the native micro-benchmarks (`cargo bench --bench micro`).
 
 Environment:
-  BENCH_DURATION     seconds per measured wrk run (default 10; warm-up 2 s)
+  BENCH_DURATION     measured seconds per case and concurrency (default 10; warm-up 2 s)
+  BENCH_ROUNDS       the load cases take turns in this many rounds of
+                     BENCH_DURATION / BENCH_ROUNDS seconds each (default 5):
+                     req/s is the median round, each latency percentile the
+                     median across rounds
   BENCH_CONCURRENCY  comma-separated client concurrencies (default 1,64)
   BENCH_ENVOY_CONCURRENCY  Envoy worker threads for every Envoy (default 1)
   BENCH_CASES        comma-separated subset of upstream,bare,floor,filter,litellm,bag
@@ -58,6 +62,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,6 +87,7 @@ from standin import eventstream  # noqa: E402
 from standin.credentials import PERMANENT  # noqa: E402
 
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WARMUP = 2
 CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,64").split(",")]
 ENVOY_CONCURRENCY = int(os.environ.get("BENCH_ENVOY_CONCURRENCY", "1"))
@@ -386,6 +392,53 @@ def run_wrk(target, conns, seconds):
     errors = sum(res["errors"].values())
     res["error_count"] = errors
     return res
+
+
+def combine(rounds):
+    """One result from interleaved rounds: the median round's req/s and the median of each
+    latency percentile across rounds; requests and errors summed."""
+    rps = sorted(r["rps"] for r in rounds)
+    lat = {q: statistics.median(r["latency_us"][q] for r in rounds) for q in ("50", "90", "99")}
+    return {"rps": statistics.median(rps), "latency_us": lat,
+            "requests": sum(r["requests"] for r in rounds),
+            "error_count": sum(r["error_count"] for r in rounds),
+            "rounds": [{"rps": r["rps"], "latency_us": r["latency_us"]} for r in rounds]}
+
+
+def load_rounds(targets, c):
+    """Every case at concurrency `c`: a warm-up each, then ROUNDS rounds of DURATION/ROUNDS
+    seconds in which the cases take turns, so that a machine whose speed drifts (a
+    shared host) slows every case alike instead of whichever ran during a slow minute."""
+    out, live = {}, []
+    for case in CASES:
+        t = targets.get(case)
+        if not t:
+            continue
+        bad = t.check()
+        if bad:
+            out[f"{case}/{c}"] = {"error": bad}
+            say(f"{case}: {bad}")
+            continue
+        try:
+            run_wrk(t, c, WARMUP)
+            live.append(case)
+        except Exception as e:
+            out[f"{case}/{c}"] = {"error": str(e)}
+    slice_s = max(1, DURATION // ROUNDS)
+    say(f"c={c}: {', '.join(live)}: {ROUNDS} interleaved rounds of {slice_s} s each")
+    rounds = {case: [] for case in live}
+    for _ in range(ROUNDS):
+        for case in list(rounds):
+            try:
+                rounds[case].append(run_wrk(targets[case], c, slice_s))
+            except Exception as e:
+                out[f"{case}/{c}"] = {"error": str(e)}
+                del rounds[case]
+    for case, rs in rounds.items():
+        r = out[f"{case}/{c}"] = combine(rs)
+        say(f"  {case}: {r['rps']:.0f} req/s, p50 {r['latency_us']['50']:.0f} µs, "
+            f"p99 {r['latency_us']['99']:.0f} µs, errors {r['error_count']}")
+    return out
 
 
 # ---------------------------------------------------------------- peers
@@ -725,9 +778,11 @@ def report(R):
     w("")
 
     # throughput table
-    w(f"## Throughput and latency (non-streaming, {DURATION} s per run after {WARMUP} s warm-up)\n")
+    w(f"## Throughput and latency (non-streaming, {DURATION} s per case after {WARMUP} s warm-up)\n")
     w("Same fast upstream, same request (system + user message, "
-      f"`{MODEL}`), wrk `-t1 -cN --latency`.\n")
+      f"`{MODEL}`), wrk `-t1 -cN --latency`. The cases take turns in {ROUNDS} rounds of "
+      f"{max(1, DURATION // ROUNDS)} s, so that drift in the shared machine's speed hits them "
+      "alike: req/s is the median round, each percentile the median across rounds.\n")
     w("| case | c | req/s | p50 | p90 | p99 | errors | filter ÷ case (req/s) |")
     w("|---|---|---|---|---|---|---|---|")
     for c in CONCURRENCIES:
@@ -1028,26 +1083,9 @@ def main():
             R["skipped"]["bag"] = str(e)
     R["versions"] = ", ".join(versions)
 
-    # 4. load: every case at every concurrency
+    # 4. load: every case at every concurrency, in interleaved rounds
     for c in (CONCURRENCIES if "load" not in SKIP else []):
-        for case in CASES:
-            t = tg.get(case)
-            if not t:
-                continue
-            bad = t.check()
-            if bad:
-                R["load"][f"{case}/{c}"] = {"error": bad}
-                say(f"{case}: {bad}")
-                continue
-            say(f"{case} c={c}: {WARMUP} s warm-up + {DURATION} s")
-            try:
-                run_wrk(t, c, WARMUP)
-                r = run_wrk(t, c, DURATION)
-                R["load"][f"{case}/{c}"] = r
-                say(f"  {r['rps']:.0f} req/s, p50 {r['latency_us']['50']} µs, "
-                    f"p99 {r['latency_us']['99']} µs, errors {r['error_count']}")
-            except Exception as e:
-                R["load"][f"{case}/{c}"] = {"error": str(e)}
+        R["load"].update(load_rounds(tg, c))
     # streaming requests through both Envoys (canned event stream)
     st = {
         "bare": Target("bare-stream", gw_bare.port, captured["stream"]["path"],
