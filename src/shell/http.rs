@@ -5,6 +5,7 @@ use super::limiter::SharedLimiter;
 use super::telemetry;
 use crate::config::Config;
 use crate::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
+use crate::header::first;
 use crate::sigv4::SigningKeys;
 use crate::step::merge_request_headers;
 use proxy_wasm::hostcalls;
@@ -66,9 +67,8 @@ impl Http {
 
     /// Applies `step`, then publishes whatever the record learned.
     ///
-    /// Request-header changes go to the host as one whole-map replacement
-    /// (`known` is the current map when the caller already has it).
-    fn apply(&mut self, step: Step, known: Option<&[(&str, &str)]>) -> Action {
+    /// Request-header changes go to the host as one whole-map replacement.
+    fn apply(&mut self, step: Step) -> Action {
         let header_changes = step
             .effects
             .iter()
@@ -81,15 +81,9 @@ impl Http {
             .count();
         let batched = header_changes > 1;
         if batched {
-            let fetched;
-            let current = match known {
-                Some(pairs) => pairs,
-                None => {
-                    fetched = host::get_headers(MapType::HttpRequestHeaders);
-                    &fetched.pairs()
-                }
-            };
-            let map = merge_request_headers(current, &step.effects);
+            let block = host::get_headers(MapType::HttpRequestHeaders);
+            let current = block.pairs();
+            let map = merge_request_headers(&current, &step.effects);
             if let Err(status) = host::set_headers(MapType::HttpRequestHeaders, &map) {
                 host::log(
                     LogLevel::Error,
@@ -128,18 +122,18 @@ impl HttpContext for Http {
         let block = host::get_headers(MapType::HttpRequestHeaders);
         let headers = block.pairs();
         let step = self.exchange.on_request_headers(&headers, end_of_stream);
-        self.apply(step, Some(&headers))
+        self.apply(step)
     }
 
     fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         match self.exchange.on_request_body_progress(size, end_of_stream) {
-            BodyProgress::Wait(step) => self.apply(step, None),
+            BodyProgress::Wait(step) => self.apply(step),
             BodyProgress::Ready => {
                 let now = now();
                 self.forwarded_at = Some(now);
                 let bytes = body(BufferType::HttpRequestBody, size);
                 let step = self.exchange.on_request_body(&bytes, now);
-                self.apply(step, None)
+                self.apply(step)
             }
         }
     }
@@ -148,24 +142,22 @@ impl HttpContext for Http {
         self.answered_at = Some(now());
         let block = host::get_headers(MapType::HttpResponseHeaders);
         let headers = block.pairs();
-        let status = headers
-            .iter()
-            .find(|(k, _)| *k == ":status")
-            .and_then(|(_, v)| v.parse().ok())
+        let status = first(&headers, ":status")
+            .and_then(|v| v.parse().ok())
             .unwrap_or(502);
         let step = self
             .exchange
             .on_response_headers(status, &headers, end_of_stream);
-        self.apply(step, None)
+        self.apply(step)
     }
 
     fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         match self.exchange.on_response_body_progress(size, end_of_stream) {
-            BodyProgress::Wait(step) => self.apply(step, None),
+            BodyProgress::Wait(step) => self.apply(step),
             BodyProgress::Ready => {
                 let bytes = body(BufferType::HttpResponseBody, size);
                 let step = self.exchange.on_response_body(&bytes, end_of_stream);
-                self.apply(step, None)
+                self.apply(step)
             }
         }
     }
