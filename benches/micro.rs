@@ -16,14 +16,16 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_smithy_eventstream::frame::write_message_to;
-use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use bedrock_openai_filter::openai::request::parse;
 use bedrock_openai_filter::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
 use bedrock_openai_filter::translate::request::to_converse;
 use bedrock_openai_filter::translate::response::{to_chat_completion, ResponseContext};
 use bedrock_openai_filter::translate::stream::{StreamContext, StreamTranslator};
 use serde_json::{json, Value};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::event_frame;
 
 const MODEL: &str = "meta.llama3-8b-instruct-v1:0";
 
@@ -56,17 +58,7 @@ fn converse_answer() -> Vec<u8> {
 
 fn event(name: &str, mut payload: Value) -> Vec<u8> {
     payload["p"] = json!("abcdefghijklmnopqrstuvwxyzABCDEF");
-    let mut m = Message::new(serde_json::to_vec(&payload).unwrap());
-    for (k, v) in [
-        (":event-type", name),
-        (":content-type", "application/json"),
-        (":message-type", "event"),
-    ] {
-        m = m.add_header(Header::new(k, HeaderValue::String(v.to_string().into())));
-    }
-    let mut out = Vec::new();
-    write_message_to(&m, &mut out).unwrap();
-    out
+    event_frame(name, &payload)
 }
 
 /// The fast upstream's canned ConverseStream answer (7 frames).

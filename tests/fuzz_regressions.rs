@@ -9,30 +9,17 @@
     clippy::panic
 )]
 
-use aws_smithy_eventstream::frame::write_message_to;
-use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use bedrock_openai_filter::translate::stream::{StreamContext, StreamTranslator};
 use serde_json::{json, Value};
+
+mod support;
+use support::event_frame;
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
-}
-
-fn event(name: &str, payload: &Value) -> Vec<u8> {
-    let mut m = Message::new(serde_json::to_vec(payload).unwrap());
-    for (k, v) in [
-        (":event-type", name),
-        (":content-type", "application/json"),
-        (":message-type", "event"),
-    ] {
-        m = m.add_header(Header::new(k, HeaderValue::String(v.to_string().into())));
-    }
-    let mut out = Vec::new();
-    write_message_to(&m, &mut out).unwrap();
-    out
 }
 
 /// SSE of `bytes` fed whole, then finished.
@@ -92,7 +79,7 @@ fn eventstream_frames_second_message_stop() {
     let stop = hex(MESSAGE_STOP);
     assert_eq!(
         stop,
-        event("messageStop", &json!({"stopReason": "end_turn"}))
+        event_frame("messageStop", &json!({"stopReason": "end_turn"}))
     );
     let sse = translate(&[stop.clone(), stop].concat());
     assert!(sse.ends_with("data: [DONE]\n\n"), "{sse}");
@@ -105,7 +92,7 @@ fn eventstream_frames_second_message_stop() {
 fn eventstream_frames_text_after_message_stop() {
     let bytes = [
         hex(MESSAGE_STOP),
-        event(
+        event_frame(
             "contentBlockDelta",
             &json!({"contentBlockIndex": 0, "delta": {"text": "late"}}),
         ),

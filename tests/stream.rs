@@ -6,34 +6,15 @@
     clippy::panic
 )]
 
-use aws_smithy_eventstream::frame::write_message_to;
-use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use bedrock_openai_filter::translate::stream::{StreamContext, StreamTranslator};
 use serde_json::{json, Value};
 
-fn frame(headers: &[(&str, &str)], payload: &Value) -> Vec<u8> {
-    let mut m = Message::new(serde_json::to_vec(payload).unwrap());
-    for (k, v) in headers {
-        m = m.add_header(Header::new(
-            k.to_string(),
-            HeaderValue::String(v.to_string().into()),
-        ));
-    }
-    let mut out = Vec::new();
-    write_message_to(&m, &mut out).unwrap();
-    out
-}
+mod support;
+use support::{event_frame, frame};
 
 fn event(name: &str, mut payload: Value) -> Vec<u8> {
     payload["p"] = json!("abcdefghijklmnopqrstuvwxyzABCDEF"); // Bedrock's padding field
-    frame(
-        &[
-            (":event-type", name),
-            (":content-type", "application/json"),
-            (":message-type", "event"),
-        ],
-        &payload,
-    )
+    event_frame(name, &payload)
 }
 
 fn exception(name: &str, message: &str) -> Vec<u8> {

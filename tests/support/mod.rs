@@ -1,6 +1,38 @@
-//! Helpers shared by the integration tests (each test file is its own crate
-//! and includes this module with `mod support;`).
-#![allow(dead_code)]
+//! Helpers shared by the integration tests and the micro-benchmarks (each is
+//! its own crate and includes this module with `mod support;`; benches/micro.rs
+//! by path).
+#![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
+
+use aws_smithy_eventstream::frame::write_message_to;
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+use serde_json::Value;
+
+/// An event-stream frame with string `headers` and the JSON `payload`,
+/// written by aws-smithy-eventstream (AWS's own encoder).
+pub fn frame(headers: &[(&str, &str)], payload: &Value) -> Vec<u8> {
+    let mut m = Message::new(serde_json::to_vec(payload).unwrap());
+    for (k, v) in headers {
+        m = m.add_header(Header::new(
+            k.to_string(),
+            HeaderValue::String(v.to_string().into()),
+        ));
+    }
+    let mut out = Vec::new();
+    write_message_to(&m, &mut out).unwrap();
+    out
+}
+
+/// A ConverseStream event frame of type `name`.
+pub fn event_frame(name: &str, payload: &Value) -> Vec<u8> {
+    frame(
+        &[
+            (":event-type", name),
+            (":content-type", "application/json"),
+            (":message-type", "event"),
+        ],
+        payload,
+    )
+}
 
 /// xorshift64*: a small deterministic generator, so differential tests are
 /// reproducible from their seed.
