@@ -7,6 +7,7 @@
 //! With two zero bytes in front, the rest is a request body sent by a good client.
 #![no_main]
 
+use bedrock_openai_filter::error::ApiError;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Verdict};
 use bedrock_openai_filter::openai::request;
 use bedrock_openai_filter::translate::request::to_converse;
@@ -146,15 +147,7 @@ fuzz_target!(|data: &[u8]| {
 fn direct(body: &[u8]) {
     let req = match request::parse(body) {
         Ok(r) => r,
-        Err(e) => {
-            assert!(
-                (400..500).contains(&e.status),
-                "parse error status {}",
-                e.status
-            );
-            fuzz_support::check_error_json(&e.to_json());
-            return;
-        }
+        Err(e) => return check_client_error("parse", &e),
     };
     match to_converse(req) {
         Ok(c) => {
@@ -162,13 +155,16 @@ fn direct(body: &[u8]) {
                 panic!("Converse request does not serialize: {e}");
             }
         }
-        Err(e) => {
-            assert!(
-                (400..500).contains(&e.status),
-                "to_converse error status {}",
-                e.status
-            );
-            fuzz_support::check_error_json(&e.to_json());
-        }
+        Err(e) => check_client_error("to_converse", &e),
     }
+}
+
+/// A refusal of the caller's body: a 4xx with an OpenAI error body.
+fn check_client_error(stage: &str, e: &ApiError) {
+    assert!(
+        (400..500).contains(&e.status),
+        "{stage} error status {}",
+        e.status
+    );
+    fuzz_support::check_error_json(&e.to_json());
 }

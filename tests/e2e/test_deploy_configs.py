@@ -19,6 +19,7 @@ from e2e.keys import PROJECT_API_KEYS, PROJECT_KEY_ALPHA, PROJECT_KEY_BETA
 ENVOY = os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy")
 ENVOY_YAML = os.path.join(ROOT, "envoy", "envoy.yaml")
 COMPOSE = os.path.join(ROOT, "docker-compose.yml")
+STANDIN_COMPOSE = os.path.join(ROOT, "deploy", "compose", "standin.yml")
 DEV_KEY = "sk-dev-0000-local-only"  # envoy/dev-project-keys.txt
 CONTAINER_WASM = "/etc/envoy/bedrock_openai_filter.wasm"
 
@@ -218,9 +219,10 @@ def test_bad_plugin_config_fails_validation(case, tmp_path):
 # ------------------------------------------------------------ docker-compose.yml
 
 
-def test_docker_compose_matches_compose_spec():
+@pytest.mark.parametrize("compose_file", [COMPOSE, STANDIN_COMPOSE], ids=["main", "standin"])
+def test_compose_files_match_compose_spec(compose_file):
     checker = os.path.join(os.path.dirname(sys.executable), "check-jsonschema")
-    r = subprocess.run([checker, "--builtin-schema", "vendor.compose-spec", COMPOSE],
+    r = subprocess.run([checker, "--builtin-schema", "vendor.compose-spec", compose_file],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -249,16 +251,8 @@ def test_docker_compose_mounts_what_envoy_yaml_expects():
 
 # ------------------------------------------------------------ the `standin` profile
 
-STANDIN_COMPOSE = os.path.join(ROOT, "deploy", "compose", "standin.yml")
 ENVOY_STANDIN_YAML = os.path.join(ROOT, "envoy", "envoy-standin.yaml")
 STANDIN_ENDPOINT = "http://bedrock-standin:9099"
-
-
-def test_standin_compose_file_matches_compose_spec():
-    checker = os.path.join(os.path.dirname(sys.executable), "check-jsonschema")
-    r = subprocess.run([checker, "--builtin-schema", "vendor.compose-spec", STANDIN_COMPOSE],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_docker_compose_includes_the_standin_profile():
