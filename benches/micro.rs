@@ -16,11 +16,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
-use bedrock_openai_filter::openai::request::parse;
-use bedrock_openai_filter::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
-use bedrock_openai_filter::translate::request::to_converse;
-use bedrock_openai_filter::translate::response::{to_chat_completion, ResponseContext};
-use bedrock_openai_filter::translate::stream::{StreamContext, StreamTranslator};
+use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseContext};
+use bedrock_openai_filter::answer::stream::{StreamContext, StreamTranslator};
+use bedrock_openai_filter::request::converse::to_converse;
+use bedrock_openai_filter::request::parse::parse;
+use bedrock_openai_filter::request::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
 use serde_json::{json, Value};
 
 #[path = "../tests/support/mod.rs"]

@@ -2,28 +2,25 @@
 //!
 //! Everything outside `shell` is plain Rust with no proxy-wasm types: it is
 //! fed bytes and header values and returns what to do with them.
+//!
+//! - [`request`]: from the caller to Bedrock (headers, parsing, translation, signing);
+//! - [`answer`]: from Bedrock back to the caller (buffered, streamed, replayed);
+//! - [`exchange`]: the per-request state machine that drives both halves;
+//! - [`config`], [`policy`], [`catalog`]: what the operator and the world say;
+//! - [`openai`], [`bedrock`]: the two APIs' wire shapes; [`error`]: every failure.
 
 #![warn(missing_docs)]
 
-mod answer;
+pub mod answer;
 pub mod bedrock;
-pub mod caller;
+pub mod catalog;
 pub mod config;
 pub mod error;
-pub mod eventstream;
 pub mod exchange;
 pub mod header;
-pub mod models;
 pub mod openai;
 pub mod policy;
-pub mod project_auth;
-pub mod rate_limit;
-pub mod record;
-pub mod sigv4;
-pub mod sse;
-pub mod step;
-pub mod translate;
-pub mod upstream;
+pub mod request;
 
 #[cfg(target_arch = "wasm32")]
 mod shell;

@@ -17,7 +17,7 @@
 use aws_smithy_eventstream::frame::{write_message_to, DecodedFrame, MessageFrameDecoder};
 use aws_smithy_types::event_stream::{Header, HeaderValue as AwsValue, Message as AwsMessage};
 use aws_smithy_types::DateTime;
-use bedrock_openai_filter::eventstream::{FrameDecoder, HeaderValue, Message};
+use bedrock_openai_filter::answer::eventstream::{FrameDecoder, HeaderValue, Message};
 use bytes::BytesMut;
 
 mod support;
@@ -166,7 +166,7 @@ fn agrees_with_aws_smithy_eventstream() {
                 // A damaged length field with a recomputed, valid prelude CRC.
                 let at = rng.size(8);
                 stream[at] ^= 1 << rng.below(8);
-                let crc = bedrock_openai_filter::eventstream::crc32(&stream[..8]);
+                let crc = bedrock_openai_filter::answer::eventstream::crc32(&stream[..8]);
                 stream[8..12].copy_from_slice(&crc.to_be_bytes());
             }
         }

@@ -8,7 +8,7 @@
 
 use bedrock_openai_filter::config::Config;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
-use bedrock_openai_filter::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
+use bedrock_openai_filter::request::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
 use serde_json::{json, Value};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -9,7 +9,7 @@
     clippy::panic
 )]
 
-use bedrock_openai_filter::translate::stream::{StreamContext, StreamTranslator};
+use bedrock_openai_filter::answer::stream::{StreamContext, StreamTranslator};
 use serde_json::{json, Value};
 
 mod support;

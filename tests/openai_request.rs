@@ -10,8 +10,8 @@
 )]
 
 use bedrock_openai_filter::error::ApiError;
-use bedrock_openai_filter::openai::message::{Part, Role};
-use bedrock_openai_filter::openai::request::{parse, ChatRequest};
+use bedrock_openai_filter::request::parse::message::{Part, Role};
+use bedrock_openai_filter::request::parse::{parse, ChatRequest};
 use serde_json::{json, Value};
 
 const MODEL: &str = "meta.llama3-8b-instruct-v1:0";
@@ -503,7 +503,7 @@ fn max_completion_tokens_is_validated_even_next_to_max_tokens() {
 
 #[test]
 fn documented_ignored_fields_are_accepted() {
-    use bedrock_openai_filter::openai::request::IGNORED_FIELDS;
+    use bedrock_openai_filter::request::parse::IGNORED_FIELDS;
     for k in IGNORED_FIELDS {
         let r = ok(&with(k, json!({"any": ["thing", 1]})));
         assert_eq!(r.messages.len(), 1, "{k}");

@@ -17,7 +17,9 @@
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use bedrock_openai_filter::sigv4::{sign_request, Credentials, SignRequest, SigningKeys, SERVICE};
+use bedrock_openai_filter::request::sigv4::{
+    sign_request, Credentials, SignRequest, SigningKeys, SERVICE,
+};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod support;

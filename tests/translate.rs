@@ -10,13 +10,13 @@
     clippy::panic
 )]
 
-use bedrock_openai_filter::bedrock::error::from_upstream;
-use bedrock_openai_filter::error::ApiError;
-use bedrock_openai_filter::openai::request::parse;
-use bedrock_openai_filter::translate::request::to_converse;
-use bedrock_openai_filter::translate::response::{
+use bedrock_openai_filter::answer::completion::{
     finish_reason, to_chat_completion, ResponseContext,
 };
+use bedrock_openai_filter::error::bedrock::from_upstream;
+use bedrock_openai_filter::error::ApiError;
+use bedrock_openai_filter::request::converse::to_converse;
+use bedrock_openai_filter::request::parse::parse;
 use serde_json::{json, Value};
 
 /// `(name, openai json, converse json)` for one golden pair.

@@ -7,7 +7,7 @@
 //! same SSE bytes, and the SSE must be a well-formed, closed answer.
 #![no_main]
 
-use bedrock_openai_filter::eventstream::{DecodeError, FrameDecoder, Message};
+use bedrock_openai_filter::answer::eventstream::{DecodeError, FrameDecoder, Message};
 use fuzz_support::{check_chunking, chunks, Input};
 use libfuzzer_sys::fuzz_target;
 

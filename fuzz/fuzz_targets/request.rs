@@ -9,8 +9,8 @@
 
 use bedrock_openai_filter::error::ApiError;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Verdict};
-use bedrock_openai_filter::openai::request;
-use bedrock_openai_filter::translate::request::to_converse;
+use bedrock_openai_filter::request::parse;
+use bedrock_openai_filter::request::converse::to_converse;
 use fuzz_support::{check_header, check_step, config, good_headers, now, Input, CALLER_SECRETS};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -145,7 +145,7 @@ fuzz_target!(|data: &[u8]| {
 
 /// `parse` then `to_converse`: errors are OpenAI errors, successes serialize.
 fn direct(body: &[u8]) {
-    let req = match request::parse(body) {
+    let req = match parse::parse(body) {
         Ok(r) => r,
         Err(e) => return check_client_error("parse", &e),
     };

@@ -320,7 +320,7 @@ pub const STREAM_ID: &str = "chatcmpl-fuzz";
 /// Feeds `pieces` to a fresh translator and finishes it; checks that nothing
 /// comes out after the end.
 pub fn translate_pieces(pieces: &[&[u8]], cap: usize, include_usage: bool) -> Vec<u8> {
-    use bedrock_openai_filter::translate::stream::{StreamContext, StreamTranslator};
+    use bedrock_openai_filter::answer::stream::{StreamContext, StreamTranslator};
     let mut tr = StreamTranslator::new(
         StreamContext {
             id: STREAM_ID.to_string(),

@@ -1,5 +1,4 @@
-//! Amazon Bedrock Runtime wire types and error mapping.
+//! Amazon Bedrock Runtime wire types: Converse bodies and ConverseStream events.
 
 pub mod converse;
-pub mod error;
 pub mod stream;

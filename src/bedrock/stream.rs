@@ -1,7 +1,7 @@
 //! ConverseStream events, classified by frame headers (never guessed from JSON).
 
+use crate::answer::eventstream::Message;
 use crate::bedrock::converse::TokenUsage;
-use crate::eventstream::Message;
 use serde::Deserialize;
 
 /// One ConverseStream event.

@@ -1,7 +1,7 @@
 //! Requests-per-minute limit shared by every worker thread of one Envoy,
 //! through proxy-wasm shared data with compare-and-swap.
 
-use crate::rate_limit::{decode, encode, next_count, RateLimiter};
+use crate::policy::rate_limit::{decode, encode, next_count, RateLimiter};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
 use std::time::{SystemTime, UNIX_EPOCH};

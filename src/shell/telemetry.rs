@@ -4,7 +4,7 @@
 //! `stats_tags` in the Envoy config turn them into Prometheus labels.
 
 use super::host;
-use crate::record::Record;
+use crate::exchange::record::Record;
 use proxy_wasm::types::{LogLevel, MetricType};
 use std::cell::RefCell;
 

@@ -1,4 +1,4 @@
-"""The model capability table: the code's table (src/models.rs), the README's, and the gateway's behaviour."""
+"""The model capability table: the code's table (src/catalog/mod.rs), the README's, and the gateway's behaviour."""
 
 import os
 import re
@@ -18,7 +18,7 @@ README_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|" + r"\s*(yes|no)\s*\|" * 4 + r"\s
 
 
 def code_table():
-    with open(os.path.join(ROOT, "src", "models.rs")) as f:
+    with open(os.path.join(ROOT, "src", "catalog", "mod.rs")) as f:
         src = f.read()
     body = src[src.index("pub const MODELS"):]
     body = body[:body.index("];")]

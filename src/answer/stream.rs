@@ -4,14 +4,14 @@
 //! bytes for every frame they completed; [`StreamTranslator::finish`] closes
 //! the stream. After an error event the translator emits nothing more.
 
+use crate::answer::completion::{finish_reason, usage};
+use crate::answer::eventstream::{DecodeError, FrameDecoder};
+use crate::answer::sse;
 use crate::bedrock::converse::TokenUsage;
 use crate::bedrock::stream::StreamEvent;
 use crate::error::ApiError;
-use crate::eventstream::{DecodeError, FrameDecoder};
-use crate::openai::response::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
-use crate::record::Summary;
-use crate::sse;
-use crate::translate::response::{finish_reason, usage};
+use crate::exchange::record::Summary;
+use crate::openai::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
 
 /// Identity shared by every chunk of one answer.
 #[derive(Debug, Clone)]
@@ -224,7 +224,7 @@ impl StreamTranslator {
         &self,
         out: &mut Vec<u8>,
         choices: &[ChunkChoice<'_>],
-        usage: Option<crate::openai::response::Usage>,
+        usage: Option<crate::openai::Usage>,
     ) {
         let chunk = ChatChunk {
             id: &self.ctx.id,

@@ -1,7 +1,7 @@
 //! `tools` and `tool_choice`.
 
 use crate::error::ApiError;
-use crate::openai::json::{clip, is_tool_name, take_opt_string, take_string};
+use crate::request::parse::fields::{clip, is_tool_name, take_opt_string, take_string};
 use serde_json::{Map, Value};
 
 /// A function tool offered to the model.

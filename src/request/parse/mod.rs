@@ -4,11 +4,16 @@
 //! name its `param` exactly (`messages.[2].role`); strings are moved out of
 //! the tree, not copied.
 
+pub mod fields;
+pub mod image;
+pub mod message;
+pub mod tools;
+
+use crate::catalog::{self, ModelInfo};
 use crate::error::ApiError;
-use crate::models::{self, ModelInfo};
-use crate::openai::json::clip;
-use crate::openai::message::{parse_messages, Message};
-use crate::openai::tools::{parse_tool_choice, parse_tools, Tool, ToolChoice};
+use crate::request::parse::fields::clip;
+use crate::request::parse::message::{parse_messages, Message};
+use crate::request::parse::tools::{parse_tool_choice, parse_tools, Tool, ToolChoice};
 use serde_json::{Map, Value};
 
 /// Sampling settings passed to Converse `inferenceConfig` unchanged.
@@ -109,7 +114,7 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
 fn parse_model(v: Option<Value>) -> Result<&'static ModelInfo, ApiError> {
     match v {
         None | Some(Value::Null) => Err(ApiError::invalid("model", "`model` is required.")),
-        Some(Value::String(id)) => models::find(&id).ok_or_else(|| {
+        Some(Value::String(id)) => catalog::find(&id).ok_or_else(|| {
             ApiError::new(
                 404,
                 "invalid_request_error",

@@ -1,13 +1,13 @@
 //! The answer side of an exchange: what the request left for it, and the
 //! rewrite of a buffered upstream answer into OpenAI's shape.
 
-use crate::bedrock::error::from_upstream;
-use crate::caller::Caller;
-use crate::record::Summary;
-use crate::step::{Effect, Step, Verdict};
-use crate::translate::replay;
-use crate::translate::response::{to_chat_completion, ResponseContext};
-use crate::translate::stream::StreamContext;
+use crate::answer::completion::{to_chat_completion, ResponseContext};
+use crate::answer::replay;
+use crate::answer::stream::StreamContext;
+use crate::error::bedrock::from_upstream;
+use crate::exchange::record::Summary;
+use crate::exchange::step::{Effect, Step, Verdict};
+use crate::request::caller::Caller;
 
 /// What the response phase needs to know about the request.
 #[derive(Debug)]

@@ -1,8 +1,10 @@
 //! The `messages` array: roles, text and image parts, tool calls and tool results.
 
 use crate::error::ApiError;
-use crate::openai::image::{parse_data_url, Image};
-use crate::openai::json::{clip, is_tool_name, is_tool_use_id, take_opt_string, take_string};
+use crate::request::parse::fields::{
+    clip, is_tool_name, is_tool_use_id, take_opt_string, take_string,
+};
+use crate::request::parse::image::{parse_data_url, Image};
 use serde_json::{Map, Value};
 
 /// Who wrote a message.

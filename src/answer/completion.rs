@@ -2,10 +2,8 @@
 
 use crate::bedrock::converse::{ConverseResponse, TokenUsage};
 use crate::error::ApiError;
-use crate::openai::response::{
-    AssistantMessage, ChatCompletion, Choice, FunctionCall, ToolCall, Usage,
-};
-use crate::record::Summary;
+use crate::exchange::record::Summary;
+use crate::openai::{AssistantMessage, ChatCompletion, Choice, FunctionCall, ToolCall, Usage};
 
 /// What the response needs from the request side.
 #[derive(Debug, Clone)]

@@ -17,11 +17,11 @@ use crate::bedrock::converse::{
     ImageSource, InferenceConfig, InputSchema, Message, NamedTool, SystemBlock, ToolConfig,
     ToolEntry, ToolResultBlock, ToolResultContent, ToolSpec, ToolUseBlock,
 };
+use crate::catalog::ModelInfo;
 use crate::error::ApiError;
-use crate::models::ModelInfo;
-use crate::openai::message::{self, Part, Role};
-use crate::openai::request::{ChatRequest, Sampling};
-use crate::openai::tools::{Tool, ToolChoice};
+use crate::request::parse::message::{self, Part, Role};
+use crate::request::parse::tools::{Tool, ToolChoice};
+use crate::request::parse::{ChatRequest, Sampling};
 
 /// Largest `temperature` Converse accepts (botocore: `inferenceConfig.temperature` max 1).
 pub const MAX_CONVERSE_TEMPERATURE: f64 = 1.0;

@@ -4,12 +4,12 @@
 //! but not while streaming): the filter makes a non-streamed call and sends
 //! its answer as the chunks a stream would have produced.
 
+use crate::answer::completion::parse_answer;
+use crate::answer::sse;
+use crate::answer::stream::StreamContext;
 use crate::error::ApiError;
-use crate::openai::response::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
-use crate::record::Summary;
-use crate::sse;
-use crate::translate::response::parse_answer;
-use crate::translate::stream::StreamContext;
+use crate::exchange::record::Summary;
+use crate::openai::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
 
 /// SSE body for the Converse JSON `body`.
 pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), ApiError> {
@@ -68,7 +68,7 @@ pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), Ap
 fn chunk<'a>(
     ctx: &'a StreamContext,
     choices: &'a [ChunkChoice<'a>],
-    usage: Option<crate::openai::response::Usage>,
+    usage: Option<crate::openai::Usage>,
 ) -> ChatChunk<'a> {
     ChatChunk {
         id: &ctx.id,

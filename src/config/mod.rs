@@ -1,8 +1,10 @@
 //! The plugin configuration (schema version 1), parsed and checked once at configure time.
 
+pub mod projects;
+
 use crate::policy::{CredentialSource, Policy, RawPolicy};
-use crate::sigv4::Credentials;
-use crate::upstream::{is_valid_region, Endpoint};
+use crate::request::sigv4::Credentials;
+use crate::request::upstream::{is_valid_region, Endpoint};
 use serde::Deserialize;
 
 /// Default cap on a request body, in bytes.

@@ -3,28 +3,33 @@
 //! The shell feeds each Envoy callback to an [`Exchange`] and applies the
 //! returned [`Step`]. Nothing here calls the host, reads a clock or panics.
 
-use crate::answer::{rewrite_buffered, stream_context, Buffering, Mode, Pending, Rewritten};
-use crate::bedrock::converse::GuardrailConfig;
-use crate::caller::{
-    authenticate, check_request, is_header_token, must_strip, route, Caller, Route,
+pub mod record;
+pub mod step;
+
+use crate::answer::buffered::{
+    rewrite_buffered, stream_context, Buffering, Mode, Pending, Rewritten,
 };
+use crate::answer::eventstream::DEFAULT_MAX_BUFFERED;
+use crate::answer::stream::StreamTranslator;
+use crate::bedrock::converse::GuardrailConfig;
 use crate::config::{Config, Project};
 use crate::error::ApiError;
-use crate::eventstream::DEFAULT_MAX_BUFFERED;
+use crate::exchange::record::Record;
 use crate::header::{first, HeaderPair};
-use crate::openai::request;
-use crate::rate_limit::{RateLimiter, Unlimited};
-use crate::record::Record;
-use crate::sigv4::{sign_request, SignRequest, SigningKeys};
-use crate::translate::request::to_converse;
-use crate::translate::stream::StreamTranslator;
-use crate::upstream;
+use crate::policy::rate_limit::{RateLimiter, Unlimited};
+use crate::request::caller::{
+    authenticate, check_request, is_header_token, must_strip, route, Caller, Route,
+};
+use crate::request::converse::to_converse;
+use crate::request::parse;
+use crate::request::sigv4::{sign_request, SignRequest, SigningKeys};
+use crate::request::upstream;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use crate::step::{BodyProgress, Effect, Name, Step, Verdict};
+pub use crate::exchange::step::{BodyProgress, Effect, Name, Step, Verdict};
 
 #[derive(Debug)]
 enum State {
@@ -224,7 +229,7 @@ impl<L: RateLimiter> Exchange<L> {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Step, ApiError> {
-        let mut req = request::parse(body)?;
+        let mut req = parse::parse(body)?;
         self.record.model = Some(req.model.id);
         let config = Rc::clone(&self.config);
         let mut guardrail = None;

@@ -1,6 +1,6 @@
 //! What one exchange did, for metrics and access logs (never a key or credential).
 
-use crate::openai::response::Usage;
+use crate::openai::Usage;
 use std::borrow::Cow;
 
 /// Facts about one request, filled in as they become known.

@@ -1,5 +1,7 @@
 //! OpenAI-shaped errors: the only place where a failure gets its HTTP status.
 
+pub mod bedrock;
+
 use serde::Serialize;
 use std::borrow::Cow;
 

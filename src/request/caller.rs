@@ -1,12 +1,12 @@
 //! What the caller's request headers say: project key, AWS credentials, region.
 
+use crate::config::projects::find_project_index;
 use crate::config::{Config, Project};
 use crate::error::ApiError;
 use crate::header::{single, HeaderPair};
 use crate::policy::CredentialSource;
-use crate::project_auth::find_project_index;
-use crate::sigv4::Credentials;
-use crate::upstream::is_valid_region;
+use crate::request::sigv4::Credentials;
+use crate::request::upstream::is_valid_region;
 
 /// The path this filter serves.
 pub const CHAT_COMPLETIONS_PATH: &str = "/v1/amazon-bedrock/chat/completions";

@@ -1,8 +1,10 @@
 //! Per-project policy from the plugin configuration: models, token limits,
 //! request rate, guardrail and where the AWS credentials come from.
 
+pub mod rate_limit;
+
+use crate::catalog::{self, ModelInfo};
 use crate::error::ApiError;
-use crate::models::{self, ModelInfo};
 use serde::Deserialize;
 
 /// Where a project's upstream calls get their AWS credentials.
@@ -75,7 +77,7 @@ impl RawPolicy {
             Some(ids) => {
                 let mut out = Vec::with_capacity(ids.len());
                 for id in &ids {
-                    let m = models::find(id).ok_or_else(|| {
+                    let m = catalog::find(id).ok_or_else(|| {
                         format!("project {project:?}: allowed_models has unsupported model {id:?}")
                     })?;
                     out.push(m);
@@ -133,7 +135,7 @@ impl Policy {
 
     /// Models this project may call, in table order.
     pub fn models(&self) -> impl Iterator<Item = &'static ModelInfo> + '_ {
-        models::MODELS.iter().filter(move |m| self.allows(m))
+        catalog::MODELS.iter().filter(move |m| self.allows(m))
     }
 
     /// Refuses a model outside the list (403, documented).

@@ -1,0 +1,7 @@
+//! The request half: from the caller's headers and body to a signed Converse call.
+
+pub mod caller;
+pub mod converse;
+pub mod parse;
+pub mod sigv4;
+pub mod upstream;
