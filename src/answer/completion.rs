@@ -48,20 +48,16 @@ pub struct Answer {
     pub usage: Option<Usage>,
 }
 
-fn bad_upstream(message: String) -> ApiError {
-    ApiError::new(502, "api_error", "bad_upstream_response", message)
-}
-
 /// Parses a Converse JSON body.
 pub fn parse_answer(body: &[u8]) -> Result<Answer, ApiError> {
     let resp: ConverseResponse = serde_json::from_slice(body).map_err(|e| {
-        bad_upstream(format!(
+        ApiError::bad_upstream_response(format!(
             "Bedrock answered with a body that is not a Converse response: {e}"
         ))
     })?;
     let Some(message) = resp.output.message else {
-        return Err(bad_upstream(
-            "Bedrock answered without an output message.".into(),
+        return Err(ApiError::bad_upstream_response(
+            "Bedrock answered without an output message.",
         ));
     };
     let mut text: Option<String> = None;

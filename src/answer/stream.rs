@@ -9,6 +9,7 @@ use crate::answer::eventstream::{DecodeError, FrameDecoder};
 use crate::answer::sse;
 use crate::bedrock::converse::TokenUsage;
 use crate::bedrock::stream::StreamEvent;
+use crate::error::bedrock::from_stream_exception;
 use crate::error::ApiError;
 use crate::exchange::record::Summary;
 use crate::openai::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
@@ -84,7 +85,7 @@ impl StreamTranslator {
             match self.decoder.next_frame() {
                 Ok(Some(frame)) => match StreamEvent::from_message(&frame) {
                     Ok(event) => self.on_event(event, &mut out),
-                    Err(e) => self.fail(&bad_stream(&e.to_string()), &mut out),
+                    Err(e) => self.fail(&ApiError::bad_upstream_stream(&e.to_string()), &mut out),
                 },
                 Ok(None) => break,
                 Err(e) => self.fail(&decode_error(&e), &mut out),
@@ -104,7 +105,7 @@ impl StreamTranslator {
             Phase::Open => {
                 let err = match self.decoder.finish() {
                     Err(e) => decode_error(&e),
-                    Ok(()) => bad_stream("the stream ended before messageStop"),
+                    Ok(()) => ApiError::bad_upstream_stream("the stream ended before messageStop"),
                 };
                 self.fail(&err, &mut out);
             }
@@ -161,7 +162,10 @@ impl StreamTranslator {
             }
             StreamEvent::ToolInputDelta { block, input } => {
                 let Some(pos) = self.tool_blocks.iter().position(|b| *b == block) else {
-                    self.fail(&bad_stream("tool input for an unknown content block"), out);
+                    self.fail(
+                        &ApiError::bad_upstream_stream("tool input for an unknown content block"),
+                        out,
+                    );
                     return;
                 };
                 let call = ToolCallDelta {
@@ -183,7 +187,9 @@ impl StreamTranslator {
                 self.phase = Phase::Stopped;
             }
             StreamEvent::Metadata { usage } => self.usage = usage.or(self.usage),
-            StreamEvent::Exception { name, message } => self.fail(&exception(&name, &message), out),
+            StreamEvent::Exception { name, message } => {
+                self.fail(&from_stream_exception(&name, &message), out)
+            }
             StreamEvent::Ignored => {}
         }
     }
@@ -251,30 +257,6 @@ impl StreamTranslator {
     }
 }
 
-fn bad_stream(detail: &str) -> ApiError {
-    ApiError::new(
-        502,
-        "api_error",
-        "bad_upstream_stream",
-        format!("Bedrock stream failed: {detail}"),
-    )
-}
-
 fn decode_error(e: &DecodeError) -> ApiError {
-    bad_stream(&e.to_string())
-}
-
-/// Mid-stream Bedrock exception → OpenAI error (same statuses as before the stream).
-fn exception(name: &str, message: &str) -> ApiError {
-    let (status, kind, code) = match name {
-        "throttlingException" => (429, "rate_limit_error", "rate_limit_exceeded"),
-        "validationException" => (400, "invalid_request_error", "bedrock_validation_error"),
-        "modelStreamErrorException" => (424, "api_error", "model_stream_error"),
-        "serviceUnavailableException" => (503, "api_error", "service_unavailable"),
-        "modelTimeoutException" => (408, "timeout_error", "model_timeout"),
-        _ => (500, "api_error", "internal_error"),
-    };
-    let mut msg = format!("Bedrock {name}: {message}");
-    msg.truncate(msg.char_indices().nth(1024).map_or(msg.len(), |(i, _)| i));
-    ApiError::new(status, kind, code, msg)
+    ApiError::bad_upstream_stream(&e.to_string())
 }

@@ -1,46 +1,152 @@
-//! Bedrock (and Envoy) error answers turned into OpenAI-shaped errors.
+//! Bedrock's (and Envoy's) error answers turned into OpenAI-shaped errors.
+//!
+//! One table serves both ways an error arrives: a non-2xx answer with an
+//! `x-amzn-ErrorType` header (`ThrottlingException`), and an exception frame
+//! inside a ConverseStream (`throttlingException`, lowerCamel).
 
-use crate::error::ApiError;
+use super::{redact, ApiError};
 use serde::Deserialize;
 
-/// The longest upstream message echoed to the caller, in bytes.
-const MAX_MESSAGE: usize = 1024;
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(alias = "Message")]
-    message: Option<String>,
+/// One Bedrock exception: its status (used inside a stream, where the HTTP
+/// status was already 200), OpenAI `type` and `code`.
+struct Exception {
+    name: &'static str,
+    status: u16,
+    kind: &'static str,
+    code: &'static str,
 }
 
-/// Name from an `x-amzn-ErrorType` value: `ThrottlingException:http://...` → `ThrottlingException`.
-pub fn error_name(header: &str) -> &str {
-    header.split(':').next().unwrap_or(header).trim()
-}
-
-/// OpenAI `type` and `code` for a Bedrock error name (or, unknown, for its status).
-fn classify(name: &str, status: u16) -> (&'static str, &'static str) {
-    match name {
-        "AccessDeniedException" => ("permission_error", "access_denied"),
-        "UnrecognizedClientException"
-        | "InvalidSignatureException"
-        | "IncompleteSignatureException"
-        | "MissingAuthenticationTokenException"
-        | "ExpiredTokenException"
-        | "InvalidClientTokenId"
-        | "SignatureDoesNotMatch" => ("authentication_error", "invalid_aws_credentials"),
-        "ValidationException" => ("invalid_request_error", "bedrock_validation_error"),
-        "ResourceNotFoundException" => ("not_found_error", "model_not_found"),
-        "ModelTimeoutException" => ("timeout_error", "model_timeout"),
-        "ModelErrorException" => ("api_error", "model_error"),
-        "ThrottlingException" => ("rate_limit_error", "rate_limit_exceeded"),
-        "ModelNotReadyException" => ("rate_limit_error", "model_not_ready"),
-        "ServiceQuotaExceededException" => ("rate_limit_error", "quota_exceeded"),
-        "InternalServerException" => ("api_error", "internal_error"),
-        "ServiceUnavailableException" => ("api_error", "service_unavailable"),
-        _ => by_status(status),
+const fn exception(
+    name: &'static str,
+    status: u16,
+    kind: &'static str,
+    code: &'static str,
+) -> Exception {
+    Exception {
+        name,
+        status,
+        kind,
+        code,
     }
 }
 
+/// Converse's and ConverseStream's declared errors (botocore), plus the
+/// AWS-wide authentication errors (BEDROCK.md "Responses").
+const EXCEPTIONS: &[Exception] = &[
+    exception(
+        "AccessDeniedException",
+        403,
+        "permission_error",
+        "access_denied",
+    ),
+    exception(
+        "UnrecognizedClientException",
+        403,
+        "authentication_error",
+        "invalid_aws_credentials",
+    ),
+    exception(
+        "InvalidSignatureException",
+        403,
+        "authentication_error",
+        "invalid_aws_credentials",
+    ),
+    exception(
+        "IncompleteSignatureException",
+        403,
+        "authentication_error",
+        "invalid_aws_credentials",
+    ),
+    exception(
+        "MissingAuthenticationTokenException",
+        403,
+        "authentication_error",
+        "invalid_aws_credentials",
+    ),
+    exception(
+        "ExpiredTokenException",
+        403,
+        "authentication_error",
+        "invalid_aws_credentials",
+    ),
+    exception(
+        "InvalidClientTokenId",
+        403,
+        "authentication_error",
+        "invalid_aws_credentials",
+    ),
+    exception(
+        "SignatureDoesNotMatch",
+        403,
+        "authentication_error",
+        "invalid_aws_credentials",
+    ),
+    exception(
+        "ValidationException",
+        400,
+        "invalid_request_error",
+        "bedrock_validation_error",
+    ),
+    exception(
+        "ResourceNotFoundException",
+        404,
+        "not_found_error",
+        "model_not_found",
+    ),
+    exception(
+        "ModelTimeoutException",
+        408,
+        "timeout_error",
+        "model_timeout",
+    ),
+    exception("ModelErrorException", 424, "api_error", "model_error"),
+    exception(
+        "ModelStreamErrorException",
+        424,
+        "api_error",
+        "model_stream_error",
+    ),
+    exception(
+        "ThrottlingException",
+        429,
+        "rate_limit_error",
+        "rate_limit_exceeded",
+    ),
+    exception(
+        "ModelNotReadyException",
+        429,
+        "rate_limit_error",
+        "model_not_ready",
+    ),
+    exception(
+        "ServiceQuotaExceededException",
+        429,
+        "rate_limit_error",
+        "quota_exceeded",
+    ),
+    exception(
+        "InternalServerException",
+        500,
+        "api_error",
+        "internal_error",
+    ),
+    exception(
+        "ServiceUnavailableException",
+        503,
+        "api_error",
+        "service_unavailable",
+    ),
+];
+
+/// The table row of `name`, in either case of its first letter.
+fn find(name: &str) -> Option<&'static Exception> {
+    EXCEPTIONS
+        .iter()
+        .find(|e| e.name.eq_ignore_ascii_case(name))
+}
+
+/// OpenAI `type` and `code` for a status with no known exception name
+/// (Envoy's own answers: no upstream, upstream timeout).
 fn by_status(status: u16) -> (&'static str, &'static str) {
     match status {
         400 => ("invalid_request_error", "upstream_bad_request"),
@@ -54,11 +160,23 @@ fn by_status(status: u16) -> (&'static str, &'static str) {
     }
 }
 
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(alias = "Message")]
+    message: Option<String>,
+}
+
+/// Name from an `x-amzn-ErrorType` value: `ThrottlingException:http://...` → `ThrottlingException`.
+pub fn error_name(header: &str) -> &str {
+    header.split(':').next().unwrap_or(header).trim()
+}
+
 /// Builds the OpenAI error for a non-2xx upstream answer.
 ///
 /// `error_type` is the `x-amzn-ErrorType` header (absent when Envoy itself
-/// answered: no upstream, upstream timeout). Every string in `secrets` is
-/// removed from the message before it can reach the caller.
+/// answered: no upstream, upstream timeout). Bedrock's status is kept. Every
+/// string in `secrets` is removed from the message before it can reach the
+/// caller.
 pub fn from_upstream(
     status: u16,
     error_type: Option<&str>,
@@ -66,45 +184,43 @@ pub fn from_upstream(
     secrets: &[&str],
 ) -> ApiError {
     let name = error_type.map(error_name).unwrap_or("");
-    let (kind, code) = classify(name, status);
+    let (kind, code) = match find(name) {
+        Some(e) => (e.kind, e.code),
+        None => by_status(status),
+    };
     let detail = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(ErrorBody { message: Some(m) }) => m,
         _ => String::from_utf8_lossy(body).trim().to_string(),
     };
-    let mut message = match (detail.is_empty(), name.is_empty()) {
+    let message = match (detail.is_empty(), name.is_empty()) {
         (true, true) => format!("Upstream answered {status} with no message."),
         (true, false) => format!("Upstream answered {status} {name} with no message."),
         (false, true) => format!("Upstream answered {status}: {detail}"),
         (false, false) => format!("Bedrock {name}: {detail}"),
     };
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        if message.contains(*s) {
-            message = message.replace(*s, "[redacted]");
-        }
-    }
-    truncate(&mut message, MAX_MESSAGE);
     // Statuses outside 4xx/5xx would confuse clients; report them as a gateway error.
     let status = if (400..600).contains(&status) {
         status
     } else {
         502
     };
-    ApiError::new(status, kind, code, message)
+    ApiError::new(status, kind, code, redact(message, secrets))
 }
 
-fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut at = max;
-        while !s.is_char_boundary(at) {
-            at -= 1;
-        }
-        s.truncate(at);
-    }
+/// Builds the OpenAI error for an exception frame inside a ConverseStream
+/// (`name` as in `:exception-type`, e.g. `throttlingException`).
+pub fn from_stream_exception(name: &str, message: &str) -> ApiError {
+    let (status, kind, code) = match find(name) {
+        Some(e) => (e.status, e.kind, e.code),
+        None => (500, "api_error", "internal_error"),
+    };
+    ApiError::new(status, kind, code, format!("Bedrock {name}: {message}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::MAX_MESSAGE_BYTES;
 
     #[test]
     fn keeps_status_and_maps_type() {
@@ -125,6 +241,22 @@ mod tests {
             assert_eq!((e.status, e.kind), (status, kind), "{name}");
             assert_eq!(e.message, format!("Bedrock {name}: boom"));
         }
+    }
+
+    #[test]
+    fn one_table_for_both_paths() {
+        for e in EXCEPTIONS {
+            let lower = format!("{}{}", e.name[..1].to_ascii_lowercase(), &e.name[1..]);
+            let streamed = from_stream_exception(&lower, "m");
+            let buffered = from_upstream(e.status, Some(e.name), b"{}", &[]);
+            assert_eq!(
+                (streamed.status, streamed.kind, &streamed.code),
+                (buffered.status, buffered.kind, &buffered.code),
+                "{}",
+                e.name
+            );
+        }
+        assert_eq!(from_stream_exception("somethingNew", "m").status, 500);
     }
 
     #[test]
@@ -150,6 +282,6 @@ mod tests {
             &["AKIA123456", "s3cr3t"],
         );
         assert!(!e.message.contains("AKIA123456") && !e.message.contains("s3cr3t"));
-        assert!(e.message.len() <= MAX_MESSAGE);
+        assert!(e.message.len() <= MAX_MESSAGE_BYTES);
     }
 }

@@ -1,9 +1,20 @@
 //! OpenAI-shaped errors: the only place where a failure gets its HTTP status.
+//!
+//! Every refusal the filter makes is built by one of the named constructors
+//! below; Bedrock's own errors go through the one exception table in
+//! [`bedrock`]. An error carries the reply headers it needs (`Retry-After`,
+//! `Allow`), so nothing downstream looks at a status to add them.
 
 pub mod bedrock;
 
 use serde::Serialize;
 use std::borrow::Cow;
+
+/// The longest message an error carries, in bytes (upstream messages are cut to it).
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// The longest piece of caller-supplied text echoed in a message, in characters.
+pub const MAX_ECHO_CHARS: usize = 64;
 
 /// An error that leaves the filter as `{"error": {...}}` with `status`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +30,8 @@ pub struct ApiError {
     pub param: Option<Cow<'static, str>>,
     /// Human-readable message; never holds a credential or key.
     pub message: String,
+    /// Reply headers this error needs besides `content-type` (`retry-after`, `allow`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Serialize)]
@@ -35,20 +48,51 @@ struct Body<'a> {
     code: &'a str,
 }
 
+/// The first `max` characters of `s`: caller-supplied text echoed in a message.
+pub fn clip(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => s.get(..at).unwrap_or(s),
+        None => s,
+    }
+}
+
+/// Cuts `s` to at most `max` bytes, at a character boundary.
+pub fn truncate(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut at = max;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+    }
+}
+
+/// `message` with every secret (of 4 bytes or more) replaced by `[redacted]`.
+pub(crate) fn redact(mut message: String, secrets: &[&str]) -> String {
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        if message.contains(*s) {
+            message = message.replace(*s, "[redacted]");
+        }
+    }
+    message
+}
+
 impl ApiError {
-    /// Builds an error with every field given.
-    pub fn new(
+    fn new(
         status: u16,
         kind: &'static str,
         code: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
     ) -> Self {
+        let mut message = message.into();
+        truncate(&mut message, MAX_MESSAGE_BYTES);
         ApiError {
             status,
             kind,
             code: code.into(),
             param: None,
-            message: message.into(),
+            message,
+            headers: Vec::new(),
         }
     }
 
@@ -57,10 +101,41 @@ impl ApiError {
         Self::new(400, "invalid_request_error", "invalid_request", message).with_param(param)
     }
 
-    /// 401 for a missing or unknown project key.
+    /// 401 for a missing, unknown or duplicated project key.
     pub fn invalid_api_key(message: &str) -> Self {
         Self::new(401, "authentication_error", "invalid_api_key", message)
             .with_param("Project-Api-Key")
+    }
+
+    /// 404 for a path this gateway does not serve.
+    pub fn unknown_url(message: impl Into<String>) -> Self {
+        Self::new(404, "invalid_request_error", "unknown_url", message)
+    }
+
+    /// 405 for the wrong method on a served path, with `Allow: allowed`.
+    pub fn method_not_allowed(allowed: &'static str, path: &str) -> Self {
+        let mut e = Self::new(
+            405,
+            "invalid_request_error",
+            "method_not_allowed",
+            format!(
+                "Only {allowed} is allowed on {}.",
+                clip(path, MAX_ECHO_CHARS)
+            ),
+        );
+        e.headers.push(("allow", allowed.to_string()));
+        e
+    }
+
+    /// 415 for a body that is not sent as JSON.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            415,
+            "invalid_request_error",
+            "unsupported_media_type",
+            "The request body must be sent as `Content-Type: application/json`.",
+        )
+        .with_param("Content-Type")
     }
 
     /// 413 for a request body over the configured cap.
@@ -73,9 +148,76 @@ impl ApiError {
         )
     }
 
+    /// 404 for a model id the gateway does not know.
+    pub fn model_not_found(id: &str) -> Self {
+        Self::new(
+            404,
+            "invalid_request_error",
+            "model_not_found",
+            format!(
+                "The model `{}` is not supported by this gateway.",
+                clip(id, MAX_ECHO_CHARS)
+            ),
+        )
+        .with_param("model")
+    }
+
+    /// 403 for a model outside the project's `allowed_models`.
+    pub fn model_not_allowed(project: &str, model: &str) -> Self {
+        Self::new(
+            403,
+            "permission_error",
+            "model_not_allowed",
+            format!(
+                "Project `{project}` may not use model `{}`.",
+                clip(model, MAX_ECHO_CHARS)
+            ),
+        )
+        .with_param("model")
+    }
+
+    /// 429 for a project over its per-minute budget of `what` (e.g. "requests"),
+    /// with `Retry-After` (seconds to the next window).
+    pub fn rate_limited(project: &str, limit: u64, what: &str, retry_after: u64) -> Self {
+        let mut e = Self::new(
+            429,
+            "rate_limit_error",
+            "rate_limit_exceeded",
+            format!("Project `{project}` is limited to {limit} {what} per minute."),
+        );
+        e.headers.push(("retry-after", retry_after.to_string()));
+        e
+    }
+
     /// 500 for a condition the gateway itself cannot handle.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "api_error", "gateway_error", message)
+    }
+
+    /// 500 when the host refused a change to the request on its way out, so
+    /// nothing was forwarded; `cause` names what is likely misconfigured.
+    pub fn host_refused(what: &str, cause: &str) -> Self {
+        Self::new(
+            500,
+            "api_error",
+            "gateway_misconfigured",
+            format!("The gateway could not {what}, so the request was not sent: {cause}"),
+        )
+    }
+
+    /// 502 for a 200 answer from Bedrock that is not a Converse response.
+    pub fn bad_upstream_response(message: impl Into<String>) -> Self {
+        Self::new(502, "api_error", "bad_upstream_response", message)
+    }
+
+    /// 502 for a ConverseStream answer that broke (bad frame, cut short).
+    pub fn bad_upstream_stream(detail: &str) -> Self {
+        Self::new(
+            502,
+            "api_error",
+            "bad_upstream_stream",
+            format!("Bedrock stream failed: {detail}"),
+        )
     }
 
     /// Sets `param`.
@@ -123,5 +265,27 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_slice(&ApiError::internal("x").to_json()).unwrap();
         assert!(v["error"]["param"].is_null());
+    }
+
+    #[test]
+    fn reply_headers_travel_with_the_error() {
+        assert_eq!(
+            ApiError::rate_limited("p", 3, "requests", 17).headers,
+            vec![("retry-after", "17".to_string())]
+        );
+        assert_eq!(
+            ApiError::method_not_allowed("POST", "/x").headers,
+            vec![("allow", "POST".to_string())]
+        );
+        assert!(ApiError::invalid("x", "y").headers.is_empty());
+    }
+
+    #[test]
+    fn messages_are_cut_at_a_char_boundary() {
+        let e = ApiError::internal("é".repeat(MAX_MESSAGE_BYTES));
+        assert!(e.message.len() <= MAX_MESSAGE_BYTES);
+        assert!(e.message.chars().all(|c| c == 'é'));
+        assert_eq!(clip("abcdef", 3), "abc");
+        assert_eq!(clip("ab", 3), "ab");
     }
 }

@@ -160,20 +160,13 @@ impl<L: RateLimiter> Exchange<L> {
         };
         if let Some(per_minute) = project.policy.requests_per_minute {
             if let Err(retry_after) = self.limiter.acquire(&project.name, per_minute) {
-                let err = ApiError::new(
-                    429,
-                    "rate_limit_error",
-                    "rate_limit_exceeded",
-                    format!(
-                        "Project `{}` is limited to {per_minute} requests per minute.",
-                        project.name
-                    ),
+                let err = ApiError::rate_limited(
+                    &project.name,
+                    u64::from(per_minute),
+                    "requests",
+                    retry_after,
                 );
-                let mut step = self.fail(&err);
-                if let Some(Effect::LocalReply { headers, .. }) = step.effects.first_mut() {
-                    headers.push(("retry-after", retry_after.to_string()));
-                }
-                return step;
+                return self.fail(&err);
             }
         }
         if end_of_stream {
@@ -338,12 +331,7 @@ impl<L: RateLimiter> Exchange<L> {
         let find = |name: &str| first(headers, name).map(str::to_string);
         if pending.mode == Mode::Stream && status == 200 && end_of_stream {
             // A stream with no body at all: answer with the error now, while headers can still change.
-            let err = ApiError::new(
-                502,
-                "api_error",
-                "bad_upstream_stream",
-                "Bedrock stream failed: the answer had no body.",
-            );
+            let err = ApiError::bad_upstream_stream("the answer had no body.");
             return self.fail(&err);
         }
         if pending.mode == Mode::Stream && status == 200 {

@@ -68,14 +68,10 @@ impl Step {
     }
 
     pub(crate) fn reply(err: &ApiError) -> Step {
-        let mut headers = Vec::new();
-        if err.status == 405 {
-            headers.push(("allow", "POST".to_string()));
-        }
         Step {
             effects: vec![Effect::LocalReply {
                 status: err.status,
-                headers,
+                headers: err.headers.clone(),
                 body: err.to_json(),
             }],
             verdict: Verdict::Pause,

@@ -143,13 +143,7 @@ impl Policy {
         if self.allows(model) {
             return Ok(());
         }
-        Err(ApiError::new(
-            403,
-            "permission_error",
-            "model_not_allowed",
-            format!("Project `{project}` may not use model `{}`.", model.id),
-        )
-        .with_param("model"))
+        Err(ApiError::model_not_allowed(project, model.id))
     }
 
     /// The `max_tokens` to send: the request's (at most the ceiling) or the default.

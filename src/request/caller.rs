@@ -83,21 +83,13 @@ pub fn route<H: HeaderPair>(headers: &[H]) -> Result<Route, ApiError> {
         CHAT_COMPLETIONS_PATH => (Route::ChatCompletions, "POST"),
         MODELS_PATH => (Route::Models, "GET"),
         _ => {
-            return Err(ApiError::new(
-                404,
-                "invalid_request_error",
-                "unknown_url",
-                format!("This gateway serves POST {CHAT_COMPLETIONS_PATH} and GET {MODELS_PATH}."),
-            ))
+            return Err(ApiError::unknown_url(format!(
+                "This gateway serves POST {CHAT_COMPLETIONS_PATH} and GET {MODELS_PATH}."
+            )))
         }
     };
     if single(headers, ":method").ok().flatten() != Some(method) {
-        return Err(ApiError::new(
-            405,
-            "invalid_request_error",
-            "method_not_allowed",
-            format!("Only {method} is allowed on {path}."),
-        ));
+        return Err(ApiError::method_not_allowed(method, path));
     }
     Ok(route)
 }
@@ -112,13 +104,7 @@ pub fn check_request<H: HeaderPair>(
     let content_type = single(headers, "content-type").ok().flatten().unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim();
     if !media.eq_ignore_ascii_case("application/json") {
-        return Err(ApiError::new(
-            415,
-            "invalid_request_error",
-            "unsupported_media_type",
-            "The request body must be sent as `Content-Type: application/json`.",
-        )
-        .with_param("Content-Type"));
+        return Err(ApiError::unsupported_media_type());
     }
     if let Ok(Some(len)) = single(headers, "content-length") {
         if len

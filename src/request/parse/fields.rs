@@ -37,14 +37,6 @@ pub fn take_opt_string(
     }
 }
 
-/// Shortens caller-supplied text before it is echoed in an error message.
-pub fn clip(s: &str) -> &str {
-    match s.char_indices().nth(64) {
-        Some((at, _)) => s.get(..at).unwrap_or(s),
-        None => s,
-    }
-}
-
 /// True for 1..=64 characters of `[a-zA-Z0-9_-]`, Bedrock's tool-name rule.
 pub fn is_tool_name(s: &str) -> bool {
     (1..=64).contains(&s.len())

@@ -1,9 +1,8 @@
 //! The `messages` array: roles, text and image parts, tool calls and tool results.
 
 use crate::error::ApiError;
-use crate::request::parse::fields::{
-    clip, is_tool_name, is_tool_use_id, take_opt_string, take_string,
-};
+use crate::error::{clip, MAX_ECHO_CHARS};
+use crate::request::parse::fields::{is_tool_name, is_tool_use_id, take_opt_string, take_string};
 use crate::request::parse::image::{parse_data_url, Image};
 use serde_json::{Map, Value};
 
@@ -92,7 +91,7 @@ fn parse_role(i: usize, v: Option<Value>) -> Result<Role, ApiError> {
                 param,
                 format!(
                     "Unknown role `{}`; expected system, developer, user, assistant or tool.",
-                    clip(&r)
+                    clip(&r, MAX_ECHO_CHARS)
                 ),
             )),
         },
@@ -255,7 +254,10 @@ fn parse_part(i: usize, j: usize, v: Value) -> Result<Part, ApiError> {
         }
         other => Err(ApiError::invalid(
             format!("{base}.type"),
-            format!("Content part type `{}` is not supported.", clip(other)),
+            format!(
+                "Content part type `{}` is not supported.",
+                clip(other, MAX_ECHO_CHARS)
+            ),
         )),
     }
 }

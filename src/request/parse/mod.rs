@@ -11,7 +11,6 @@ pub mod tools;
 
 use crate::catalog::{self, ModelInfo};
 use crate::error::ApiError;
-use crate::request::parse::fields::clip;
 use crate::request::parse::message::{parse_messages, Message};
 use crate::request::parse::tools::{parse_tool_choice, parse_tools, Tool, ToolChoice};
 use serde_json::{Map, Value};
@@ -114,18 +113,7 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
 fn parse_model(v: Option<Value>) -> Result<&'static ModelInfo, ApiError> {
     match v {
         None | Some(Value::Null) => Err(ApiError::invalid("model", "`model` is required.")),
-        Some(Value::String(id)) => catalog::find(&id).ok_or_else(|| {
-            ApiError::new(
-                404,
-                "invalid_request_error",
-                "model_not_found",
-                format!(
-                    "The model `{}` is not supported by this gateway.",
-                    clip(&id)
-                ),
-            )
-            .with_param("model")
-        }),
+        Some(Value::String(id)) => catalog::find(&id).ok_or_else(|| ApiError::model_not_found(&id)),
         Some(_) => Err(ApiError::invalid("model", "`model` must be a string.")),
     }
 }

@@ -1,7 +1,8 @@
 //! `tools` and `tool_choice`.
 
 use crate::error::ApiError;
-use crate::request::parse::fields::{clip, is_tool_name, take_opt_string, take_string};
+use crate::error::{clip, MAX_ECHO_CHARS};
+use crate::request::parse::fields::{is_tool_name, take_opt_string, take_string};
 use serde_json::{Map, Value};
 
 /// A function tool offered to the model.
@@ -77,7 +78,7 @@ fn parse_tool(i: usize, v: Value) -> Result<Tool, ApiError> {
             format!("{base}.function.name"),
             format!(
                 "Tool name `{}` must be 1-64 characters of [a-zA-Z0-9_-] (Bedrock's rule).",
-                clip(&name)
+                clip(&name, MAX_ECHO_CHARS)
             ),
         ));
     }
@@ -150,7 +151,10 @@ pub fn parse_tool_choice(v: Option<Value>, tools: &[Tool]) -> Result<Option<Tool
         ToolChoice::Function(name) if !tools.iter().any(|t| &t.name == name) => {
             return Err(ApiError::invalid(
                 "tool_choice.function.name",
-                format!("`{}` is not one of the `tools`.", clip(name)),
+                format!(
+                    "`{}` is not one of the `tools`.",
+                    clip(name, MAX_ECHO_CHARS)
+                ),
             ))
         }
         ToolChoice::Function(_) => {}
