@@ -8,6 +8,7 @@
 
 use bedrock_openai_filter::config::Config;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
+use bedrock_openai_filter::request::headers::upstream_headers;
 use bedrock_openai_filter::request::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
 use serde_json::{json, Value};
 use std::rc::Rc;
@@ -197,9 +198,12 @@ fn req_set<'a>(effects: &'a [Effect], name: &str) -> Vec<&'a str> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::SetRequestHeader(k, v) if k.eq_ignore_ascii_case(name) => Some(v.as_str()),
+            Effect::RewriteRequestHeaders { set } => Some(set),
             _ => None,
         })
+        .flatten()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
         .collect()
 }
 
@@ -219,13 +223,31 @@ fn resp_set<'a>(effects: &'a [Effect], name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-fn removed_req(effects: &[Effect]) -> Vec<String> {
-    effects
+/// The request header map as the host holds it after `steps` were applied to
+/// the `caller`'s headers (each rewrite starts from the caller's headers, as
+/// the shell's does).
+fn host_request_headers(caller: &[(String, String)], steps: &[&Step]) -> Vec<(String, String)> {
+    let mut map = caller.to_vec();
+    for step in steps {
+        for e in &step.effects {
+            if let Effect::RewriteRequestHeaders { set } = e {
+                map = upstream_headers(caller, set)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+            }
+        }
+    }
+    map
+}
+
+/// Names of the `caller`'s headers that the host no longer holds after `steps`.
+fn removed_req(caller: &[(String, String)], steps: &[&Step]) -> Vec<String> {
+    let after = host_request_headers(caller, steps);
+    caller
         .iter()
-        .filter_map(|e| match e {
-            Effect::RemoveRequestHeader(k) => Some(k.to_string()),
-            _ => None,
-        })
+        .filter(|(k, _)| !after.iter().any(|(a, _)| a.eq_ignore_ascii_case(k)))
+        .map(|(k, _)| k.clone())
         .collect()
 }
 
@@ -310,10 +332,15 @@ fn haystack(outs: &[Out]) -> String {
         let Out::Step(step) = out else { continue };
         for e in &step.effects {
             match e {
-                Effect::SetRequestHeader(k, v) | Effect::SetResponseHeader(k, v) => {
+                Effect::RewriteRequestHeaders { set } => {
+                    for (k, v) in set {
+                        s.push_str(&format!("{k}: {v}\n"));
+                    }
+                }
+                Effect::SetResponseHeader(k, v) => {
                     s.push_str(&format!("{k}: {v}\n"));
                 }
-                Effect::RemoveRequestHeader(k) | Effect::RemoveResponseHeader(k) => {
+                Effect::RemoveResponseHeader(k) => {
                     s.push_str(&format!("-{k}\n"));
                 }
                 Effect::ReplaceRequestBody(b) | Effect::ReplaceResponseBody(b) => {
@@ -379,11 +406,23 @@ fn seed_request_round_trip() {
     let outs = run(config(), seed_script(good_headers()));
     assert_eq!(outs.len(), 9);
 
-    // Headers: wait for the body; they stay paused, secrets included, until
-    // the forwarded request's header changes (removals first) replace them.
+    // Headers: wait for the body; the secrets are withheld at once, so no
+    // later failure can forward them.
     let headers = outs[0].step();
     assert_eq!(headers.verdict, Verdict::Pause);
-    assert!(headers.effects.is_empty(), "{:?}", headers.effects);
+    assert_eq!(
+        headers.effects,
+        vec![Effect::RewriteRequestHeaders { set: Vec::new() }]
+    );
+    let caller = good_headers();
+    let withheld = removed_req(&caller, &[headers]);
+    for name in [
+        "Project-Api-Key",
+        "aws-secret-access-key",
+        "aws-access-key-id",
+    ] {
+        assert!(withheld.iter().any(|r| r == name), "{name}: {withheld:?}");
+    }
     assert_eq!(outs[1], pause(), "body progress, not end");
     assert_eq!(outs[2], Out::Ready, "body end");
 
@@ -437,24 +476,13 @@ fn seed_request_round_trip() {
         .find(|(k, _)| *k == "authorization")
         .unwrap();
     assert_eq!(auth, resigned_auth.1);
-    // No request effect after the body replacement would be lost: headers come first.
-    let body_at = e
-        .iter()
-        .position(|x| matches!(x, Effect::ReplaceRequestBody(_)))
-        .unwrap();
-    assert!(e[..body_at].iter().all(|x| matches!(
-        x,
-        Effect::SetRequestHeader(..) | Effect::RemoveRequestHeader(..)
-    )));
-    // The caller's secret headers go first, before anything is set.
-    let first_set = e
-        .iter()
-        .position(|x| matches!(x, Effect::SetRequestHeader(..)))
-        .unwrap();
-    assert!(e[..first_set]
-        .iter()
-        .all(|x| matches!(x, Effect::RemoveRequestHeader(..))));
-    assert!(removed_req(e)
+    // One header rewrite, then the body: no request effect after the body
+    // replacement would be lost.
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(matches!(e[0], Effect::RewriteRequestHeaders { .. }));
+    assert!(matches!(e[1], Effect::ReplaceRequestBody(_)));
+    // The forwarded request still holds none of the caller's secrets.
+    assert!(removed_req(&caller, &[headers, fwd])
         .iter()
         .any(|r| r.eq_ignore_ascii_case("aws-secret-access-key")));
 
@@ -622,12 +650,9 @@ fn credential_headers_are_stripped_in_any_case_and_nothing_else() {
             headers.push((name.to_string(), "v".to_string()));
         }
     }
-    let outs = run(config(), request_script(headers, SEED.as_bytes()));
-    assert!(
-        outs[0].step().effects.is_empty(),
-        "headers stay paused, unchanged"
-    );
-    let removed = removed_req(&outs[3].step().effects);
+    let outs = run(config(), request_script(headers.clone(), SEED.as_bytes()));
+    // Withheld in the header step already, before anything is set.
+    let removed = removed_req(&headers, &[outs[0].step()]);
     for name in must_go {
         let n = removed
             .iter()
@@ -641,13 +666,36 @@ fn credential_headers_are_stripped_in_any_case_and_nothing_else() {
             "{name} removed: {removed:?}"
         );
     }
-    // `content-length` may be dropped early only because the body phase sets it again.
-    let fwd = &outs[3].step().effects;
     for r in &removed {
-        let known = must_go.iter().any(|m| m.eq_ignore_ascii_case(r));
-        let reset =
-            r.eq_ignore_ascii_case("content-length") && req_set(fwd, "content-length").len() == 1;
-        assert!(known || reset, "unexpected removal of {r}: {removed:?}");
+        assert!(
+            must_go.iter().any(|m| m.eq_ignore_ascii_case(r)),
+            "unexpected removal of {r}: {removed:?}"
+        );
+    }
+    // In the forwarded request, no caller value of a withheld header is left,
+    // and every header the upstream call sets is there once, with its value.
+    let forwarded = host_request_headers(&headers, &[outs[0].step(), outs[3].step()]);
+    for (name, value) in &headers {
+        if must_go.contains(&name.as_str()) {
+            assert!(
+                !forwarded
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case(name) && v == value),
+                "{name}: {value} forwarded"
+            );
+        }
+    }
+    for (name, value) in [
+        (":path", "/model/meta.llama3-8b-instruct-v1%3A0/converse"),
+        (":authority", "bedrock-runtime.us-east-1.amazonaws.com"),
+        ("content-type", "application/json"),
+    ] {
+        let found: Vec<&str> = forwarded
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(found, [value], "{name}");
     }
     // Headers set upstream later never reuse a caller's stripped value.
     let all = haystack(&outs);
@@ -1256,9 +1304,109 @@ fn header_names_that_are_not_tokens_are_never_echoed_in_effects() {
     // Found by fuzzing: a name with a line feed that starts like a credential header.
     let headers = add(good_headers(), "aws-session-toke{\n  \"model\"", "x");
     let step = Exchange::new(config()).on_request_headers(&headers, false);
-    for e in &step.effects {
-        if let Effect::RemoveRequestHeader(n) | Effect::SetRequestHeader(n, _) = e {
-            assert!(!n.contains('\n') && !n.contains('\r'), "{e:?}");
+    let text = haystack(&[Out::Step(step.clone())]);
+    assert!(!text.contains('\n') || !text.contains("model"), "{text}");
+    assert!(!text.contains("aws-session-toke"), "{text}");
+    // The rewrite withholds it like any other `aws-*` header.
+    let kept = host_request_headers(&headers, &[&step]);
+    assert!(!kept.iter().any(|(k, _)| k.starts_with("aws-")), "{kept:?}");
+}
+
+// ---------------------------------------------------------------- the host refuses a write
+
+#[test]
+fn a_refused_request_write_ends_the_request_with_a_500_and_forwards_nothing() {
+    // Header phase: the rewrite that withholds the secrets is refused.
+    let mut ex = Exchange::new(config());
+    let step = ex.on_request_headers(&good_headers(), false);
+    let instead = ex.on_host_refused(&step.effects[0]);
+    let body = assert_reply("header rewrite", &Out::Step(instead), 500, None);
+    assert_eq!(body["error"]["code"], "gateway_misconfigured");
+    assert_eq!(ex.record().status, Some(500));
+    assert_passes_through("header rewrite refused", &mut ex);
+
+    // Body phase: each of the two request effects refused in turn.
+    for which in 0..2 {
+        let mut ex = Exchange::new(config());
+        let outs = run_on(&mut ex, request_script(good_headers(), SEED.as_bytes()));
+        let fwd = outs[3].step();
+        assert_eq!(fwd.verdict, Verdict::Continue);
+        let refused = &fwd.effects[which];
+        assert!(refused.is_request_side());
+        let instead = ex.on_host_refused(refused);
+        let body = assert_reply("body phase", &Out::Step(instead.clone()), 500, None);
+        assert_eq!(body["error"]["code"], "gateway_misconfigured");
+        let message = body["error"]["message"].as_str().unwrap();
+        if which == 0 {
+            assert!(
+                message.contains("allow_on_headers_stop_iteration: true"),
+                "{message}"
+            );
         }
+        assert!(!haystack(&[Out::Step(instead)]).contains(SECRET));
+        // The request never reaches the answer phase.
+        let later = run_on(
+            &mut ex,
+            response_script(
+                200,
+                owned(&[("content-type", "application/json")]),
+                &converse_ok("x"),
+            ),
+        );
+        assert!(later.iter().all(|o| *o == go()), "{later:?}");
     }
+}
+
+#[test]
+fn a_refused_answer_write_is_an_error_until_the_answer_has_started() {
+    // Buffered: the rewritten body is refused, so the client gets a 500, not Bedrock's bytes.
+    let mut ex = Exchange::new(config());
+    let outs = run_on(&mut ex, seed_script(good_headers()));
+    let rewrite = outs[8].step();
+    let refused = rewrite
+        .effects
+        .iter()
+        .find(|e| matches!(e, Effect::ReplaceResponseBody(_)))
+        .unwrap();
+    assert!(!refused.is_request_side());
+    let instead = ex.on_host_refused(refused);
+    assert_reply("buffered answer", &Out::Step(instead), 500, None);
+    assert_eq!(ex.record().status, Some(500));
+    assert_eq!(ex.record().usage, None, "a failed answer counts no tokens");
+
+    // Streamed: the headers have gone out; nothing can replace the answer.
+    let mut body: Value = serde_json::from_str(SEED).unwrap();
+    body["stream"] = json!(true);
+    let mut ex = Exchange::new(config());
+    run_on(
+        &mut ex,
+        request_script(good_headers(), body.to_string().as_bytes()),
+    );
+    let _ = ex.on_response_headers(200, &owned(&[]), false);
+    let step = ex.on_response_body(b"", false);
+    assert_eq!(ex.on_host_refused(&step.effects[0]), go().step().clone());
+}
+
+#[test]
+fn an_exchange_that_ends_waiting_for_its_body_says_what_to_fix() {
+    let mut ex = Exchange::new(config());
+    assert_eq!(ex.diagnosis(), None);
+    let _ = ex.on_request_headers(&good_headers(), false);
+    let hint = ex.diagnosis().unwrap();
+    assert!(
+        hint.contains("allow_on_headers_stop_iteration: true"),
+        "{hint}"
+    );
+    run_on(
+        &mut ex,
+        vec![
+            Event::ReqBodyProgress(SEED.len(), true),
+            Event::ReqBody(SEED.as_bytes().to_vec()),
+        ],
+    );
+    assert_eq!(ex.diagnosis(), None);
+    // A refused request ends with no hint either.
+    let mut ex = Exchange::new(config());
+    let _ = ex.on_request_headers(&set(good_headers(), "project-api-key", None), false);
+    assert_eq!(ex.diagnosis(), None);
 }

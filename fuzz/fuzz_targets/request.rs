@@ -11,6 +11,7 @@ use bedrock_openai_filter::error::ApiError;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Verdict};
 use bedrock_openai_filter::request::parse;
 use bedrock_openai_filter::request::converse::to_converse;
+use bedrock_openai_filter::request::headers::{is_withheld, upstream_headers};
 use fuzz_support::{check_header, check_step, config, good_headers, now, Input, CALLER_SECRETS};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -71,11 +72,16 @@ fuzz_target!(|data: &[u8]| {
         );
         return;
     }
-    assert!(
-        step.effects.is_empty(),
-        "unexpected header-phase effects {:?}",
-        step.effects
+    // An accepted request withholds the caller's secrets at once.
+    assert_eq!(
+        step.effects,
+        vec![Effect::RewriteRequestHeaders { set: Vec::new() }],
+        "unexpected header-phase effects"
     );
+    let kept = upstream_headers(&headers, &[]);
+    for (n, _) in &kept {
+        assert!(!is_withheld(n), "{n} kept by the header rewrite");
+    }
     let calls = usize::from((flags >> 1) & 3);
     for i in 0..calls {
         let size = body.len() * i / calls.max(1);
@@ -105,25 +111,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     assert_eq!(step.verdict, Verdict::Continue);
-    let mut sent = None;
-    let mut length = None;
-    let mut path = None;
-    let mut set_any = false;
-    for e in &step.effects {
-        set_any |= matches!(e, Effect::SetRequestHeader(..));
-        match e {
-            // The caller's secret headers go with the forwarded request, before any set.
-            Effect::RemoveRequestHeader(n) => {
-                assert!(!set_any, "removal of {n} after a header was set: {step:?}");
-                check_header(n, "");
-            }
-            Effect::ReplaceRequestBody(b) => sent = Some(b.clone()),
-            Effect::SetRequestHeader(n, v) if n == "content-length" => length = Some(v.clone()),
-            Effect::SetRequestHeader(n, v) if n == ":path" => path = Some(v.clone()),
-            Effect::SetRequestHeader(n, v) => check_header(n, v),
-            other => panic!("unexpected forward effect {other:?}"),
-        }
+    let [Effect::RewriteRequestHeaders { set }, Effect::ReplaceRequestBody(sent)] =
+        step.effects.as_slice()
+    else {
+        panic!("forward step is not one header rewrite then the body: {step:?}");
+    };
+    for (n, v) in set {
+        check_header(n, v);
     }
+    let value = |name: &str| set.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let (sent, length, path) = (Some(sent.clone()), value("content-length"), value(":path"));
     let (Some(sent), Some(length), Some(path)) = (sent, length, path) else {
         panic!("forwarded without body, content-length or :path: {step:?}");
     };

@@ -189,8 +189,13 @@ pub fn check_step(step: &Step, secrets: &[&str]) -> Option<(u16, String)> {
     let mut reply = None;
     for e in &step.effects {
         match e {
-            Effect::SetRequestHeader(n, v) | Effect::SetResponseHeader(n, v) => check_header(n, v),
-            Effect::RemoveRequestHeader(n) | Effect::RemoveResponseHeader(n) => check_header(n, ""),
+            Effect::RewriteRequestHeaders { set } => {
+                for (n, v) in set {
+                    check_header(n, v);
+                }
+            }
+            Effect::SetResponseHeader(n, v) => check_header(n, v),
+            Effect::RemoveResponseHeader(n) => check_header(n, ""),
             Effect::LocalReply {
                 status,
                 headers,

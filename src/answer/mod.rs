@@ -3,6 +3,7 @@
 pub(crate) mod buffered;
 pub mod completion;
 pub mod eventstream;
+pub mod models;
 pub mod replay;
 pub mod sse;
 pub mod stream;

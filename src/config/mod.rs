@@ -2,7 +2,11 @@
 
 pub mod projects;
 
-use crate::policy::{CredentialSource, Policy, RawPolicy};
+pub use projects::Project;
+use projects::{parse_project, RawProject};
+use std::rc::Rc;
+
+use crate::policy::CredentialSource;
 use crate::request::sigv4::Credentials;
 use crate::request::upstream::{is_valid_region, Endpoint};
 use serde::Deserialize;
@@ -26,17 +30,6 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// A project allowed to call the gateway.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Project {
-    /// Name used in logs and metrics (never the key).
-    pub name: String,
-    /// SHA-256 of the project key.
-    pub key_sha256: [u8; 32],
-    /// Models, limits, guardrail, credential source.
-    pub policy: Policy,
-}
-
 /// The proxy's own AWS credentials, for projects with `credentials: environment`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentCredentials {
@@ -50,7 +43,7 @@ pub struct EnvironmentCredentials {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Projects and their key hashes.
-    pub projects: Vec<Project>,
+    pub projects: Vec<Rc<Project>>,
     /// Fixed upstream endpoint; `None` means `bedrock-runtime.<region>.amazonaws.com`.
     pub endpoint: Option<Endpoint>,
     /// Largest request body accepted, in bytes.
@@ -70,15 +63,6 @@ struct RawConfig {
     upstream: Option<RawUpstream>,
     #[serde(default)]
     limits: Option<RawLimits>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProject {
-    name: String,
-    key_sha256: String,
-    #[serde(default)]
-    policy: Option<RawPolicy>,
 }
 
 #[derive(Deserialize)]
@@ -106,7 +90,7 @@ impl Config {
         }
         let mut projects = Vec::with_capacity(raw.projects.len());
         for p in raw.projects {
-            projects.push(parse_project(p)?);
+            projects.push(Rc::new(parse_project(p)?));
         }
         for (i, p) in projects.iter().enumerate() {
             if projects.iter().skip(i + 1).any(|q| q.name == p.name) {
@@ -202,50 +186,6 @@ impl Config {
         });
         Ok(self)
     }
-}
-
-fn parse_project(p: RawProject) -> Result<Project, ConfigError> {
-    let name_ok = !p.name.is_empty()
-        && p.name.len() <= 64
-        && p.name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if !name_ok {
-        return Err(ConfigError::Invalid(format!(
-            "project name {:?} must be 1-64 characters of [A-Za-z0-9._-]",
-            p.name
-        )));
-    }
-    let key_sha256 = parse_sha256_hex(&p.key_sha256).ok_or_else(|| {
-        ConfigError::Invalid(format!(
-            "project {:?}: key_sha256 must be 64 hexadecimal characters",
-            p.name
-        ))
-    })?;
-    let policy = p
-        .policy
-        .unwrap_or_default()
-        .validate(&p.name)
-        .map_err(ConfigError::Invalid)?;
-    Ok(Project {
-        name: p.name,
-        key_sha256,
-        policy,
-    })
-}
-
-fn parse_sha256_hex(s: &str) -> Option<[u8; 32]> {
-    let bytes = s.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        let hi = (*pair.first()? as char).to_digit(16)?;
-        let lo = (*pair.get(1)? as char).to_digit(16)?;
-        *slot = u8::try_from(hi * 16 + lo).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

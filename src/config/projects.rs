@@ -1,29 +1,94 @@
-//! Project key check: the caller's `Project-Api-Key` against the configured SHA-256 hashes.
+//! Projects: who may call the gateway, and the check of the caller's
+//! `Project-Api-Key` against the configured SHA-256 hashes.
 
-use crate::config::Project;
+use super::ConfigError;
+use crate::policy::{Policy, RawPolicy};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::rc::Rc;
+
+/// A project allowed to call the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Name used in logs and metrics (never the key).
+    pub name: String,
+    /// SHA-256 of the project key.
+    pub key_sha256: [u8; 32],
+    /// Models, limits, guardrail, credential source.
+    pub policy: Policy,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProject {
+    name: String,
+    key_sha256: String,
+    #[serde(default)]
+    policy: Option<RawPolicy>,
+}
+
+pub(crate) fn parse_project(p: RawProject) -> Result<Project, ConfigError> {
+    let name_ok = !p.name.is_empty()
+        && p.name.len() <= 64
+        && p.name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if !name_ok {
+        return Err(ConfigError::Invalid(format!(
+            "project name {:?} must be 1-64 characters of [A-Za-z0-9._-]",
+            p.name
+        )));
+    }
+    let key_sha256 = parse_sha256_hex(&p.key_sha256).ok_or_else(|| {
+        ConfigError::Invalid(format!(
+            "project {:?}: key_sha256 must be 64 hexadecimal characters",
+            p.name
+        ))
+    })?;
+    let policy = p
+        .policy
+        .unwrap_or_default()
+        .validate(&p.name)
+        .map_err(ConfigError::Invalid)?;
+    Ok(Project {
+        name: p.name,
+        key_sha256,
+        policy,
+    })
+}
+
+fn parse_sha256_hex(s: &str) -> Option<[u8; 32]> {
+    let bytes = s.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let hi = (*pair.first()? as char).to_digit(16)?;
+        let lo = (*pair.get(1)? as char).to_digit(16)?;
+        *slot = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(out)
+}
 
 /// Finds the project whose key hash matches `key`, comparing hashes in constant time.
 ///
 /// Every configured hash is compared, so the time taken does not depend on
 /// which project (if any) matched.
-pub fn find_project<'a>(projects: &'a [Project], key: &str) -> Option<&'a Project> {
-    find_project_index(projects, key).and_then(|i| projects.get(i))
-}
-
-/// Like [`find_project`], returning the project's position.
-pub fn find_project_index(projects: &[Project], key: &str) -> Option<usize> {
+pub fn find_project<'a>(projects: &'a [Rc<Project>], key: &str) -> Option<&'a Rc<Project>> {
     let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     let mut found = None;
-    for (i, p) in projects.iter().enumerate() {
+    for p in projects {
         if constant_time_eq(&p.key_sha256, &digest) && found.is_none() {
-            found = Some(i);
+            found = Some(p);
         }
     }
     found
 }
 
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+/// Constant-time equality of two SHA-256 digests (the project key check and
+/// the SigV4 key cache both compare secrets' digests with it).
+pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     let mut diff = 0u8;
     for (x, y) in a.iter().zip(b.iter()) {
         diff |= x ^ y;
@@ -35,12 +100,12 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 mod tests {
     use super::*;
 
-    fn project(name: &str, key: &str) -> Project {
-        Project {
+    fn project(name: &str, key: &str) -> Rc<Project> {
+        Rc::new(Project {
             name: name.into(),
             key_sha256: Sha256::digest(key.as_bytes()).into(),
             policy: Default::default(),
-        }
+        })
     }
 
     #[test]

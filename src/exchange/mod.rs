@@ -3,6 +3,7 @@
 //! The shell feeds each Envoy callback to an [`Exchange`] and applies the
 //! returned [`Step`]. Nothing here calls the host, reads a clock or panics.
 
+mod plan;
 pub mod record;
 pub mod step;
 
@@ -10,34 +11,25 @@ use crate::answer::buffered::{
     rewrite_buffered, stream_context, Buffering, Mode, Pending, Rewritten,
 };
 use crate::answer::eventstream::DEFAULT_MAX_BUFFERED;
+use crate::answer::models::model_list;
 use crate::answer::stream::StreamTranslator;
-use crate::bedrock::converse::GuardrailConfig;
-use crate::config::{Config, Project};
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::exchange::record::Record;
 use crate::header::{first, HeaderPair};
 use crate::policy::rate_limit::{RateLimiter, Unlimited};
-use crate::request::caller::{
-    authenticate, check_request, is_header_token, must_strip, route, Caller, Route,
-};
-use crate::request::converse::to_converse;
-use crate::request::parse;
-use crate::request::sigv4::{sign_request, SignRequest, SigningKeys};
-use crate::request::upstream;
-use serde::Serialize;
-use std::borrow::Cow;
+use crate::request::caller::{authenticate, check_request, route, Caller, Route};
+use crate::request::sigv4::SigningKeys;
 use std::rc::Rc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 pub use crate::exchange::step::{BodyProgress, Effect, Name, Step, Verdict};
 
 #[derive(Debug)]
 enum State {
     AwaitHeaders,
-    /// The caller, and the removals of its secret headers: applied with the
-    /// forwarded request's other header changes, in one host call (the
-    /// headers stay paused until then; a refusal never forwards them).
-    AwaitBody(Caller, Vec<Effect>),
+    /// The caller is authenticated and its secrets are withheld; its body is awaited.
+    AwaitBody(Caller),
     AwaitResponse(Pending),
     BufferResponse(Buffering),
     Streaming(Box<StreamTranslator>),
@@ -53,20 +45,9 @@ pub struct Exchange<L: RateLimiter = Unlimited> {
     limiter: L,
     signing_keys: Rc<SigningKeys>,
     record: Record,
-}
-
-#[derive(Serialize)]
-struct ModelList {
-    object: &'static str,
-    data: Vec<ModelEntry>,
-}
-
-#[derive(Serialize)]
-struct ModelEntry {
-    id: &'static str,
-    object: &'static str,
-    created: u64,
-    owned_by: &'static str,
+    /// The answer's headers went to the client (a streamed answer): nothing
+    /// can replace it with an error any more.
+    answer_started: bool,
 }
 
 impl Exchange<Unlimited> {
@@ -85,6 +66,7 @@ impl<L: RateLimiter> Exchange<L> {
             limiter,
             signing_keys: Rc::new(SigningKeys::new()),
             record: Record::default(),
+            answer_started: false,
         }
     }
 
@@ -99,34 +81,6 @@ impl<L: RateLimiter> Exchange<L> {
         &self.record
     }
 
-    fn reply_models(&mut self, project: &Project) -> Step {
-        self.state = State::Done;
-        self.record.status = Some(200);
-        let data: Vec<ModelEntry> = project
-            .policy
-            .models()
-            .map(|m| ModelEntry {
-                id: m.id,
-                object: "model",
-                created: 0,
-                owned_by: "amazon-bedrock",
-            })
-            .collect();
-        let body = serde_json::to_vec(&ModelList {
-            object: "list",
-            data,
-        })
-        .unwrap_or_default();
-        Step {
-            effects: vec![Effect::LocalReply {
-                status: 200,
-                headers: Vec::new(),
-                body,
-            }],
-            verdict: Verdict::Pause,
-        }
-    }
-
     fn fail(&mut self, err: &ApiError) -> Step {
         self.state = State::Done;
         self.record.status = Some(err.status);
@@ -135,6 +89,9 @@ impl<L: RateLimiter> Exchange<L> {
     }
 
     /// Request headers arrived (`end_of_stream`: there is no body).
+    ///
+    /// An accepted request waits for its body, and its secret headers are
+    /// withheld at once (a [`Effect::RewriteRequestHeaders`] with nothing set).
     pub fn on_request_headers<H: HeaderPair>(
         &mut self,
         headers: &[H],
@@ -144,14 +101,14 @@ impl<L: RateLimiter> Exchange<L> {
             return Step::go();
         }
         let config = Rc::clone(&self.config);
-        let (index, project) = match authenticate(&config, headers) {
+        let project = match authenticate(&config, headers) {
             Ok(found) => found,
             Err(e) => return self.fail(&e),
         };
-        self.record.project = Some(project.name.clone());
+        self.record.project = Some(Rc::clone(project));
         let caller = match route(headers) {
-            Ok(Route::Models) => return self.reply_models(project),
-            Ok(Route::ChatCompletions) => check_request(&config, index, project, headers),
+            Ok(Route::Models) => return self.reply_models(&project.policy),
+            Ok(Route::ChatCompletions) => check_request(&config, project, headers),
             Err(e) => Err(e),
         };
         let caller = match caller {
@@ -172,19 +129,24 @@ impl<L: RateLimiter> Exchange<L> {
         if end_of_stream {
             return self.fail(&ApiError::invalid("body", "The request has no body."));
         }
-        let mut strip = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for name in headers.iter().map(HeaderPair::name) {
-            if must_strip(name)
-                && is_header_token(name)
-                && !seen.iter().any(|s| s.eq_ignore_ascii_case(name))
-            {
-                seen.push(name);
-                strip.push(Effect::RemoveRequestHeader(Cow::Owned(name.to_string())));
-            }
+        self.state = State::AwaitBody(caller);
+        Step {
+            effects: vec![Effect::RewriteRequestHeaders { set: Vec::new() }],
+            verdict: Verdict::Pause,
         }
-        self.state = State::AwaitBody(caller, strip);
-        Step::wait()
+    }
+
+    fn reply_models(&mut self, policy: &crate::policy::Policy) -> Step {
+        self.state = State::Done;
+        self.record.status = Some(200);
+        Step {
+            effects: vec![Effect::LocalReply {
+                status: 200,
+                headers: Vec::new(),
+                body: model_list(policy),
+            }],
+            verdict: Verdict::Pause,
+        }
     }
 
     /// `size` bytes of request body are buffered so far.
@@ -205,108 +167,71 @@ impl<L: RateLimiter> Exchange<L> {
 
     /// The whole request body; translates, signs and forwards it.
     pub fn on_request_body(&mut self, body: &[u8], now: SystemTime) -> Step {
-        let State::AwaitBody(caller, strip) = std::mem::replace(&mut self.state, State::Done)
-        else {
+        let State::AwaitBody(caller) = std::mem::replace(&mut self.state, State::Done) else {
             return Step::go();
         };
-        match self.forward(caller, strip, body, now) {
-            Ok(step) => step,
+        let config = Rc::clone(&self.config);
+        match plan::plan(
+            &config,
+            caller,
+            body,
+            now,
+            &self.signing_keys,
+            &mut self.record,
+        ) {
+            Ok(call) => {
+                self.state = State::AwaitResponse(call.pending);
+                Step {
+                    effects: vec![
+                        Effect::RewriteRequestHeaders { set: call.headers },
+                        Effect::ReplaceRequestBody(call.body),
+                    ],
+                    verdict: Verdict::Continue,
+                }
+            }
             Err(e) => self.fail(&e),
         }
     }
 
-    fn forward(
-        &mut self,
-        caller: Caller,
-        strip: Vec<Effect>,
-        body: &[u8],
-        now: SystemTime,
-    ) -> Result<Step, ApiError> {
-        let mut req = parse::parse(body)?;
-        self.record.model = Some(req.model.id);
-        let config = Rc::clone(&self.config);
-        let mut guardrail = None;
-        if let Some(project) = config.projects.get(caller.project_index) {
-            project.policy.check_model(&project.name, req.model)?;
-            req.sampling.max_tokens = project.policy.max_tokens(req.sampling.max_tokens)?;
-            guardrail = project.policy.guardrail.as_ref().map(|g| GuardrailConfig {
-                guardrail_identifier: g.identifier.clone(),
-                guardrail_version: g.version.clone(),
-            });
-        }
-        let model = req.model.id;
-        let stream = req.stream;
-        let include_usage = req.include_usage;
-        let timeout = req
-            .timeout_seconds
-            .unwrap_or(self.config.max_timeout_seconds)
-            .min(self.config.max_timeout_seconds);
-        let tools_streaming = req.model.tools_streaming;
-        let mut converse = to_converse(req)?;
-        converse.guardrail_config = guardrail;
-        let mode = match (stream, converse.tool_config.is_some() && !tools_streaming) {
-            (false, _) => Mode::Json,
-            (true, false) => Mode::Stream,
-            (true, true) => Mode::Replay,
+    /// The host refused `effect`, one of the last step's effects (the shell
+    /// applies none after it). A refused change to the request ends it with
+    /// an OpenAI-shaped 500, so nothing half-rewritten is forwarded; so does
+    /// one to an answer whose headers have not left yet. A streamed answer
+    /// that has started can only go on.
+    pub fn on_host_refused(&mut self, effect: &Effect) -> Step {
+        let err = match effect {
+            Effect::RewriteRequestHeaders { set } if set.is_empty() => ApiError::host_refused(
+                "withhold the caller's credential headers",
+                "Envoy refused to change the request headers.",
+            ),
+            Effect::RewriteRequestHeaders { .. } => ApiError::host_refused(
+                "set the signed request headers",
+                "Envoy refused to change the request headers after the body arrived; the wasm plugin needs `allow_on_headers_stop_iteration: true` (Envoy >= 1.35).",
+            ),
+            Effect::ReplaceRequestBody(_) => ApiError::host_refused(
+                "replace the request body",
+                "Envoy refused to change the buffered request body.",
+            ),
+            Effect::LocalReply { .. } => return Step::wait(),
+            _ if self.answer_started => return Step::go(),
+            _ => ApiError::internal(
+                "The gateway could not rewrite Bedrock's answer: Envoy refused to change the response.",
+            ),
         };
-        let stream = mode == Mode::Stream;
-        let payload = serde_json::to_vec(&converse)
-            .map_err(|e| ApiError::internal(format!("could not encode the Converse body: {e}")))?;
-        let authority = upstream::authority(self.config.endpoint.as_ref(), &caller.region);
-        let path = upstream::converse_path(model, stream);
-        let signed = sign_request(
-            &SignRequest {
-                authority: &authority,
-                path: &path,
-                body: &payload,
-                region: &caller.region,
-            },
-            &caller.credentials,
-            now,
-            &self.signing_keys,
-        )
-        .map_err(|e| ApiError::invalid("aws-secret-access-key", e.to_string()))?;
-        let mut effects = strip;
-        effects.reserve(signed.len() + 8);
-        effects.push(Effect::SetRequestHeader(":path".into(), path));
-        effects.push(Effect::SetRequestHeader(":authority".into(), authority));
-        effects.push(Effect::SetRequestHeader(
-            "content-type".into(),
-            "application/json".into(),
-        ));
-        effects.push(Effect::SetRequestHeader(
-            "content-length".into(),
-            payload.len().to_string(),
-        ));
-        let accept = if stream {
-            "application/vnd.amazon.eventstream"
-        } else {
-            "application/json"
-        };
-        effects.push(Effect::SetRequestHeader("accept".into(), accept.into()));
-        effects.push(Effect::SetRequestHeader(
-            "x-envoy-upstream-rq-timeout-ms".into(),
-            (timeout * 1000).to_string(),
-        ));
-        for (name, value) in signed {
-            effects.push(Effect::SetRequestHeader(Cow::Borrowed(name), value));
+        self.record.usage = None;
+        self.fail(&err)
+    }
+
+    /// Why the exchange ended where it did, when that points at a
+    /// misconfigured deployment (for Envoy's log): a request that ended while
+    /// its body was awaited means the body never reached the filter.
+    pub fn diagnosis(&self) -> Option<&'static str> {
+        match self.state {
+            State::AwaitBody(_) => Some(
+                "bedrock-openai-filter: a request ended before its body reached the filter. If every request does this, the wasm plugin lacks `allow_on_headers_stop_iteration: true` (Envoy >= 1.35), without which the filter never sees a body.",
+            ),
+            _ => None,
         }
-        effects.push(Effect::ReplaceRequestBody(payload));
-        let created = now
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        self.state = State::AwaitResponse(Pending {
-            caller,
-            model,
-            created,
-            mode,
-            include_usage,
-        });
-        Ok(Step {
-            effects,
-            verdict: Verdict::Continue,
-        })
     }
 
     fn note(&mut self, rewritten: &Rewritten) {
@@ -336,6 +261,7 @@ impl<L: RateLimiter> Exchange<L> {
         }
         if pending.mode == Mode::Stream && status == 200 {
             self.record.status = Some(200);
+            self.answer_started = true;
             let ctx = stream_context(find("x-amzn-requestid").as_deref(), &pending);
             let translator = StreamTranslator::new(ctx, DEFAULT_MAX_BUFFERED);
             self.state = State::Streaming(Box::new(translator));

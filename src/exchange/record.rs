@@ -1,13 +1,15 @@
 //! What one exchange did, for metrics and access logs (never a key or credential).
 
+use crate::config::Project;
 use crate::openai::Usage;
 use std::borrow::Cow;
+use std::rc::Rc;
 
 /// Facts about one request, filled in as they become known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
-    /// Project name, once the key matched.
-    pub project: Option<String>,
+    /// The caller's project, once the key matched.
+    pub project: Option<Rc<Project>>,
     /// Requested model, once the body parsed.
     pub model: Option<&'static str>,
     /// Status sent to the client.

@@ -1,7 +1,6 @@
 //! What the core asks the shell to do after one host callback.
 
 use crate::error::ApiError;
-use crate::header::HeaderPair;
 use std::borrow::Cow;
 
 /// A header name: static for the ones we set, owned for the caller's.
@@ -10,10 +9,14 @@ pub type Name = Cow<'static, str>;
 /// One change the shell applies to the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Set (replace) a request header.
-    SetRequestHeader(Name, String),
-    /// Remove a request header.
-    RemoveRequestHeader(Name),
+    /// Replace the request header map with
+    /// [`upstream_headers`](crate::request::headers::upstream_headers) of the
+    /// caller's headers (as the header callback saw them) and `set`, in one
+    /// host call. With nothing set, it only withholds the caller's secrets.
+    RewriteRequestHeaders {
+        /// Headers of the upstream call, replacing any of the same name.
+        set: Vec<(Name, String)>,
+    },
     /// Replace the whole request body.
     ReplaceRequestBody(Vec<u8>),
     /// Set (replace) a response header.
@@ -88,55 +91,13 @@ pub enum BodyProgress {
     Wait(Step),
 }
 
-/// The request headers after a step's header effects, applied in order (a
-/// set replaces every header of that name, case-insensitively), so that the
-/// shell can replace the whole map with one host call instead of one per
-/// header. Borrows from both: nothing is copied.
-pub fn merge_request_headers<'a, H: HeaderPair>(
-    headers: &'a [H],
-    effects: &'a [Effect],
-) -> Vec<(&'a str, &'a str)> {
-    let mut merged: Vec<(&str, &str)> = Vec::with_capacity(headers.len() + effects.len());
-    merged.extend(headers.iter().map(|h| (h.name(), h.value())));
-    for effect in effects {
-        match effect {
-            Effect::SetRequestHeader(name, value) => {
-                merged.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-                merged.push((name, value));
-            }
-            Effect::RemoveRequestHeader(name) => {
-                merged.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-            }
-            _ => {}
-        }
-    }
-    merged
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merges_sets_and_removes_in_order_case_insensitively() {
-        let h = vec![
-            (":path".to_string(), "/v1".to_string()),
-            ("Project-Api-Key".to_string(), "k".to_string()),
-            ("x-keep".to_string(), "1".to_string()),
-        ];
-        let effects = [
-            Effect::RemoveRequestHeader("project-api-key".into()),
-            Effect::SetRequestHeader(":path".into(), "/model/x/converse".into()),
-            Effect::SetRequestHeader("authorization".into(), "AWS4".into()),
-            Effect::ReplaceRequestBody(Vec::new()),
-        ];
-        assert_eq!(
-            merge_request_headers(&h, &effects),
-            vec![
-                ("x-keep", "1"),
-                (":path", "/model/x/converse"),
-                ("authorization", "AWS4"),
-            ]
-        );
+impl Effect {
+    /// Whether the effect changes the request on its way upstream (a refusal
+    /// of such a change must never let the request go on).
+    pub fn is_request_side(&self) -> bool {
+        matches!(
+            self,
+            Effect::RewriteRequestHeaders { .. } | Effect::ReplaceRequestBody(_)
+        )
     }
 }

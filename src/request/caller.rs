@@ -1,12 +1,13 @@
 //! What the caller's request headers say: project key, AWS credentials, region.
 
-use crate::config::projects::find_project_index;
+use crate::config::projects::find_project;
 use crate::config::{Config, Project};
 use crate::error::ApiError;
 use crate::header::{single, HeaderPair};
 use crate::policy::CredentialSource;
 use crate::request::sigv4::Credentials;
 use crate::request::upstream::is_valid_region;
+use std::rc::Rc;
 
 /// The path this filter serves.
 pub const CHAT_COMPLETIONS_PATH: &str = "/v1/amazon-bedrock/chat/completions";
@@ -25,10 +26,8 @@ pub enum Route {
 /// An authenticated caller, ready to have its body translated.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The project the key belongs to.
-    pub project: String,
-    /// Its position in `Config::projects` (for its policy).
-    pub project_index: usize,
+    /// The project the key belongs to (name and policy).
+    pub project: Rc<Project>,
     /// Credentials to sign with.
     pub credentials: Credentials,
     /// Region for the host name and the signature.
@@ -61,10 +60,9 @@ fn required<'a, H: HeaderPair>(headers: &'a [H], name: &'static str) -> Result<&
 pub fn authenticate<'c, H: HeaderPair>(
     config: &'c Config,
     headers: &[H],
-) -> Result<(usize, &'c Project), ApiError> {
+) -> Result<&'c Rc<Project>, ApiError> {
     match single(headers, "project-api-key") {
-        Ok(Some(key)) => find_project_index(&config.projects, key.trim())
-            .and_then(|i| config.projects.get(i).map(|p| (i, p)))
+        Ok(Some(key)) => find_project(&config.projects, key.trim())
             .ok_or_else(|| ApiError::invalid_api_key("The project key is not valid.")),
         Ok(None) => Err(ApiError::invalid_api_key(
             "Header `Project-Api-Key` is required.",
@@ -97,8 +95,7 @@ pub fn route<H: HeaderPair>(headers: &[H]) -> Result<Route, ApiError> {
 /// Checks content type, size and the `aws-*` headers of a chat request.
 pub fn check_request<H: HeaderPair>(
     config: &Config,
-    project_index: usize,
-    project: &Project,
+    project: &Rc<Project>,
     headers: &[H],
 ) -> Result<Caller, ApiError> {
     let content_type = single(headers, "content-type").ok().flatten().unwrap_or("");
@@ -134,8 +131,7 @@ pub fn check_request<H: HeaderPair>(
         ),
     };
     Ok(Caller {
-        project: project.name.clone(),
-        project_index,
+        project: Rc::clone(project),
         credentials,
         region,
         request_id: single(headers, "x-request-id")
@@ -168,26 +164,4 @@ fn header_credentials<H: HeaderPair>(headers: &[H]) -> Result<Credentials, ApiEr
         secret_access_key: secret_access_key.to_string(),
         session_token,
     })
-}
-
-/// True for a valid HTTP header name (RFC 9110 token). Envoy only delivers
-/// such names; anything else is never echoed back in an effect.
-pub fn is_header_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// Request headers that must never reach the upstream: keys, credentials, the
-/// client's own auth, any `x-amz*` header, and `accept-encoding` (the filter
-/// must read the answer uncompressed).
-pub fn must_strip(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "project-api-key"
-        || n.starts_with("aws-")
-        || n == "authorization"
-        || n.starts_with("x-amz")
-        || n == "accept-encoding"
-        || n == "content-length"
 }

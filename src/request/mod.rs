@@ -2,6 +2,7 @@
 
 pub mod caller;
 pub mod converse;
+pub mod headers;
 pub mod parse;
 pub mod sigv4;
 pub mod upstream;

@@ -4,19 +4,22 @@ use super::host;
 use super::limiter::SharedLimiter;
 use super::telemetry;
 use crate::config::Config;
-use crate::exchange::step::merge_request_headers;
 use crate::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
 use crate::header::first;
+use crate::request::headers::upstream_headers;
 use crate::request::sigv4::SigningKeys;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, LogLevel, MapType, Status};
 use std::rc::Rc;
 use std::time::SystemTime;
 
 /// One request through the filter.
 pub struct Http {
     exchange: Exchange<SharedLimiter>,
+    /// The request header map as the header callback read it (the one read
+    /// per request), kept until the body step rewrites the headers.
+    request_headers: Option<host::HeaderBlock>,
     /// What access logs were told so far.
     published: telemetry::Published,
     forwarded_at: Option<SystemTime>,
@@ -34,10 +37,13 @@ fn body(buffer: BufferType, size: usize) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn apply_effect(effect: &Effect) -> Result<(), proxy_wasm::types::Status> {
+/// Applies one effect; `caller` is the request header map the header
+/// callback read (a request-header rewrite starts from it).
+fn apply_effect(effect: &Effect, caller: &[(&str, &str)]) -> Result<(), Status> {
     match effect {
-        Effect::SetRequestHeader(k, v) => host::set_header(MapType::HttpRequestHeaders, k, v),
-        Effect::RemoveRequestHeader(k) => host::remove_header(MapType::HttpRequestHeaders, k),
+        Effect::RewriteRequestHeaders { set } => {
+            host::set_headers(MapType::HttpRequestHeaders, &upstream_headers(caller, set))
+        }
         Effect::ReplaceRequestBody(b) => host::replace_buffer(BufferType::HttpRequestBody, b),
         Effect::SetResponseHeader(k, v) => host::set_header(MapType::HttpResponseHeaders, k, v),
         Effect::RemoveResponseHeader(k) => host::remove_header(MapType::HttpResponseHeaders, k),
@@ -59,56 +65,44 @@ impl Http {
     pub fn new(config: Rc<Config>, signing_keys: Rc<SigningKeys>) -> Http {
         Http {
             exchange: Exchange::with_limiter(config, SharedLimiter).with_signing_keys(signing_keys),
+            request_headers: None,
             published: telemetry::Published::default(),
             forwarded_at: None,
             answered_at: None,
         }
     }
 
-    /// Applies `step`, then publishes whatever the record learned.
+    /// Applies `step` in order, then publishes whatever the record learned.
     ///
-    /// Request-header changes go to the host as one whole-map replacement.
-    fn apply(&mut self, step: Step) -> Action {
-        let header_changes = step
-            .effects
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e,
-                    Effect::SetRequestHeader(..) | Effect::RemoveRequestHeader(..)
-                )
-            })
-            .count();
-        let batched = header_changes > 1;
-        if batched {
-            let block = host::get_headers(MapType::HttpRequestHeaders);
-            let current = block.pairs();
-            let map = merge_request_headers(&current, &step.effects);
-            if let Err(status) = host::set_headers(MapType::HttpRequestHeaders, &map) {
-                host::log(
-                    LogLevel::Error,
-                    &format!("bedrock-openai-filter: host refused the request headers: {status:?}"),
-                );
-            }
-        }
+    /// When the host refuses an effect, none after it is applied and the
+    /// exchange decides what happens instead (for a change to the request:
+    /// an error reply, never the request as it stood).
+    fn apply(&mut self, step: Step, caller: &[(&str, &str)]) -> Action {
+        let mut verdict = step.verdict;
         for effect in &step.effects {
-            if batched
-                && matches!(
-                    effect,
-                    Effect::SetRequestHeader(..) | Effect::RemoveRequestHeader(..)
-                )
-            {
-                continue;
-            }
-            if let Err(status) = apply_effect(effect) {
+            if let Err(status) = apply_effect(effect, caller) {
                 host::log(
                     LogLevel::Error,
-                    &format!("bedrock-openai-filter: host refused an effect: {status:?}"),
+                    &format!("bedrock-openai-filter: host refused an effect ({status:?})"),
                 );
+                let instead = self.exchange.on_host_refused(effect);
+                verdict = instead.verdict;
+                for e in &instead.effects {
+                    if let Err(status) = apply_effect(e, caller) {
+                        host::log(
+                            LogLevel::Critical,
+                            &format!(
+                                "bedrock-openai-filter: host refused the error reply ({status:?})"
+                            ),
+                        );
+                        verdict = Verdict::Pause;
+                    }
+                }
+                break;
             }
         }
         self.published.publish(self.exchange.record());
-        match step.verdict {
+        match verdict {
             Verdict::Continue => Action::Continue,
             Verdict::Pause => Action::Pause,
         }
@@ -122,18 +116,26 @@ impl HttpContext for Http {
         let block = host::get_headers(MapType::HttpRequestHeaders);
         let headers = block.pairs();
         let step = self.exchange.on_request_headers(&headers, end_of_stream);
-        self.apply(step)
+        let action = self.apply(step, &headers);
+        drop(headers);
+        self.request_headers = Some(block);
+        action
     }
 
     fn on_http_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         match self.exchange.on_request_body_progress(size, end_of_stream) {
-            BodyProgress::Wait(step) => self.apply(step),
+            BodyProgress::Wait(step) => self.apply(step, &[]),
             BodyProgress::Ready => {
                 let now = now();
                 self.forwarded_at = Some(now);
                 let bytes = body(BufferType::HttpRequestBody, size);
                 let step = self.exchange.on_request_body(&bytes, now);
-                self.apply(step)
+                let block = self.request_headers.take();
+                let headers = block
+                    .as_ref()
+                    .map(host::HeaderBlock::pairs)
+                    .unwrap_or_default();
+                self.apply(step, &headers)
             }
         }
     }
@@ -148,21 +150,24 @@ impl HttpContext for Http {
         let step = self
             .exchange
             .on_response_headers(status, &headers, end_of_stream);
-        self.apply(step)
+        self.apply(step, &[])
     }
 
     fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         match self.exchange.on_response_body_progress(size, end_of_stream) {
-            BodyProgress::Wait(step) => self.apply(step),
+            BodyProgress::Wait(step) => self.apply(step, &[]),
             BodyProgress::Ready => {
                 let bytes = body(BufferType::HttpResponseBody, size);
                 let step = self.exchange.on_response_body(&bytes, end_of_stream);
-                self.apply(step)
+                self.apply(step, &[])
             }
         }
     }
 
     fn on_log(&mut self) {
+        if let Some(hint) = self.exchange.diagnosis() {
+            host::log(LogLevel::Warn, hint);
+        }
         let latency = match (self.forwarded_at, self.answered_at) {
             (Some(sent), Some(answered)) => answered
                 .duration_since(sent)

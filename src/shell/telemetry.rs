@@ -119,7 +119,10 @@ fn add(id: Option<u32>, by: u64) {
 
 /// Emits the metrics of a finished exchange.
 pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
-    let project = record.project.as_deref().unwrap_or("unknown");
+    let project = record
+        .project
+        .as_ref()
+        .map_or("unknown", |p| p.name.as_str());
     if let Some(reason) = &record.rejected {
         count(
             format!(
@@ -198,7 +201,7 @@ impl Published {
     /// `wasm.bedrock_openai.*` (each fact is set once, when it becomes known).
     pub fn publish(&mut self, record: &Record) {
         if let (false, Some(p)) = (self.project, &record.project) {
-            set("bedrock_openai.project", p);
+            set("bedrock_openai.project", &p.name);
             self.project = true;
         }
         if let (false, Some(m)) = (self.model, record.model) {

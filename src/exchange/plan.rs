@@ -1,0 +1,114 @@
+//! Planning the upstream call: from the caller and its body to a signed
+//! Converse request, decided whole before anything is emitted.
+
+use crate::answer::buffered::{Mode, Pending};
+use crate::bedrock::converse::GuardrailConfig;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::exchange::record::Record;
+use crate::exchange::step::Name;
+use crate::request::caller::Caller;
+use crate::request::converse::to_converse;
+use crate::request::parse;
+use crate::request::sigv4::{sign_request, SignRequest, SigningKeys};
+use crate::request::upstream;
+use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The upstream call, ready to be emitted.
+#[derive(Debug)]
+pub(crate) struct UpstreamCall {
+    /// Headers the call sets (path, authority, body framing, timeout, signature).
+    pub(crate) headers: Vec<(Name, String)>,
+    /// The Converse body.
+    pub(crate) body: Vec<u8>,
+    /// What the answer phase needs to know.
+    pub(crate) pending: Pending,
+}
+
+/// Parses, checks against the project's policy, translates and signs the
+/// request `body` of `caller`. Notes the model in `record` as soon as it is known.
+pub(crate) fn plan(
+    config: &Config,
+    caller: Caller,
+    body: &[u8],
+    now: SystemTime,
+    signing_keys: &SigningKeys,
+    record: &mut Record,
+) -> Result<UpstreamCall, ApiError> {
+    let mut req = parse::parse(body)?;
+    record.model = Some(req.model.id);
+    let policy = &caller.project.policy;
+    policy.check_model(&caller.project.name, req.model)?;
+    req.sampling.max_tokens = policy.max_tokens(req.sampling.max_tokens)?;
+    let model = req.model.id;
+    let include_usage = req.include_usage;
+    let timeout = req
+        .timeout_seconds
+        .unwrap_or(config.max_timeout_seconds)
+        .min(config.max_timeout_seconds);
+    let tools_streaming = req.model.tools_streaming;
+    let stream = req.stream;
+    let mut converse = to_converse(req)?;
+    converse.guardrail_config = policy.guardrail.as_ref().map(|g| GuardrailConfig {
+        guardrail_identifier: g.identifier.clone(),
+        guardrail_version: g.version.clone(),
+    });
+    let mode = match (stream, converse.tool_config.is_some() && !tools_streaming) {
+        (false, _) => Mode::Json,
+        (true, false) => Mode::Stream,
+        (true, true) => Mode::Replay,
+    };
+    let payload = serde_json::to_vec(&converse)
+        .map_err(|e| ApiError::internal(format!("could not encode the Converse body: {e}")))?;
+    let streamed = mode == Mode::Stream;
+    let authority = upstream::authority(config.endpoint.as_ref(), &caller.region);
+    let path = upstream::converse_path(model, streamed);
+    let signed = sign_request(
+        &SignRequest {
+            authority: &authority,
+            path: &path,
+            body: &payload,
+            region: &caller.region,
+        },
+        &caller.credentials,
+        now,
+        signing_keys,
+    )
+    .map_err(|e| ApiError::invalid("aws-secret-access-key", e.to_string()))?;
+    let accept = if streamed {
+        "application/vnd.amazon.eventstream"
+    } else {
+        "application/json"
+    };
+    let mut headers: Vec<(Name, String)> = Vec::with_capacity(signed.len() + 6);
+    headers.push((":path".into(), path));
+    headers.push((":authority".into(), authority));
+    headers.push(("content-type".into(), "application/json".into()));
+    headers.push(("content-length".into(), payload.len().to_string()));
+    headers.push(("accept".into(), accept.into()));
+    headers.push((
+        "x-envoy-upstream-rq-timeout-ms".into(),
+        (timeout * 1000).to_string(),
+    ));
+    headers.extend(
+        signed
+            .into_iter()
+            .map(|(name, value)| (Cow::Borrowed(name), value)),
+    );
+    let created = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(UpstreamCall {
+        headers,
+        body: payload,
+        pending: Pending {
+            caller,
+            model,
+            created,
+            mode,
+            include_usage,
+        },
+    })
+}
