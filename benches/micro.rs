@@ -17,7 +17,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
 use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseContext};
-use bedrock_openai_filter::answer::stream::{StreamContext, StreamTranslator};
+use bedrock_openai_filter::answer::sse::StreamContext;
+use bedrock_openai_filter::answer::stream::StreamTranslator;
 use bedrock_openai_filter::request::converse::to_converse;
 use bedrock_openai_filter::request::parse::parse;
 use bedrock_openai_filter::request::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};

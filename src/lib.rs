@@ -21,6 +21,7 @@ pub mod header;
 pub mod openai;
 pub mod policy;
 pub mod request;
+pub mod secret;
 
 #[cfg(target_arch = "wasm32")]
 mod shell;

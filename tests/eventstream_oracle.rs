@@ -89,10 +89,9 @@ fn ours(pieces: &[&[u8]]) -> Outcome {
     let mut frames = Vec::new();
     for piece in pieces {
         dec.push(piece);
-        loop {
-            match dec.next_frame() {
-                Ok(Some(m)) => frames.push(m),
-                Ok(None) => break,
+        for frame in dec.frames() {
+            match frame {
+                Ok(m) => frames.push(m),
                 Err(_) => return (frames, false),
             }
         }

@@ -9,7 +9,8 @@
     clippy::panic
 )]
 
-use bedrock_openai_filter::answer::stream::{StreamContext, StreamTranslator};
+use bedrock_openai_filter::answer::sse::StreamContext;
+use bedrock_openai_filter::answer::stream::StreamTranslator;
 use serde_json::{json, Value};
 
 mod support;

@@ -45,20 +45,17 @@ fn decode(pieces: &[&[u8]], cap: usize) -> (Vec<Message>, Result<(), DecodeError
     let mut frames = Vec::new();
     for piece in pieces {
         dec.push(piece);
-        loop {
-            match dec.next_frame() {
-                Ok(Some(m)) => frames.push(m),
-                Ok(None) => {
-                    assert!(
-                        dec.buffered() <= cap,
-                        "{} bytes buffered over cap {cap}",
-                        dec.buffered()
-                    );
-                    break;
-                }
+        for frame in dec.frames() {
+            match frame {
+                Ok(m) => frames.push(m),
                 Err(e) => return (frames, Err(e)),
             }
         }
+        assert!(
+            dec.buffered() <= cap,
+            "{} bytes buffered over cap {cap}",
+            dec.buffered()
+        );
     }
     let end = dec.finish();
     (frames, end)

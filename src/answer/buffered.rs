@@ -3,7 +3,7 @@
 
 use crate::answer::completion::{to_chat_completion, ResponseContext};
 use crate::answer::replay;
-use crate::answer::stream::StreamContext;
+use crate::answer::sse::StreamContext;
 use crate::error::bedrock::from_upstream;
 use crate::exchange::record::Summary;
 use crate::exchange::step::{Effect, Step, Verdict};

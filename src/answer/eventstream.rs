@@ -246,6 +246,15 @@ impl FrameDecoder {
         Ok(Some(message))
     }
 
+    /// The complete frames pushed so far, in order, until more bytes are
+    /// needed; after an error it yields nothing more.
+    pub fn frames(&mut self) -> Frames<'_> {
+        Frames {
+            decoder: self,
+            failed: false,
+        }
+    }
+
     /// Checks a frame's prelude: its CRC, its lengths and the cap.
     fn check_prelude(&self, prelude: &[u8]) -> Result<(usize, usize), DecodeError> {
         if crc32(prelude.get(..8).unwrap_or_default()) != be_u32(prelude, 8) {
@@ -275,6 +284,31 @@ impl FrameDecoder {
         match self.buffered() {
             0 => Ok(()),
             n => Err(DecodeError::Truncated(n)),
+        }
+    }
+}
+
+/// Iterator over a [`FrameDecoder`]'s complete frames (see [`FrameDecoder::frames`]).
+#[derive(Debug)]
+pub struct Frames<'a> {
+    decoder: &'a mut FrameDecoder,
+    failed: bool,
+}
+
+impl Iterator for Frames<'_> {
+    type Item = Result<Message, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.decoder.next_frame() {
+            Ok(Some(m)) => Some(Ok(m)),
+            Ok(None) => None,
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
         }
     }
 }

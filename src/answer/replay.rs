@@ -5,11 +5,10 @@
 //! its answer as the chunks a stream would have produced.
 
 use crate::answer::completion::parse_answer;
-use crate::answer::sse;
-use crate::answer::stream::StreamContext;
+use crate::answer::sse::StreamContext;
 use crate::error::ApiError;
 use crate::exchange::record::Summary;
-use crate::openai::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
+use crate::openai::{Delta, FunctionDelta, ToolCallDelta};
 
 /// SSE body for the Converse JSON `body`.
 pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), ApiError> {
@@ -19,64 +18,29 @@ pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), Ap
         finish_reason: Some(answer.finish_reason),
     };
     let mut out = Vec::with_capacity(body.len() * 2);
-    let write = |out: &mut Vec<u8>, delta: Delta<'_>, finish: Option<&'static str>| {
-        let choices = [ChunkChoice {
-            index: 0,
-            delta,
-            logprobs: None,
-            finish_reason: finish,
-        }];
-        sse::write_data(out, &chunk(ctx, &choices, None));
-    };
-    let role = Delta {
-        role: Some("assistant"),
-        content: Some(""),
-        ..Delta::default()
-    };
-    write(&mut out, role, None);
+    ctx.role(&mut out);
     if let Some(text) = answer.text.as_deref().filter(|t| !t.is_empty()) {
         let delta = Delta {
             content: Some(text),
             ..Delta::default()
         };
-        write(&mut out, delta, None);
+        ctx.choice(&mut out, delta, None);
     }
     for (index, call) in (0u32..).zip(answer.tool_calls.iter()) {
-        let calls = [ToolCallDelta {
-            index,
-            id: Some(&call.id),
-            kind: Some("function"),
-            function: FunctionDelta {
-                name: Some(&call.function.name),
-                arguments: &call.function.arguments,
+        ctx.tool_call(
+            &mut out,
+            ToolCallDelta {
+                index,
+                id: Some(&call.id),
+                kind: Some("function"),
+                function: FunctionDelta {
+                    name: Some(&call.function.name),
+                    arguments: &call.function.arguments,
+                },
             },
-        }];
-        let delta = Delta {
-            tool_calls: &calls,
-            ..Delta::default()
-        };
-        write(&mut out, delta, None);
+        );
     }
-    write(&mut out, Delta::default(), Some(answer.finish_reason));
-    if ctx.include_usage {
-        sse::write_data(&mut out, &chunk(ctx, &[], answer.usage));
-    }
-    out.extend_from_slice(sse::DONE);
+    ctx.choice(&mut out, Delta::default(), Some(answer.finish_reason));
+    ctx.end(&mut out, answer.usage);
     Ok((out, summary))
-}
-
-fn chunk<'a>(
-    ctx: &'a StreamContext,
-    choices: &'a [ChunkChoice<'a>],
-    usage: Option<crate::openai::Usage>,
-) -> ChatChunk<'a> {
-    ChatChunk {
-        id: &ctx.id,
-        object: "chat.completion.chunk",
-        created: ctx.created,
-        model: ctx.model,
-        system_fingerprint: None,
-        choices,
-        usage,
-    }
 }

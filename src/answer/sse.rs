@@ -1,5 +1,8 @@
-//! Server-sent events writer: `data: <json>\n\n` lines and the final `[DONE]`.
+//! Server-sent events: the `chat.completion.chunk` events of one answer,
+//! written the same way whether the answer streams or is replayed.
 
+use crate::error::ApiError;
+use crate::openai::{ChatChunk, ChunkChoice, Delta, ToolCallDelta, Usage};
 use serde::Serialize;
 
 /// The line that ends an OpenAI stream.
@@ -17,6 +20,83 @@ pub fn write_data(out: &mut Vec<u8>, value: &impl Serialize) {
         return;
     }
     out.extend_from_slice(b"\n\n");
+}
+
+/// Appends one `{"error": ...}` event and `[DONE]`: how a stream that has
+/// started reports a failure (the OpenAI SDKs raise on it).
+pub fn write_error(out: &mut Vec<u8>, err: &ApiError) {
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(&err.to_json());
+    out.extend_from_slice(b"\n\n");
+    out.extend_from_slice(DONE);
+}
+
+/// Identity shared by every chunk of one answer.
+#[derive(Debug, Clone)]
+pub struct StreamContext {
+    /// `chatcmpl-...`.
+    pub id: String,
+    /// The model id the caller asked for.
+    pub model: &'static str,
+    /// Unix seconds.
+    pub created: u64,
+    /// Emit the final usage chunk.
+    pub include_usage: bool,
+}
+
+impl StreamContext {
+    /// Appends a chunk with one choice carrying `delta` (and `finish` on the last one).
+    pub fn choice(&self, out: &mut Vec<u8>, delta: Delta<'_>, finish: Option<&'static str>) {
+        let choices = [ChunkChoice {
+            index: 0,
+            delta,
+            logprobs: None,
+            finish_reason: finish,
+        }];
+        self.chunk(out, &choices, None);
+    }
+
+    /// Appends the first chunk: `role: assistant` and empty content.
+    pub fn role(&self, out: &mut Vec<u8>) {
+        let delta = Delta {
+            role: Some("assistant"),
+            content: Some(""),
+            ..Delta::default()
+        };
+        self.choice(out, delta, None);
+    }
+
+    /// Appends a chunk carrying one tool-call fragment.
+    pub fn tool_call(&self, out: &mut Vec<u8>, call: ToolCallDelta<'_>) {
+        let calls = [call];
+        let delta = Delta {
+            tool_calls: &calls,
+            ..Delta::default()
+        };
+        self.choice(out, delta, None);
+    }
+
+    /// Appends what ends a finished answer: the usage chunk (`choices: []`)
+    /// when the caller asked for it, then `[DONE]`.
+    pub fn end(&self, out: &mut Vec<u8>, usage: Option<Usage>) {
+        if self.include_usage {
+            self.chunk(out, &[], usage);
+        }
+        out.extend_from_slice(DONE);
+    }
+
+    fn chunk(&self, out: &mut Vec<u8>, choices: &[ChunkChoice<'_>], usage: Option<Usage>) {
+        let chunk = ChatChunk {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.created,
+            model: self.model,
+            system_fingerprint: None,
+            choices,
+            usage,
+        };
+        write_data(out, &chunk);
+    }
 }
 
 #[cfg(test)]

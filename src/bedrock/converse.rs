@@ -1,5 +1,6 @@
 //! Converse request and response bodies (botocore's bedrock-runtime model, the parts we use).
 
+use crate::request::parse::data_url::DataUrl;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -78,8 +79,8 @@ pub struct ImageBlock {
 /// Image bytes, base64 in JSON.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct ImageSource {
-    /// Base64 text.
-    pub bytes: String,
+    /// The caller's base64, as sent.
+    pub bytes: DataUrl,
 }
 
 /// `toolUse` block.

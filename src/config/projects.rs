@@ -3,8 +3,8 @@
 
 use super::ConfigError;
 use crate::policy::{Policy, RawPolicy};
+use crate::secret::{digest, same_digest};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::rc::Rc;
 
 /// A project allowed to call the gateway.
@@ -76,24 +76,14 @@ fn parse_sha256_hex(s: &str) -> Option<[u8; 32]> {
 /// Every configured hash is compared, so the time taken does not depend on
 /// which project (if any) matched.
 pub fn find_project<'a>(projects: &'a [Rc<Project>], key: &str) -> Option<&'a Rc<Project>> {
-    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    let key_digest = digest(key.as_bytes());
     let mut found = None;
     for p in projects {
-        if constant_time_eq(&p.key_sha256, &digest) && found.is_none() {
+        if same_digest(&p.key_sha256, &key_digest) && found.is_none() {
             found = Some(p);
         }
     }
     found
-}
-
-/// Constant-time equality of two SHA-256 digests (the project key check and
-/// the SigV4 key cache both compare secrets' digests with it).
-pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b.iter()) {
-        diff |= x ^ y;
-    }
-    std::hint::black_box(diff) == 0
 }
 
 #[cfg(test)]
@@ -103,7 +93,7 @@ mod tests {
     fn project(name: &str, key: &str) -> Rc<Project> {
         Rc::new(Project {
             name: name.into(),
-            key_sha256: Sha256::digest(key.as_bytes()).into(),
+            key_sha256: digest(key.as_bytes()),
             policy: Default::default(),
         })
     }

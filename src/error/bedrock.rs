@@ -4,7 +4,8 @@
 //! `x-amzn-ErrorType` header (`ThrottlingException`), and an exception frame
 //! inside a ConverseStream (`throttlingException`, lowerCamel).
 
-use super::{redact, ApiError};
+use super::ApiError;
+use crate::secret::redact;
 use serde::Deserialize;
 
 /// One Bedrock exception: its status (used inside a stream, where the HTTP

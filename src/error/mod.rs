@@ -67,16 +67,6 @@ pub fn truncate(s: &mut String, max: usize) {
     }
 }
 
-/// `message` with every secret (of 4 bytes or more) replaced by `[redacted]`.
-pub(crate) fn redact(mut message: String, secrets: &[&str]) -> String {
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        if message.contains(*s) {
-            message = message.replace(*s, "[redacted]");
-        }
-    }
-    message
-}
-
 impl ApiError {
     fn new(
         status: u16,

@@ -145,7 +145,7 @@ fn content(parts: Vec<Part>) -> Vec<ContentBlock> {
             Part::Text(t) => Some(ContentBlock::Text(t)),
             Part::Image(img) => Some(ContentBlock::Image(ImageBlock {
                 format: img.format,
-                source: ImageSource { bytes: img.base64 },
+                source: ImageSource { bytes: img.data },
             })),
         })
         .collect()

@@ -13,6 +13,7 @@
 //! botocore and the strict stand-in, which recomputes every signature with
 //! botocore.
 
+use crate::secret::{digest, same_digest};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -94,11 +95,6 @@ impl std::fmt::Debug for SigningKeys {
     }
 }
 
-/// Constant-time equality of two digests.
-fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 fn mac(key: &[u8]) -> Result<HmacSha256, SignError> {
     HmacSha256::new_from_slice(key).map_err(|_| SignError("HMAC key rejected"))
 }
@@ -122,7 +118,7 @@ impl SigningKeys {
         date: &[u8; 8],
         region: &str,
     ) -> Result<HmacSha256, SignError> {
-        let secret_digest: [u8; 32] = Sha256::digest(creds.secret_access_key.as_bytes()).into();
+        let secret_digest = digest(creds.secret_access_key.as_bytes());
         let mut entries = self
             .entries
             .try_borrow_mut()
@@ -224,17 +220,38 @@ fn hex(bytes: &[u8; 32]) -> [u8; 64] {
     out
 }
 
-/// Appends SigV4's canonical URI of `path` (already percent-encoded once):
-/// every byte but RFC 3986 unreserved characters and `/` is encoded again,
-/// so `%3A` becomes `%253A`, as botocore does for non-S3 services.
-fn push_canonical_uri(out: &mut Vec<u8>, path: &str) {
-    for &b in path.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+/// SigV4's `UriEncode`: appends `input` with every byte but RFC 3986's
+/// unreserved characters (and `/`, when `keep_slash`) percent-encoded in
+/// upper case. The Converse path encodes the model id with it once (`:` →
+/// `%3A`, `/` → `%2F`); the canonical URI encodes that path again (`%3A` →
+/// `%253A`), as botocore does for every service but S3.
+pub fn uri_encode(out: &mut Vec<u8>, input: &[u8], keep_slash: bool) {
+    for &b in input {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~')
+            || (keep_slash && b == b'/')
+        {
             out.push(b);
         } else {
             out.extend_from_slice(&[b'%', digit(HEX_UPPER, b >> 4), digit(HEX_UPPER, b)]);
         }
     }
+}
+
+/// Appends the credential scope `<date>/<region>/bedrock/aws4_request`.
+fn push_scope(out: &mut Vec<u8>, date: &[u8; 8], region: &str) {
+    push_all(
+        out,
+        &[
+            date,
+            b"/",
+            region.as_bytes(),
+            b"/",
+            SERVICE.as_bytes(),
+            b"/",
+            TERMINATOR.as_bytes(),
+        ],
+    );
 }
 
 /// Appends a header value in canonical form: trimmed, inner runs of spaces
@@ -276,7 +293,7 @@ pub fn sign_request(
     // The canonical request, then (reusing the buffer) the string to sign.
     let mut buf = Vec::with_capacity(512 + token.map_or(0, str::len));
     buf.extend_from_slice(b"POST\n");
-    push_canonical_uri(&mut buf, req.path);
+    uri_encode(&mut buf, req.path.as_bytes(), true);
     buf.extend_from_slice(b"\n\ncontent-type:application/json\nhost:");
     push_header_value(&mut buf, req.authority);
     push_all(&mut buf, &[b"\nx-amz-date:", &amz_date]);
@@ -291,24 +308,9 @@ pub fn sign_request(
     );
     let canonical_hash = hex(&Sha256::digest(&buf).into());
     buf.clear();
-    push_all(
-        &mut buf,
-        &[
-            ALGORITHM.as_bytes(),
-            b"\n",
-            &amz_date,
-            b"\n",
-            &date,
-            b"/",
-            req.region.as_bytes(),
-            b"/",
-            SERVICE.as_bytes(),
-            b"/",
-            TERMINATOR.as_bytes(),
-            b"\n",
-            &canonical_hash,
-        ],
-    );
+    push_all(&mut buf, &[ALGORITHM.as_bytes(), b"\n", &amz_date, b"\n"]);
+    push_scope(&mut buf, &date, req.region);
+    push_all(&mut buf, &[b"\n", &canonical_hash]);
     let mut signer = keys.signer(creds, &date, req.region)?;
     signer.update(&buf);
     let signature = hex(&signer.finalize().into_bytes().into());
@@ -322,13 +324,12 @@ pub fn sign_request(
             b" Credential=",
             creds.access_key_id.as_bytes(),
             b"/",
-            &date,
-            b"/",
-            req.region.as_bytes(),
-            b"/",
-            SERVICE.as_bytes(),
-            b"/",
-            TERMINATOR.as_bytes(),
+        ],
+    );
+    push_scope(&mut authorization, &date, req.region);
+    push_all(
+        &mut authorization,
+        &[
             b", SignedHeaders=",
             signed_headers.as_bytes(),
             b", Signature=",

@@ -1,6 +1,6 @@
 //! Where the upstream call goes: region check, endpoint override, Converse path.
 
-use std::fmt::Write;
+use crate::request::sigv4::uri_encode;
 
 /// A fixed upstream endpoint (the `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` override).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,21 +78,16 @@ pub fn authority(endpoint: Option<&Endpoint>, region: &str) -> String {
 
 /// `/model/{model-id}/converse` (or `converse-stream`), the id percent-encoded once.
 pub fn converse_path(model_id: &str, stream: bool) -> String {
-    let mut path = String::with_capacity(model_id.len() + 32);
-    path.push_str("/model/");
-    for b in model_id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            path.push(char::from(b));
-        } else {
-            let _ = write!(path, "%{b:02X}");
-        }
-    }
-    path.push_str(if stream {
-        "/converse-stream"
+    let mut path = Vec::with_capacity(model_id.len() + 32);
+    path.extend_from_slice(b"/model/");
+    uri_encode(&mut path, model_id.as_bytes(), false);
+    path.extend_from_slice(if stream {
+        b"/converse-stream"
     } else {
-        "/converse"
+        b"/converse"
     });
-    path
+    // Only ASCII was written: the conversion cannot fail.
+    String::from_utf8(path).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -37,6 +37,59 @@ pub fn take_opt_string(
     }
 }
 
+/// Removes `key`; null or absent is `None`, anything but a boolean an error.
+pub fn opt_bool(obj: &mut Map<String, Value>, key: &'static str) -> Result<Option<bool>, ApiError> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(b)),
+        Some(_) => Err(ApiError::invalid(
+            key,
+            format!("`{key}` must be a boolean."),
+        )),
+    }
+}
+
+/// Removes `key`; null or absent is `None`, anything but a positive integer an error.
+pub fn opt_positive_int(
+    obj: &mut Map<String, Value>,
+    key: &'static str,
+) -> Result<Option<u64>, ApiError> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(x) if x > 0 => Ok(Some(x)),
+            _ => Err(ApiError::invalid(
+                key,
+                format!("`{key}` must be a positive integer."),
+            )),
+        },
+        Some(_) => Err(ApiError::invalid(
+            key,
+            format!("`{key}` must be a positive integer."),
+        )),
+    }
+}
+
+/// Removes `key`; null or absent is `None`, anything but a number in `min..=max` an error.
+pub fn opt_number_in(
+    obj: &mut Map<String, Value>,
+    key: &'static str,
+    min: f64,
+    max: f64,
+) -> Result<Option<f64>, ApiError> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(x) if (min..=max).contains(&x) => Ok(Some(x)),
+            _ => Err(ApiError::invalid(
+                key,
+                format!("`{key}` must be between {min} and {max}."),
+            )),
+        },
+        Some(_) => Err(ApiError::invalid(key, format!("`{key}` must be a number."))),
+    }
+}
+
 /// True for 1..=64 characters of `[a-zA-Z0-9_-]`, Bedrock's tool-name rule.
 pub fn is_tool_name(s: &str) -> bool {
     (1..=64).contains(&s.len())

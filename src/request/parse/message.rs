@@ -2,8 +2,8 @@
 
 use crate::error::ApiError;
 use crate::error::{clip, MAX_ECHO_CHARS};
+use crate::request::parse::data_url::{parse_image, Image};
 use crate::request::parse::fields::{is_tool_name, is_tool_use_id, take_opt_string, take_string};
-use crate::request::parse::image::{parse_data_url, Image};
 use serde_json::{Map, Value};
 
 /// Who wrote a message.
@@ -248,7 +248,7 @@ fn parse_part(i: usize, j: usize, v: Value) -> Result<Part, ApiError> {
                     ))
                 }
             };
-            Ok(Part::Image(parse_data_url(url, &|| {
+            Ok(Part::Image(parse_image(url, &|| {
                 format!("{base}.image_url.url")
             })?))
         }

@@ -4,13 +4,14 @@
 //! name its `param` exactly (`messages.[2].role`); strings are moved out of
 //! the tree, not copied.
 
+pub mod data_url;
 pub mod fields;
-pub mod image;
 pub mod message;
 pub mod tools;
 
 use crate::catalog::{self, ModelInfo};
 use crate::error::ApiError;
+use crate::request::parse::fields::{opt_bool, opt_number_in, opt_positive_int};
 use crate::request::parse::message::{parse_messages, Message};
 use crate::request::parse::tools::{parse_tool_choice, parse_tools, Tool, ToolChoice};
 use serde_json::{Map, Value};
@@ -170,56 +171,6 @@ fn parse_stop(v: Option<Value>) -> Result<Vec<String>, ApiError> {
         ));
     }
     Ok(stops)
-}
-
-fn opt_bool(obj: &mut Map<String, Value>, key: &'static str) -> Result<Option<bool>, ApiError> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(b)),
-        Some(_) => Err(ApiError::invalid(
-            key,
-            format!("`{key}` must be a boolean."),
-        )),
-    }
-}
-
-fn opt_positive_int(
-    obj: &mut Map<String, Value>,
-    key: &'static str,
-) -> Result<Option<u64>, ApiError> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(x) if x > 0 => Ok(Some(x)),
-            _ => Err(ApiError::invalid(
-                key,
-                format!("`{key}` must be a positive integer."),
-            )),
-        },
-        Some(_) => Err(ApiError::invalid(
-            key,
-            format!("`{key}` must be a positive integer."),
-        )),
-    }
-}
-
-fn opt_number_in(
-    obj: &mut Map<String, Value>,
-    key: &'static str,
-    min: f64,
-    max: f64,
-) -> Result<Option<f64>, ApiError> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if (min..=max).contains(&x) => Ok(Some(x)),
-            _ => Err(ApiError::invalid(
-                key,
-                format!("`{key}` must be between {min} and {max}."),
-            )),
-        },
-        Some(_) => Err(ApiError::invalid(key, format!("`{key}` must be a number."))),
-    }
 }
 
 /// Fields that change the answer in a way Bedrock cannot reproduce are refused.
