@@ -9,8 +9,6 @@
 //! - [`config`], [`policy`], [`catalog`]: what the operator and the world say;
 //! - [`openai`], [`bedrock`]: the two APIs' wire shapes; [`error`]: every failure.
 
-#![warn(missing_docs)]
-
 pub mod answer;
 pub mod bedrock;
 pub mod catalog;

@@ -1203,8 +1203,9 @@ fn bad_200_bodies_become_502() {
 }
 
 #[test]
-fn response_callbacks_before_the_request_is_forwarded_pass_through() {
-    // Envoy answering by itself (e.g. a route error) before our body phase.
+fn envoys_own_answer_before_the_body_phase_is_openai_shaped() {
+    // Envoy answering by itself (e.g. a route error) before our body phase:
+    // the client gets an OpenAI error with Envoy's status, not its text.
     let mut ex = Exchange::new(config());
     let outs = run_on(
         &mut ex,
@@ -1215,9 +1216,12 @@ fn response_callbacks_before_the_request_is_forwarded_pass_through() {
             Event::RespBody(b"oops!".to_vec(), true),
         ],
     );
-    for (i, out) in outs.iter().enumerate().skip(1) {
-        assert_eq!(*out, go(), "callback {i}");
-    }
+    assert_eq!(outs[1].step().verdict, Verdict::Continue);
+    assert_eq!(outs[2], Out::Ready);
+    let v: Value = serde_json::from_slice(response_body(&outs[3].step().effects)).unwrap();
+    assert_eq!(v["error"]["code"], "gateway_misconfigured");
+    assert_eq!(ex.record().status, Some(503));
+    assert_passes_through("after Envoy's answer", &mut ex);
 }
 
 #[test]
@@ -1409,4 +1413,87 @@ fn an_exchange_that_ends_waiting_for_its_body_says_what_to_fix() {
     let mut ex = Exchange::new(config());
     let _ = ex.on_request_headers(&set(good_headers(), "project-api-key", None), false);
     assert_eq!(ex.diagnosis(), None);
+}
+
+#[test]
+fn envoys_own_reply_before_the_body_arrived_becomes_an_openai_error() {
+    // With `allow_on_headers_stop_iteration` off, the body never comes and
+    // Envoy's request_timeout answers 504 in plain text.
+    for (status, code) in [
+        (504, "gateway_misconfigured"),
+        (408, "request_timeout"),
+        (413, "request_too_large"),
+    ] {
+        let mut ex = Exchange::new(config());
+        let _ = ex.on_request_headers(&good_headers(), false);
+        let h = ex.on_response_headers(
+            status,
+            &owned(&[("content-type", "text/plain"), ("content-length", "15")]),
+            false,
+        );
+        assert_eq!(
+            h.verdict,
+            Verdict::Continue,
+            "a paused answer would hang too"
+        );
+        assert_eq!(
+            resp_set(&h.effects, "content-type"),
+            ["application/json"],
+            "{status}"
+        );
+        assert!(h
+            .effects
+            .contains(&Effect::RemoveResponseHeader("content-length".into())));
+        assert_eq!(ex.on_response_body_progress(10, false), BodyProgress::Ready);
+        let mid = ex.on_response_body(b"request ", false);
+        assert_eq!(response_body(&mid.effects), b"", "Envoy's text is dropped");
+        let end = ex.on_response_body(b"timeout", true);
+        let v: Value = serde_json::from_slice(response_body(&end.effects)).unwrap();
+        assert_eq!(v["error"]["code"], code, "{status}: {v}");
+        assert_eq!(ex.record().status, Some(status));
+        if status == 504 {
+            let message = v["error"]["message"].as_str().unwrap();
+            assert!(message.contains("allow_on_headers_stop_iteration: true"));
+            assert!(ex
+                .diagnosis()
+                .unwrap()
+                .contains("allow_on_headers_stop_iteration"));
+        } else {
+            assert_eq!(ex.diagnosis(), None, "{status}");
+        }
+        assert!(!haystack(&[Out::Step(end)]).contains(SECRET));
+    }
+}
+
+#[test]
+fn a_buffered_answer_over_the_cap_is_a_502_before_envoys_limit() {
+    let cfg = config_with(r#","limits":{"max_response_bytes":2048}"#);
+    let mut ex = Exchange::new(cfg);
+    run_on(&mut ex, request_script(good_headers(), SEED.as_bytes()));
+    let h = ex.on_response_headers(200, &owned(&[("content-type", "application/json")]), false);
+    assert_eq!(h.verdict, Verdict::Pause);
+    assert_eq!(
+        ex.on_response_body_progress(2048, false),
+        BodyProgress::Wait(pause().step().clone())
+    );
+    let BodyProgress::Wait(over) = ex.on_response_body_progress(3000, false) else {
+        panic!("over the cap must not ask for the body");
+    };
+    assert_eq!(over.verdict, Verdict::Continue);
+    assert_eq!(resp_set(&over.effects, ":status"), ["502"]);
+    let body = response_body(&over.effects);
+    assert_eq!(
+        resp_set(&over.effects, "content-length"),
+        [body.len().to_string()]
+    );
+    let v: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(v["error"]["code"], "response_too_large");
+    assert_eq!(ex.record().status, Some(502));
+    // The rest of Bedrock's answer is dropped.
+    assert_eq!(
+        ex.on_response_body_progress(5000, true),
+        BodyProgress::Ready
+    );
+    let rest = ex.on_response_body(&[b'x'; 5000], true);
+    assert_eq!(response_body(&rest.effects), b"");
 }

@@ -13,6 +13,11 @@ use serde::Deserialize;
 
 /// Default cap on a request body, in bytes.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+/// Default cap on an upstream answer the filter buffers (a non-streamed or
+/// replayed answer, or an error), in bytes. The rewritten answer can be up to
+/// about twice as large (tool arguments become escaped JSON strings) and must
+/// stay under Envoy's listener buffer limit (8 MiB in the shipped configs).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 3 * 1024 * 1024;
 /// Default and largest accepted per-request `timeout`, in seconds.
 pub const DEFAULT_MAX_TIMEOUT_SECONDS: u64 = 600;
 
@@ -48,6 +53,8 @@ pub struct Config {
     pub endpoint: Option<Endpoint>,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
+    /// Largest upstream answer buffered for rewriting, in bytes.
+    pub max_response_bytes: usize,
     /// Largest `timeout` honoured, in seconds (larger values are capped).
     pub max_timeout_seconds: u64,
     /// Set by [`Config::with_environment`] when a project needs it.
@@ -75,6 +82,7 @@ struct RawUpstream {
 #[serde(deny_unknown_fields)]
 struct RawLimits {
     max_request_bytes: Option<usize>,
+    max_response_bytes: Option<usize>,
     max_timeout_seconds: Option<u64>,
 }
 
@@ -116,6 +124,7 @@ impl Config {
         };
         let limits = raw.limits.unwrap_or(RawLimits {
             max_request_bytes: None,
+            max_response_bytes: None,
             max_timeout_seconds: None,
         });
         let max_request_bytes = limits
@@ -124,6 +133,14 @@ impl Config {
         if !(1024..=64 * 1024 * 1024).contains(&max_request_bytes) {
             return Err(ConfigError::Invalid(
                 "limits.max_request_bytes must be between 1024 and 67108864".into(),
+            ));
+        }
+        let max_response_bytes = limits
+            .max_response_bytes
+            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES);
+        if !(1024..=64 * 1024 * 1024).contains(&max_response_bytes) {
+            return Err(ConfigError::Invalid(
+                "limits.max_response_bytes must be between 1024 and 67108864".into(),
             ));
         }
         let max_timeout_seconds = limits
@@ -138,6 +155,7 @@ impl Config {
             projects,
             endpoint,
             max_request_bytes,
+            max_response_bytes,
             max_timeout_seconds,
             environment: None,
         })

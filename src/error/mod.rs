@@ -195,6 +195,41 @@ impl ApiError {
         )
     }
 
+    /// 502 for an upstream answer the filter would have to buffer beyond its cap.
+    pub fn response_too_large(limit: usize) -> Self {
+        Self::new(
+            502,
+            "api_error",
+            "response_too_large",
+            format!("Bedrock's answer exceeds the gateway limit of {limit} bytes for a non-streamed answer; ask for `stream: true` or fewer tokens."),
+        )
+    }
+
+    /// Envoy answered with `status` (one of its own timeouts or limits)
+    /// before the request body reached the filter, so nothing went upstream.
+    pub fn body_never_arrived(status: u16) -> Self {
+        match status {
+            408 => Self::new(
+                408,
+                "invalid_request_error",
+                "request_timeout",
+                "The request body did not arrive in time.",
+            ),
+            413 => Self::new(
+                413,
+                "invalid_request_error",
+                "request_too_large",
+                "The request body exceeds Envoy's buffer limit.",
+            ),
+            _ => Self::new(
+                if (400..600).contains(&status) { status } else { 500 },
+                "api_error",
+                "gateway_misconfigured",
+                format!("Envoy answered {status} before the request body reached the gateway's filter, so nothing was sent to Bedrock. If every request fails like this, the wasm plugin lacks `allow_on_headers_stop_iteration: true` (Envoy >= 1.35)."),
+            ),
+        }
+    }
+
     /// 502 for a 200 answer from Bedrock that is not a Converse response.
     pub fn bad_upstream_response(message: impl Into<String>) -> Self {
         Self::new(502, "api_error", "bad_upstream_response", message)

@@ -3,20 +3,18 @@
 //! The shell feeds each Envoy callback to an [`Exchange`] and applies the
 //! returned [`Step`]. Nothing here calls the host, reads a clock or panics.
 
+mod answer_phase;
 mod plan;
 pub mod record;
 pub mod step;
 
-use crate::answer::buffered::{
-    rewrite_buffered, stream_context, Buffering, Mode, Pending, Rewritten,
-};
-use crate::answer::eventstream::DEFAULT_MAX_BUFFERED;
+use crate::answer::buffered::{Buffering, Pending};
 use crate::answer::models::model_list;
 use crate::answer::stream::StreamTranslator;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::exchange::record::Record;
-use crate::header::{first, HeaderPair};
+use crate::header::HeaderPair;
 use crate::policy::rate_limit::{RateLimiter, Unlimited};
 use crate::request::caller::{authenticate, check_request, route, Caller, Route};
 use crate::request::sigv4::SigningKeys;
@@ -33,6 +31,9 @@ enum State {
     AwaitResponse(Pending),
     BufferResponse(Buffering),
     Streaming(Box<StreamTranslator>),
+    /// The answer is replaced by an error of ours: every upstream chunk is
+    /// dropped, and the body held here (if any) goes out at the end.
+    Replacing(Option<Vec<u8>>),
     /// Answered locally or handed over: later callbacks pass through.
     Done,
 }
@@ -48,7 +49,16 @@ pub struct Exchange<L: RateLimiter = Unlimited> {
     /// The answer's headers went to the client (a streamed answer): nothing
     /// can replace it with an error any more.
     answer_started: bool,
+    /// What Envoy's log should say about how this exchange ended, if it
+    /// points at a misconfigured deployment.
+    hint: Option<&'static str>,
 }
+
+/// The log line for a refused header rewrite once the body is in.
+const REFUSED_HEADERS_HINT: &str = "bedrock-openai-filter: Envoy refused to set the signed request headers after the body arrived, so the request was answered with a 500; the wasm plugin needs `allow_on_headers_stop_iteration: true` (Envoy >= 1.35).";
+
+/// The log line for a request whose body never reached the filter.
+pub(crate) const NO_BODY_HINT: &str = "bedrock-openai-filter: a request ended before its body reached the filter. If every request does this, the wasm plugin lacks `allow_on_headers_stop_iteration: true` (Envoy >= 1.35), without which the filter never sees a body.";
 
 impl Exchange<Unlimited> {
     /// A new exchange under `config`, with no request-rate limit.
@@ -67,6 +77,7 @@ impl<L: RateLimiter> Exchange<L> {
             signing_keys: Rc::new(SigningKeys::new()),
             record: Record::default(),
             answer_started: false,
+            hint: None,
         }
     }
 
@@ -204,10 +215,13 @@ impl<L: RateLimiter> Exchange<L> {
                 "withhold the caller's credential headers",
                 "Envoy refused to change the request headers.",
             ),
-            Effect::RewriteRequestHeaders { .. } => ApiError::host_refused(
+            Effect::RewriteRequestHeaders { .. } => {
+                self.hint = Some(REFUSED_HEADERS_HINT);
+                ApiError::host_refused(
                 "set the signed request headers",
                 "Envoy refused to change the request headers after the body arrived; the wasm plugin needs `allow_on_headers_stop_iteration: true` (Envoy >= 1.35).",
-            ),
+            )
+            }
             Effect::ReplaceRequestBody(_) => ApiError::host_refused(
                 "replace the request body",
                 "Envoy refused to change the buffered request body.",
@@ -227,108 +241,8 @@ impl<L: RateLimiter> Exchange<L> {
     /// its body was awaited means the body never reached the filter.
     pub fn diagnosis(&self) -> Option<&'static str> {
         match self.state {
-            State::AwaitBody(_) => Some(
-                "bedrock-openai-filter: a request ended before its body reached the filter. If every request does this, the wasm plugin lacks `allow_on_headers_stop_iteration: true` (Envoy >= 1.35), without which the filter never sees a body.",
-            ),
-            _ => None,
-        }
-    }
-
-    fn note(&mut self, rewritten: &Rewritten) {
-        self.record.status = Some(rewritten.status);
-        self.record.usage = rewritten.summary.usage;
-        self.record.finish_reason = rewritten.summary.finish_reason;
-    }
-
-    /// Response headers arrived.
-    ///
-    /// `end_of_stream`: the answer has no body (then a buffered answer is
-    /// rewritten at once, as a local reply).
-    pub fn on_response_headers<H: HeaderPair>(
-        &mut self,
-        status: u16,
-        headers: &[H],
-        end_of_stream: bool,
-    ) -> Step {
-        let State::AwaitResponse(pending) = std::mem::replace(&mut self.state, State::Done) else {
-            return Step::go();
-        };
-        let find = |name: &str| first(headers, name).map(str::to_string);
-        if pending.mode == Mode::Stream && status == 200 && end_of_stream {
-            // A stream with no body at all: answer with the error now, while headers can still change.
-            let err = ApiError::bad_upstream_stream("the answer had no body.");
-            return self.fail(&err);
-        }
-        if pending.mode == Mode::Stream && status == 200 {
-            self.record.status = Some(200);
-            self.answer_started = true;
-            let ctx = stream_context(find("x-amzn-requestid").as_deref(), &pending);
-            let translator = StreamTranslator::new(ctx, DEFAULT_MAX_BUFFERED);
-            self.state = State::Streaming(Box::new(translator));
-            return Step {
-                effects: vec![
-                    Effect::RemoveResponseHeader("content-length".into()),
-                    Effect::SetResponseHeader("content-type".into(), "text/event-stream".into()),
-                    Effect::SetResponseHeader("cache-control".into(), "no-cache".into()),
-                ],
-                verdict: Verdict::Continue,
-            };
-        }
-        let buffering = Buffering {
-            pending,
-            status,
-            error_type: find("x-amzn-errortype"),
-            aws_request_id: find("x-amzn-requestid"),
-        };
-        if end_of_stream {
-            let rewritten = rewrite_buffered(&buffering, b"");
-            self.note(&rewritten);
-            return rewritten.into_local_reply();
-        }
-        self.state = State::BufferResponse(buffering);
-        Step {
-            effects: vec![Effect::RemoveResponseHeader("content-length".into())],
-            verdict: Verdict::Pause,
-        }
-    }
-
-    /// `size` bytes of response body are buffered so far (or, streaming, just arrived).
-    pub fn on_response_body_progress(&mut self, _size: usize, end_of_stream: bool) -> BodyProgress {
-        match &self.state {
-            State::Streaming(_) => BodyProgress::Ready,
-            State::BufferResponse(_) if end_of_stream => BodyProgress::Ready,
-            State::BufferResponse(_) => BodyProgress::Wait(Step::wait()),
-            _ => BodyProgress::Wait(Step::go()),
-        }
-    }
-
-    /// Response body: the whole body when buffering, each piece when streaming.
-    pub fn on_response_body(&mut self, body: &[u8], end_of_stream: bool) -> Step {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::BufferResponse(b) => {
-                let rewritten = rewrite_buffered(&b, body);
-                self.note(&rewritten);
-                rewritten.into_body_step(b.status)
-            }
-            State::Streaming(mut tr) => {
-                let mut out = tr.feed(body);
-                if end_of_stream {
-                    out.extend(tr.finish());
-                    let summary = tr.summary();
-                    self.record.usage = summary.usage;
-                    self.record.finish_reason = summary.finish_reason;
-                } else {
-                    self.state = State::Streaming(tr);
-                }
-                Step {
-                    effects: vec![Effect::ReplaceResponseBody(out)],
-                    verdict: Verdict::Continue,
-                }
-            }
-            other => {
-                self.state = other;
-                Step::go()
-            }
+            State::AwaitBody(_) => Some(NO_BODY_HINT),
+            _ => self.hint,
         }
     }
 }

@@ -3,6 +3,12 @@
 //! The SDK's `hostcalls` panic on any status but Ok (a header write in the
 //! wrong phase traps the VM), so the writes we issue are declared here
 //! against the proxy-wasm ABI and return `Result` instead.
+//!
+//! This is the one module allowed `unsafe` (the crate denies it): calling
+//! the host's imported functions is an FFI call, and taking ownership of the
+//! buffer the host allocated for a header map needs `Vec::from_raw_parts`.
+//! Each `unsafe` block says what makes it sound.
+#![allow(unsafe_code)]
 
 use crate::header::{parse_map, serialize_map};
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};

@@ -149,7 +149,7 @@ def test_wasmplugin(tmp_path):
 
 def test_envoyfilter_carries_stop_iteration_knob(tmp_path):
     (ef,) = load("envoyfilter.yaml")
-    ext, http = ef["spec"]["configPatches"]
+    ext, http, hcm = ef["spec"]["configPatches"]
     assert ext["applyTo"] == "EXTENSION_CONFIG" and ext["patch"]["operation"] == "ADD"
     value = ext["patch"]["value"]
     assert value["typed_config"]["type_url"] == "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
@@ -160,6 +160,14 @@ def test_envoyfilter_carries_stop_iteration_knob(tmp_path):
     assert config["vm_config"]["code"]["remote"]["http_uri"]["uri"] == wp["spec"]["url"]
     assert http["applyTo"] == "HTTP_FILTER" and http["patch"]["value"]["name"] == value["name"]
     assert http["patch"]["value"]["config_discovery"]["type_urls"] == [value["typed_config"]["type_url"]]
+    # The connection manager gets the same bounds as envoy/envoy.yaml.
+    assert hcm["applyTo"] == "NETWORK_FILTER" and hcm["patch"]["operation"] == "MERGE"
+    with open(os.path.join(ROOT, "envoy", "envoy.yaml")) as f:
+        shipped = yaml.safe_load(f)["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+    merged = hcm["patch"]["value"]["typed_config"]
+    assert merged["@type"] == shipped["typed_config"]["@type"]
+    for key in ("request_timeout", "local_reply_config"):
+        assert merged[key] == shipped["typed_config"][key], key
     # Same projects as the WasmPlugin, and a configuration the filter accepts.
     plugin = config["configuration"]["value"]
     assert json.loads(plugin)["projects"] == wp["spec"]["pluginConfig"]["projects"]

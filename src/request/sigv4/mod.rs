@@ -13,19 +13,20 @@
 //! botocore and the strict stand-in, which recomputes every signature with
 //! botocore.
 
-use crate::secret::{digest, same_digest};
-use hmac::{Hmac, KeyInit, Mac};
+mod date;
+mod keys;
+
+pub use date::amz_date;
+use hmac::Mac;
+pub use keys::{SigningKeys, SIGNING_KEY_CACHE_SIZE};
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// SigV4 signing name of Bedrock Runtime (not `bedrock-runtime`).
 pub const SERVICE: &str = "bedrock";
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const TERMINATOR: &str = "aws4_request";
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// The caller's AWS credentials, from the `aws-*` request headers.
 #[derive(Clone, PartialEq, Eq)]
@@ -60,146 +61,6 @@ pub struct SignRequest<'a> {
 #[derive(Debug, thiserror::Error)]
 #[error("could not sign the upstream request: {0}")]
 pub struct SignError(&'static str);
-
-/// How many signing keys a [`SigningKeys`] cache holds (callers × regions
-/// seen the same day; an older entry is overwritten when it is full).
-pub const SIGNING_KEY_CACHE_SIZE: usize = 16;
-
-/// One derived signing key: valid for one secret, day and region.
-struct CachedKey {
-    access_key_id: String,
-    /// SHA-256 of the secret: the cache never holds the secret itself.
-    secret_digest: [u8; 32],
-    date: [u8; 8],
-    region: String,
-    /// HMAC state keyed with the signing key, ready to be cloned.
-    mac: HmacSha256,
-}
-
-/// Per-VM cache of derived SigV4 signing keys.
-///
-/// Deriving the key takes four chained HMACs; it changes only with the
-/// secret, the UTC day and the region. An entry is found only when the
-/// request's secret hashes to the same digest, so a caller who knows an
-/// access key id but not its secret never gets a key derived from it.
-#[derive(Default)]
-pub struct SigningKeys {
-    entries: RefCell<Vec<CachedKey>>,
-    next: std::cell::Cell<usize>,
-}
-
-impl std::fmt::Debug for SigningKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.entries.try_borrow().map_or(0, |e| e.len());
-        write!(f, "SigningKeys({n} cached)")
-    }
-}
-
-fn mac(key: &[u8]) -> Result<HmacSha256, SignError> {
-    HmacSha256::new_from_slice(key).map_err(|_| SignError("HMAC key rejected"))
-}
-
-fn hmac_once(key: &[u8], data: &[u8]) -> Result<[u8; 32], SignError> {
-    let mut m = mac(key)?;
-    m.update(data);
-    Ok(m.finalize().into_bytes().into())
-}
-
-impl SigningKeys {
-    /// An empty cache.
-    pub fn new() -> SigningKeys {
-        SigningKeys::default()
-    }
-
-    /// An HMAC keyed with the signing key of `creds` for `date` and `region`.
-    fn signer(
-        &self,
-        creds: &Credentials,
-        date: &[u8; 8],
-        region: &str,
-    ) -> Result<HmacSha256, SignError> {
-        let secret_digest = digest(creds.secret_access_key.as_bytes());
-        let mut entries = self
-            .entries
-            .try_borrow_mut()
-            .map_err(|_| SignError("signing key cache busy"))?;
-        let hit = entries.iter().find(|e| {
-            e.date == *date
-                && e.region == region
-                && e.access_key_id == creds.access_key_id
-                && same_digest(&e.secret_digest, &secret_digest)
-        });
-        if let Some(entry) = hit {
-            return Ok(entry.mac.clone());
-        }
-        let mut k_secret = Vec::with_capacity(4 + creds.secret_access_key.len());
-        k_secret.extend_from_slice(b"AWS4");
-        k_secret.extend_from_slice(creds.secret_access_key.as_bytes());
-        let k_date = hmac_once(&k_secret, date)?;
-        k_secret.fill(0);
-        let k_region = hmac_once(&k_date, region.as_bytes())?;
-        let k_service = hmac_once(&k_region, SERVICE.as_bytes())?;
-        let k_signing = hmac_once(&k_service, TERMINATOR.as_bytes())?;
-        let signer = mac(&k_signing)?;
-        let entry = CachedKey {
-            access_key_id: creds.access_key_id.clone(),
-            secret_digest,
-            date: *date,
-            region: region.to_string(),
-            mac: signer.clone(),
-        };
-        if entries.len() < SIGNING_KEY_CACHE_SIZE {
-            entries.push(entry);
-        } else {
-            let slot = self.next.get() % SIGNING_KEY_CACHE_SIZE;
-            if let Some(old) = entries.get_mut(slot) {
-                *old = entry;
-            }
-            self.next.set(slot + 1);
-        }
-        Ok(signer)
-    }
-}
-
-/// `YYYYMMDDTHHMMSSZ` for `now` (UTC; a time before 1970 signs as 1970).
-pub fn amz_date(now: SystemTime) -> [u8; 16] {
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let mut out = *b"00000000T000000Z";
-    let fields: [(usize, usize, u64); 6] = [
-        (0, 4, y),
-        (4, 2, m),
-        (6, 2, d),
-        (9, 2, rem / 3600),
-        (11, 2, rem % 3600 / 60),
-        (13, 2, rem % 60),
-    ];
-    for (start, width, mut value) in fields {
-        if let Some(slot) = out.get_mut(start..start + width) {
-            for b in slot.iter_mut().rev() {
-                *b = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
-        }
-    }
-    out
-}
-
-/// (year, month, day) of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
-}
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";

@@ -1,0 +1,170 @@
+//! The answer phase of an [`Exchange`]: Bedrock's (or Envoy's) answer
+//! arrives, is buffered or streamed, and leaves in OpenAI's shape.
+
+use super::{Exchange, State, NO_BODY_HINT};
+use crate::answer::buffered::{rewrite_buffered, stream_context, Buffering, Mode, Rewritten};
+use crate::answer::eventstream::DEFAULT_MAX_BUFFERED;
+use crate::answer::stream::StreamTranslator;
+use crate::error::ApiError;
+use crate::exchange::step::{BodyProgress, Effect, Step, Verdict};
+use crate::header::{first, HeaderPair};
+use crate::policy::rate_limit::RateLimiter;
+
+impl<L: RateLimiter> Exchange<L> {
+    fn note(&mut self, rewritten: &Rewritten) {
+        self.record.status = Some(rewritten.status);
+        self.record.usage = rewritten.summary.usage;
+        self.record.finish_reason = rewritten.summary.finish_reason;
+    }
+
+    /// Response headers arrived.
+    ///
+    /// `end_of_stream`: the answer has no body (then a buffered answer is
+    /// rewritten at once, as a local reply).
+    pub fn on_response_headers<H: HeaderPair>(
+        &mut self,
+        status: u16,
+        headers: &[H],
+        end_of_stream: bool,
+    ) -> Step {
+        let pending = match std::mem::replace(&mut self.state, State::Done) {
+            State::AwaitResponse(pending) => pending,
+            State::AwaitBody(_) => return self.replace_envoy_reply(status, end_of_stream),
+            _ => return Step::go(),
+        };
+        let find = |name: &str| first(headers, name).map(str::to_string);
+        if pending.mode == Mode::Stream && status == 200 && end_of_stream {
+            // A stream with no body at all: answer with the error now, while headers can still change.
+            let err = ApiError::bad_upstream_stream("the answer had no body.");
+            return self.fail(&err);
+        }
+        if pending.mode == Mode::Stream && status == 200 {
+            self.record.status = Some(200);
+            self.answer_started = true;
+            let ctx = stream_context(find("x-amzn-requestid").as_deref(), &pending);
+            let translator = StreamTranslator::new(ctx, DEFAULT_MAX_BUFFERED);
+            self.state = State::Streaming(Box::new(translator));
+            return Step {
+                effects: vec![
+                    Effect::RemoveResponseHeader("content-length".into()),
+                    Effect::SetResponseHeader("content-type".into(), "text/event-stream".into()),
+                    Effect::SetResponseHeader("cache-control".into(), "no-cache".into()),
+                ],
+                verdict: Verdict::Continue,
+            };
+        }
+        let buffering = Buffering {
+            pending,
+            status,
+            error_type: find("x-amzn-errortype"),
+            aws_request_id: find("x-amzn-requestid"),
+        };
+        if end_of_stream {
+            let rewritten = rewrite_buffered(&buffering, b"");
+            self.note(&rewritten);
+            return rewritten.into_local_reply();
+        }
+        self.state = State::BufferResponse(buffering);
+        Step {
+            effects: vec![Effect::RemoveResponseHeader("content-length".into())],
+            verdict: Verdict::Pause,
+        }
+    }
+
+    /// Envoy answered on its own (a timeout, a limit) while the filter still
+    /// waited for the request body: the answer becomes an OpenAI error saying
+    /// so. The response headers go on at once (with the flag
+    /// `allow_on_headers_stop_iteration` off, a paused response would hang
+    /// too) and the error replaces the body at its end.
+    fn replace_envoy_reply(&mut self, status: u16, end_of_stream: bool) -> Step {
+        let err = ApiError::body_never_arrived(status);
+        if err.code == "gateway_misconfigured" {
+            self.hint = Some(NO_BODY_HINT);
+        }
+        self.record.status = Some(err.status);
+        self.record.rejected = Some(err.code.clone());
+        if end_of_stream {
+            return Step::go();
+        }
+        self.state = State::Replacing(Some(err.to_json()));
+        self.answer_started = true;
+        Step {
+            effects: vec![
+                Effect::RemoveResponseHeader("content-length".into()),
+                Effect::SetResponseHeader("content-type".into(), "application/json".into()),
+            ],
+            verdict: Verdict::Continue,
+        }
+    }
+
+    /// `size` bytes of response body are buffered so far (or, streaming, just arrived).
+    pub fn on_response_body_progress(&mut self, size: usize, end_of_stream: bool) -> BodyProgress {
+        match &self.state {
+            State::Streaming(_) | State::Replacing(_) => BodyProgress::Ready,
+            State::BufferResponse(_) if size > self.config.max_response_bytes => {
+                // Buffering on would cross Envoy's limit (and the rewrite would
+                // grow the body further): answer with an error of our own now.
+                let err = ApiError::response_too_large(self.config.max_response_bytes);
+                self.state = State::Replacing(None);
+                self.answer_started = true;
+                self.record.status = Some(err.status);
+                self.record.usage = None;
+                let body = err.to_json();
+                BodyProgress::Wait(Step {
+                    effects: vec![
+                        Effect::SetResponseHeader(":status".into(), err.status.to_string()),
+                        Effect::SetResponseHeader("content-type".into(), "application/json".into()),
+                        Effect::SetResponseHeader("content-length".into(), body.len().to_string()),
+                        Effect::ReplaceResponseBody(body),
+                    ],
+                    verdict: Verdict::Continue,
+                })
+            }
+            State::BufferResponse(_) if end_of_stream => BodyProgress::Ready,
+            State::BufferResponse(_) => BodyProgress::Wait(Step::wait()),
+            _ => BodyProgress::Wait(Step::go()),
+        }
+    }
+
+    /// Response body: the whole body when buffering, each piece when streaming.
+    pub fn on_response_body(&mut self, body: &[u8], end_of_stream: bool) -> Step {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::BufferResponse(b) => {
+                let rewritten = rewrite_buffered(&b, body);
+                self.note(&rewritten);
+                rewritten.into_body_step(b.status)
+            }
+            State::Streaming(mut tr) => {
+                let mut out = tr.feed(body);
+                if end_of_stream {
+                    out.extend(tr.finish());
+                    let summary = tr.summary();
+                    self.record.usage = summary.usage;
+                    self.record.finish_reason = summary.finish_reason;
+                } else {
+                    self.state = State::Streaming(tr);
+                }
+                Step {
+                    effects: vec![Effect::ReplaceResponseBody(out)],
+                    verdict: Verdict::Continue,
+                }
+            }
+            State::Replacing(mut held) => {
+                let out = if end_of_stream {
+                    held.take().unwrap_or_default()
+                } else {
+                    self.state = State::Replacing(held);
+                    Vec::new()
+                };
+                Step {
+                    effects: vec![Effect::ReplaceResponseBody(out)],
+                    verdict: Verdict::Continue,
+                }
+            }
+            other => {
+                self.state = other;
+                Step::go()
+            }
+        }
+    }
+}
