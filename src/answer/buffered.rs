@@ -1,5 +1,5 @@
-//! The answer side of an exchange: what the request left for it, and the
-//! rewrite of a buffered upstream answer into OpenAI's shape.
+//! A buffered upstream answer or error rewritten into OpenAI's shape, and
+//! what the request phase leaves for the answer phase.
 
 use crate::answer::completion::{to_chat_completion, ResponseContext};
 use crate::answer::replay;
