@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseContext};
 use bedrock_openai_filter::answer::sse::StreamContext;
 use bedrock_openai_filter::answer::stream::StreamTranslator;
+use bedrock_openai_filter::catalog::resolve::Models;
 use bedrock_openai_filter::request::converse::to_converse;
 use bedrock_openai_filter::request::parse::parse;
 use bedrock_openai_filter::request::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
@@ -142,7 +143,9 @@ fn main() {
     let run = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
 
     let body = openai_body();
-    let translated = serde_json::to_vec(&to_converse(parse(&body).unwrap()).unwrap()).unwrap();
+    let translated =
+        serde_json::to_vec(&to_converse(parse(&body, &Models::default()).unwrap()).unwrap())
+            .unwrap();
     let creds = Credentials {
         access_key_id: "AKIASTANDIN000000001".into(),
         secret_access_key: "standinSecretKey/0001+abcdefghijklmnopqrst".into(),
@@ -163,7 +166,7 @@ fn main() {
     if run(name) {
         let s = measure(
             || {
-                let req = parse(black_box(&body)).unwrap();
+                let req = parse(black_box(&body), &Models::default()).unwrap();
                 let converse = to_converse(req).unwrap();
                 black_box(serde_json::to_vec(&converse).unwrap());
             },
@@ -212,7 +215,7 @@ fn main() {
                 let mut tr = StreamTranslator::new(
                     StreamContext {
                         id: "chatcmpl-bench".into(),
-                        model: MODEL,
+                        model: MODEL.into(),
                         created: 1_704_164_645,
                         include_usage: true,
                     },

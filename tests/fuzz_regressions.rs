@@ -28,7 +28,7 @@ fn translate(bytes: &[u8]) -> String {
     let mut tr = StreamTranslator::new(
         StreamContext {
             id: "chatcmpl-fuzz".into(),
-            model: "anthropic.claude-3-haiku-20240307-v1:0",
+            model: "anthropic.claude-3-haiku-20240307-v1:0".into(),
             created: 1_700_000_000,
             include_usage: false,
         },

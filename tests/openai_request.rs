@@ -9,6 +9,7 @@
     clippy::panic
 )]
 
+use bedrock_openai_filter::catalog::resolve::Models;
 use bedrock_openai_filter::error::ApiError;
 use bedrock_openai_filter::request::parse::message::{Part, Role};
 use bedrock_openai_filter::request::parse::{parse, ChatRequest};
@@ -41,14 +42,14 @@ fn msgs(messages: Value) -> String {
 }
 
 fn ok(body: &str) -> ChatRequest {
-    match parse(body.as_bytes()) {
+    match parse(body.as_bytes(), &Models::default()) {
         Ok(r) => r,
         Err(e) => panic!("refused {body}: {e}"),
     }
 }
 
 fn err(body: &[u8]) -> ApiError {
-    match parse(body) {
+    match parse(body, &Models::default()) {
         Ok(r) => panic!("accepted {}: {r:?}", String::from_utf8_lossy(body)),
         Err(e) => e,
     }
@@ -383,7 +384,7 @@ fn boundaries_are_accepted() {
         ok(&with("max_tokens", json!(1))).sampling.max_tokens,
         Some(1)
     );
-    assert_eq!(ok(&with("n", json!(1))).model.id, MODEL);
+    assert_eq!(ok(&with("n", json!(1))).model.id, MODEL.into());
     assert_eq!(ok(&with("timeout", json!(30))).timeout_seconds, Some(30));
     let four = ok(&with("stop", json!(["a", "b", "c", "d"])));
     assert_eq!(four.sampling.stop, ["a", "b", "c", "d"]);
@@ -452,7 +453,7 @@ fn parses_fields() {
         "stop": ["x"],
     });
     let r = ok(&body.to_string());
-    assert_eq!(r.model.id, "anthropic.claude-3-haiku-20240307-v1:0");
+    assert_eq!(&*r.model.id, "anthropic.claude-3-haiku-20240307-v1:0");
     let roles: Vec<Role> = r.messages.iter().map(|m| m.role).collect();
     assert_eq!(
         roles,
@@ -523,7 +524,7 @@ fn every_supported_model_parses() {
         "mistral.mixtral-8x7b-instruct-v0:1",
         "mistral.mistral-large-2402-v1:0",
     ] {
-        assert_eq!(ok(&with("model", json!(id))).model.id, id);
+        assert_eq!(&*ok(&with("model", json!(id))).model.id, id);
     }
 }
 
@@ -541,6 +542,6 @@ fn arbitrary_bytes_never_panic() {
             let at = (x as usize) % body.len();
             body[at] = (x >> 32) as u8;
         }
-        let _ = parse(&body);
+        let _ = parse(&body, &Models::default());
     }
 }

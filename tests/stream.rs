@@ -45,7 +45,7 @@ fn translator(include_usage: bool) -> StreamTranslator {
     StreamTranslator::new(
         StreamContext {
             id: "chatcmpl-r1".into(),
-            model: "anthropic.claude-3-haiku-20240307-v1:0",
+            model: "anthropic.claude-3-haiku-20240307-v1:0".into(),
             created: 1700000000,
             include_usage,
         },
@@ -223,7 +223,7 @@ fn oversized_frame_is_refused_without_buffering_it() {
     let mut tr = StreamTranslator::new(
         StreamContext {
             id: "x".into(),
-            model: "m",
+            model: "m".into(),
             created: 0,
             include_usage: false,
         },

@@ -13,6 +13,7 @@
 use bedrock_openai_filter::answer::completion::{
     finish_reason, to_chat_completion, ResponseContext,
 };
+use bedrock_openai_filter::catalog::resolve::Models;
 use bedrock_openai_filter::error::bedrock::from_upstream;
 use bedrock_openai_filter::error::ApiError;
 use bedrock_openai_filter::request::converse::to_converse;
@@ -32,7 +33,7 @@ macro_rules! golden {
 
 /// parse → to_converse → serde_json bytes → Value.
 fn translate(openai: &str) -> Result<Value, ApiError> {
-    let req = parse(openai.as_bytes())?;
+    let req = parse(openai.as_bytes(), &Models::default())?;
     let converse = to_converse(req)?;
     let bytes = serde_json::to_vec(&converse).unwrap();
     Ok(serde_json::from_slice(&bytes).unwrap())

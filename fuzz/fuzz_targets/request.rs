@@ -7,6 +7,7 @@
 //! With two zero bytes in front, the rest is a request body sent by a good client.
 #![no_main]
 
+use bedrock_openai_filter::catalog::resolve::Models;
 use bedrock_openai_filter::error::ApiError;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Verdict};
 use bedrock_openai_filter::request::parse;
@@ -142,7 +143,7 @@ fuzz_target!(|data: &[u8]| {
 
 /// `parse` then `to_converse`: errors are OpenAI errors, successes serialize.
 fn direct(body: &[u8]) {
-    let req = match parse::parse(body) {
+    let req = match parse::parse(body, &Models::default()) {
         Ok(r) => r,
         Err(e) => return check_client_error("parse", &e),
     };

@@ -217,7 +217,7 @@ fn direct(status: u16, error_type: &str, request_id: &str, body: &[u8]) {
     for include_usage in [false, true] {
         let sctx = StreamContext {
             id: format!("chatcmpl-{request_id}"),
-            model: MODEL,
+            model: MODEL.into(),
             created: 1,
             include_usage,
         };

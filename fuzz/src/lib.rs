@@ -330,7 +330,7 @@ use bedrock_openai_filter::answer::stream::StreamTranslator;
     let mut tr = StreamTranslator::new(
         StreamContext {
             id: STREAM_ID.to_string(),
-            model: "anthropic.claude-3-haiku-20240307-v1:0",
+            model: "anthropic.claude-3-haiku-20240307-v1:0".into(),
             created: 1_700_000_000,
             include_usage,
         },

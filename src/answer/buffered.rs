@@ -8,12 +8,13 @@ use crate::error::bedrock::from_upstream;
 use crate::exchange::record::Summary;
 use crate::exchange::step::{Effect, Step, Verdict};
 use crate::request::caller::Caller;
+use std::rc::Rc;
 
 /// What the response phase needs to know about the request.
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) caller: Caller,
-    pub(crate) model: &'static str,
+    pub(crate) model: Rc<str>,
     pub(crate) created: u64,
     pub(crate) mode: Mode,
     pub(crate) include_usage: bool,
@@ -65,7 +66,7 @@ pub(crate) fn rewrite_buffered(b: &Buffering, body: &[u8]) -> Rewritten {
         let id = response_id(b.aws_request_id.as_deref(), &b.pending);
         let ctx = ResponseContext {
             id: &id,
-            model: b.pending.model,
+            model: &b.pending.model,
             created: b.pending.created,
         };
         to_chat_completion(body, &ctx)
@@ -151,7 +152,7 @@ impl Rewritten {
 pub(crate) fn stream_context(aws_request_id: Option<&str>, pending: &Pending) -> StreamContext {
     StreamContext {
         id: response_id(aws_request_id, pending),
-        model: pending.model,
+        model: Rc::clone(&pending.model),
         created: pending.created,
         include_usage: pending.include_usage,
     }

@@ -1,31 +1,45 @@
 //! `GET /v1/amazon-bedrock/models`: the models a project may call, in OpenAI's list shape.
 
+use crate::catalog::resolve::Models;
 use crate::policy::Policy;
 use serde::Serialize;
+use std::borrow::Cow;
 
 #[derive(Serialize)]
-struct ModelList {
+struct ModelList<'a> {
     object: &'static str,
-    data: Vec<ModelEntry>,
+    data: Vec<ModelEntry<'a>>,
 }
 
 #[derive(Serialize)]
-struct ModelEntry {
-    id: &'static str,
+struct ModelEntry<'a> {
+    id: Cow<'a, str>,
     object: &'static str,
     created: u64,
     owned_by: &'static str,
 }
 
-/// The JSON body listing every model `policy` allows.
-pub fn model_list(policy: &Policy) -> Vec<u8> {
-    let data = policy
-        .models()
-        .map(|m| ModelEntry {
-            id: m.id,
+/// The JSON body listing every model id `policy` allows: its
+/// `allowed_models` in order, or every id [`Models::listed`] gives.
+pub fn model_list(policy: &Policy, models: &Models) -> Vec<u8> {
+    let data = match &policy.allowed_models {
+        Some(ids) => ids
+            .iter()
+            .filter_map(|id| {
+                models
+                    .info(id)
+                    .map(|info| (Cow::Borrowed(id.as_str()), info))
+            })
+            .collect(),
+        None => models.listed(),
+    };
+    let data = data
+        .into_iter()
+        .map(|(id, info)| ModelEntry {
+            id,
             object: "model",
             created: 0,
-            owned_by: "amazon-bedrock",
+            owned_by: info.provider,
         })
         .collect();
     serde_json::to_vec(&ModelList {

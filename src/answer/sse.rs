@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use crate::openai::{ChatChunk, ChunkChoice, Delta, ToolCallDelta, Usage};
 use serde::Serialize;
+use std::rc::Rc;
 
 /// The line that ends an OpenAI stream.
 pub const DONE: &[u8] = b"data: [DONE]\n\n";
@@ -37,7 +38,7 @@ pub struct StreamContext {
     /// `chatcmpl-...`.
     pub id: String,
     /// The model id the caller asked for.
-    pub model: &'static str,
+    pub model: Rc<str>,
     /// Unix seconds.
     pub created: u64,
     /// Emit the final usage chunk.
@@ -90,7 +91,7 @@ impl StreamContext {
             id: &self.id,
             object: "chat.completion.chunk",
             created: self.created,
-            model: self.model,
+            model: &self.model,
             system_fingerprint: None,
             choices,
             usage,

@@ -6,6 +6,8 @@ pub use projects::Project;
 use projects::{parse_project, RawProject};
 use std::rc::Rc;
 
+use crate::catalog::declared::{validate_all, RawDeclared};
+use crate::catalog::resolve::Models;
 use crate::policy::CredentialSource;
 use crate::request::sigv4::Credentials;
 use crate::request::upstream::{is_valid_region, Endpoint};
@@ -49,6 +51,8 @@ pub struct EnvironmentCredentials {
 pub struct Config {
     /// Projects and their key hashes.
     pub projects: Vec<Rc<Project>>,
+    /// The models callers may name: the catalog and the declared ones.
+    pub models: Models,
     /// Fixed upstream endpoint; `None` means `bedrock-runtime.<region>.amazonaws.com`.
     pub endpoint: Option<Endpoint>,
     /// Largest request body accepted, in bytes.
@@ -66,6 +70,8 @@ pub struct Config {
 struct RawConfig {
     version: u32,
     projects: Vec<RawProject>,
+    #[serde(default)]
+    models: Vec<RawDeclared>,
     #[serde(default)]
     upstream: Option<RawUpstream>,
     #[serde(default)]
@@ -96,9 +102,10 @@ impl Config {
         if raw.projects.is_empty() {
             return Err(ConfigError::Invalid("projects must not be empty".into()));
         }
+        let models = Models::new(validate_all(raw.models).map_err(ConfigError::Invalid)?);
         let mut projects = Vec::with_capacity(raw.projects.len());
         for p in raw.projects {
-            projects.push(Rc::new(parse_project(p)?));
+            projects.push(Rc::new(parse_project(p, &models)?));
         }
         for (i, p) in projects.iter().enumerate() {
             if projects.iter().skip(i + 1).any(|q| q.name == p.name) {
@@ -153,6 +160,7 @@ impl Config {
         }
         Ok(Config {
             projects,
+            models,
             endpoint,
             max_request_bytes,
             max_response_bytes,

@@ -2,6 +2,7 @@
 //! `Project-Api-Key` against the configured SHA-256 hashes.
 
 use super::ConfigError;
+use crate::catalog::resolve::Models;
 use crate::policy::{Policy, RawPolicy};
 use crate::secret::{digest, same_digest};
 use serde::Deserialize;
@@ -27,7 +28,7 @@ pub(crate) struct RawProject {
     policy: Option<RawPolicy>,
 }
 
-pub(crate) fn parse_project(p: RawProject) -> Result<Project, ConfigError> {
+pub(crate) fn parse_project(p: RawProject, models: &Models) -> Result<Project, ConfigError> {
     let name_ok = !p.name.is_empty()
         && p.name.len() <= 64
         && p.name
@@ -48,7 +49,7 @@ pub(crate) fn parse_project(p: RawProject) -> Result<Project, ConfigError> {
     let policy = p
         .policy
         .unwrap_or_default()
-        .validate(&p.name)
+        .validate(&p.name, models)
         .map_err(ConfigError::Invalid)?;
     Ok(Project {
         name: p.name,

@@ -154,7 +154,7 @@ impl<L: RateLimiter> Exchange<L> {
             effects: vec![Effect::LocalReply {
                 status: 200,
                 headers: Vec::new(),
-                body: model_list(policy),
+                body: model_list(policy, &self.config.models),
             }],
             verdict: Verdict::Pause,
         }

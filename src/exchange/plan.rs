@@ -13,6 +13,7 @@ use crate::request::parse;
 use crate::request::sigv4::{sign_request, SignRequest, SigningKeys};
 use crate::request::upstream;
 use std::borrow::Cow;
+use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The upstream call, ready to be emitted.
@@ -36,18 +37,18 @@ pub(crate) fn plan(
     signing_keys: &SigningKeys,
     record: &mut Record,
 ) -> Result<UpstreamCall, ApiError> {
-    let mut req = parse::parse(body)?;
-    record.model = Some(req.model.id);
+    let mut req = parse::parse(body, &config.models)?;
+    record.model = Some(Rc::clone(&req.model.id));
     let policy = &caller.project.policy;
-    policy.check_model(&caller.project.name, req.model)?;
+    policy.check_model(&caller.project.name, &req.model)?;
     req.sampling.max_tokens = policy.max_tokens(req.sampling.max_tokens)?;
-    let model = req.model.id;
+    let model = req.model.clone();
     let include_usage = req.include_usage;
     let timeout = req
         .timeout_seconds
         .unwrap_or(config.max_timeout_seconds)
         .min(config.max_timeout_seconds);
-    let tools_streaming = req.model.tools_streaming;
+    let tools_streaming = model.info.tools_streaming;
     let stream = req.stream;
     let mut converse = to_converse(req)?;
     converse.guardrail_config = policy.guardrail.as_ref().map(|g| GuardrailConfig {
@@ -63,7 +64,7 @@ pub(crate) fn plan(
         .map_err(|e| ApiError::internal(format!("could not encode the Converse body: {e}")))?;
     let streamed = mode == Mode::Stream;
     let authority = upstream::authority(config.endpoint.as_ref(), &caller.region);
-    let path = upstream::converse_path(model, streamed);
+    let path = upstream::converse_path(model.target(), streamed);
     let signed = sign_request(
         &SignRequest {
             authority: &authority,
@@ -105,7 +106,7 @@ pub(crate) fn plan(
         body: payload,
         pending: Pending {
             caller,
-            model,
+            model: model.id,
             created,
             mode,
             include_usage,

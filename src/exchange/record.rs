@@ -11,7 +11,7 @@ pub struct Record {
     /// The caller's project, once the key matched.
     pub project: Option<Rc<Project>>,
     /// Requested model, once the body parsed.
-    pub model: Option<&'static str>,
+    pub model: Option<Rc<str>>,
     /// Status sent to the client.
     pub status: Option<u16>,
     /// OpenAI error code of a request refused before it went upstream.

@@ -3,7 +3,7 @@
 
 pub mod rate_limit;
 
-use crate::catalog::{self, ModelInfo};
+use crate::catalog::resolve::{Model, Models};
 use crate::error::ApiError;
 use serde::Deserialize;
 
@@ -57,8 +57,9 @@ pub struct RawPolicy {
 /// A project's validated policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
-    /// Models this project may call; `None` means every supported model.
-    pub allowed_models: Option<Vec<&'static ModelInfo>>,
+    /// Model ids this project may call (any kind of id callers send);
+    /// `None` means every model.
+    pub allowed_models: Option<Vec<String>>,
     /// Token limits.
     pub max_tokens: MaxTokens,
     /// Requests per minute across all worker threads of one Envoy.
@@ -71,25 +72,20 @@ pub struct Policy {
 
 impl RawPolicy {
     /// Checks every field; `project` names the project in errors.
-    pub fn validate(self, project: &str) -> Result<Policy, String> {
-        let allowed_models = match self.allowed_models {
-            None => None,
-            Some(ids) => {
-                let mut out = Vec::with_capacity(ids.len());
-                for id in &ids {
-                    let m = catalog::find(id).ok_or_else(|| {
-                        format!("project {project:?}: allowed_models has unsupported model {id:?}")
-                    })?;
-                    out.push(m);
-                }
-                if out.is_empty() {
-                    return Err(format!(
-                        "project {project:?}: allowed_models must not be empty"
-                    ));
-                }
-                Some(out)
+    pub fn validate(self, project: &str, models: &Models) -> Result<Policy, String> {
+        if let Some(ids) = &self.allowed_models {
+            if let Some(id) = ids.iter().find(|id| models.info(id).is_none()) {
+                return Err(format!(
+                    "project {project:?}: allowed_models has unsupported model {id:?}"
+                ));
             }
-        };
+            if ids.is_empty() {
+                return Err(format!(
+                    "project {project:?}: allowed_models must not be empty"
+                ));
+            }
+        }
+        let allowed_models = self.allowed_models;
         let mt = self.max_tokens.unwrap_or_default();
         if mt.ceiling == Some(0) || mt.default == Some(0) {
             return Err(format!(
@@ -126,24 +122,19 @@ impl RawPolicy {
 }
 
 impl Policy {
-    /// Whether the project may call `model`.
-    pub fn allows(&self, model: &ModelInfo) -> bool {
+    /// Whether the project may call the model the caller named `id`.
+    pub fn allows(&self, id: &str) -> bool {
         self.allowed_models
             .as_ref()
-            .is_none_or(|ms| ms.iter().any(|m| m.id == model.id))
-    }
-
-    /// Models this project may call, in table order.
-    pub fn models(&self) -> impl Iterator<Item = &'static ModelInfo> + '_ {
-        catalog::MODELS.iter().filter(move |m| self.allows(m))
+            .is_none_or(|ids| ids.iter().any(|a| a == id))
     }
 
     /// Refuses a model outside the list (403, documented).
-    pub fn check_model(&self, project: &str, model: &ModelInfo) -> Result<(), ApiError> {
-        if self.allows(model) {
+    pub fn check_model(&self, project: &str, model: &Model) -> Result<(), ApiError> {
+        if self.allows(&model.id) {
             return Ok(());
         }
-        Err(ApiError::model_not_allowed(project, model.id))
+        Err(ApiError::model_not_allowed(project, &model.id))
     }
 
     /// The `max_tokens` to send: the request's (at most the ceiling) or the default.

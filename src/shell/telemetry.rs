@@ -7,6 +7,7 @@ use super::host;
 use crate::exchange::record::Record;
 use proxy_wasm::types::{LogLevel, MetricType};
 use std::cell::RefCell;
+use std::rc::Rc;
 
 thread_local! {
     /// Metric ids by name, sorted by name (a binary search: no hasher, and
@@ -52,7 +53,7 @@ fn count(name: String, by: u64) {
 /// defined the first time it is used.
 struct Series {
     project: String,
-    model: &'static str,
+    model: Rc<str>,
     status: Option<u16>,
     /// `bedrock_openai.<what>.project.<p>.model.<m>` before `<what>` is filled in.
     scope: (String, String),
@@ -63,8 +64,8 @@ struct Series {
 }
 
 impl Series {
-    fn new(project: &str, model: &'static str, status: Option<u16>) -> Series {
-        let scope = (label(project), label(model));
+    fn new(project: &str, model: Rc<str>, status: Option<u16>) -> Series {
+        let scope = (label(project), label(&model));
         let s = status.map_or_else(|| "none".to_string(), |s| s.to_string());
         let requests = metric(
             MetricType::Counter,
@@ -133,7 +134,7 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
             1,
         );
     }
-    let Some(model) = record.model else {
+    let Some(model) = &record.model else {
         return;
     };
     SERIES.with(|all| {
@@ -142,9 +143,9 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
         };
         let found = all
             .iter()
-            .position(|s| s.status == record.status && s.model == model && s.project == project);
+            .position(|s| s.status == record.status && s.model == *model && s.project == project);
         let index = found.unwrap_or_else(|| {
-            all.push(Series::new(project, model, record.status));
+            all.push(Series::new(project, Rc::clone(model), record.status));
             all.len() - 1
         });
         let Some(series) = all.get_mut(index) else {
@@ -204,7 +205,7 @@ impl Published {
             set("bedrock_openai.project", &p.name);
             self.project = true;
         }
-        if let (false, Some(m)) = (self.model, record.model) {
+        if let (false, Some(m)) = (self.model, &record.model) {
             set("bedrock_openai.model", m);
             self.model = true;
         }

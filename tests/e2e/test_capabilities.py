@@ -1,7 +1,7 @@
-"""The model capability table: the code's table (src/catalog/mod.rs), the README's, and the gateway's behaviour."""
+"""The 9 original models: the catalog keeps their capabilities, and the gateway behaves as it says."""
 
+import json
 import os
-import re
 
 import pytest
 
@@ -9,49 +9,35 @@ from e2e.helpers import ALL_MODELS, chat_body, post
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLUMNS = ["system prompt", "tools", "tools while streaming", "images"]
+FIELDS = ["system", "tools", "tools_streaming", "images"]
 
-# `model("id", system_prompt, tools, tools_streaming, images)`, possibly split over lines by rustfmt
-MODEL_CALL = re.compile(r'\bmodel\(\s*"([^"]+)"\s*,\s*(true|false)\s*,\s*(true|false)\s*,\s*(true|false)\s*,'
-                        r'\s*(true|false)\s*,?\s*\)')
-README_HEADER = "| model | system prompt | tools | tools while streaming | images |"
-README_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|" + r"\s*(yes|no)\s*\|" * 4 + r"\s*$")
-
-
-def code_table():
-    with open(os.path.join(ROOT, "src", "catalog", "mod.rs")) as f:
-        src = f.read()
-    body = src[src.index("pub const MODELS"):]
-    body = body[:body.index("];")]
-    return [(m[0], *(v == "true" for v in m[1:])) for m in MODEL_CALL.findall(body)]
-
-
-def readme_table():
-    path = os.path.join(ROOT, "README.md")
-    assert os.path.isfile(path), "README.md does not exist yet"
-    with open(path) as f:
-        lines = [line.strip() for line in f]
-    start = lines.index(README_HEADER)
-    assert re.fullmatch(r"\|(\s*-+\s*\|){5}", lines[start + 1].replace(":", "")), lines[start + 1]
-    rows = []
-    for line in lines[start + 2:]:
-        if not line.startswith("|"):
-            break
-        m = README_ROW.match(line)
-        assert m, f"README capability row not in the expected format: {line!r}"
-        rows.append((m[1], *(v == "yes" for v in m.groups()[1:])))
-    return rows
+# The contract's table of the 9 original models (BEDROCK.md): the catalog must keep it.
+ORIGINAL = {
+    "amazon.titan-text-express-v1": (False, False, False, False),
+    "anthropic.claude-3-sonnet-20240229-v1:0": (True, True, True, True),
+    "anthropic.claude-3-haiku-20240307-v1:0": (True, True, True, True),
+    "anthropic.claude-3-5-sonnet-20240620-v1:0": (True, True, True, True),
+    "meta.llama3-8b-instruct-v1:0": (True, False, False, False),
+    "meta.llama3-70b-instruct-v1:0": (True, False, False, False),
+    "mistral.mistral-7b-instruct-v0:2": (False, False, False, False),
+    "mistral.mixtral-8x7b-instruct-v0:1": (False, False, False, False),
+    "mistral.mistral-large-2402-v1:0": (True, True, False, False),
+}
 
 
-CODE = code_table()
-CAPS = {row[0]: dict(zip(COLUMNS, row[1:])) for row in CODE}
+def catalog():
+    with open(os.path.join(ROOT, "src", "catalog", "models.json")) as f:
+        return {m["id"]: m for m in json.load(f)["models"]}
 
 
-def test_code_table_lists_every_supported_model_once():
-    assert [row[0] for row in CODE] == ALL_MODELS
+CATALOG = catalog()
+CAPS = {model: dict(zip(COLUMNS, (CATALOG[model][f] for f in FIELDS))) for model in ALL_MODELS}
 
 
-def test_readme_capability_table_matches_the_code():
-    assert readme_table() == CODE
+def test_the_catalog_keeps_the_original_models_capabilities():
+    assert sorted(ORIGINAL) == sorted(ALL_MODELS)
+    for model, caps in ORIGINAL.items():
+        assert tuple(CATALOG[model][f] for f in FIELDS) == caps, model
 
 
 # ---- the gateway behaves as the table says ----

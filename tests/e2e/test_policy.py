@@ -116,8 +116,16 @@ def test_models_list_holds_the_projects_models(pgw, standin):
         sorted(m.id for m in c.models.list()) == sorted([CLAUDE, LLAMA])
     r = requests.get(pgw.base_url + "/models", headers={"Project-Api-Key": KEYS["beta"]})
     body = r.json()
-    assert r.status_code == 200 and body["object"] == "list" and len(body["data"]) == 9
-    assert all(m["object"] == "model" and m["owned_by"] == "amazon-bedrock" for m in body["data"])
+    # Without allowed_models: every base id callable on demand, then every known profile id.
+    with open(os.path.join(ROOT, "src", "catalog", "models.json")) as f:
+        catalog = json.load(f)["models"]
+    ordered = sorted(catalog, key=lambda m: m["id"])
+    expected = [(m["id"], m["provider"]) for m in ordered if m["on_demand"]]
+    expected += [(f"{geo}.{m['id']}", m["provider"]) for m in ordered for geo in m["profiles"]]
+    assert r.status_code == 200 and body["object"] == "list"
+    assert [(m["id"], m["owned_by"]) for m in body["data"]] == expected
+    assert all(m["object"] == "model" for m in body["data"])
+    assert {m["owned_by"] for m in body["data"]} >= {"anthropic", "amazon", "meta", "mistral"}
     assert_openai_error(requests.get(pgw.base_url + "/models"), 401, code="invalid_api_key")
     assert standin.requests() == []
 

@@ -9,7 +9,7 @@ pub mod fields;
 pub mod message;
 pub mod tools;
 
-use crate::catalog::{self, ModelInfo};
+use crate::catalog::resolve::{Model, Models};
 use crate::error::ApiError;
 use crate::request::parse::fields::{opt_bool, opt_number_in, opt_positive_int};
 use crate::request::parse::message::{parse_messages, Message};
@@ -33,7 +33,7 @@ pub struct Sampling {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
     /// The requested model.
-    pub model: &'static ModelInfo,
+    pub model: Model,
     /// The conversation as sent.
     pub messages: Vec<Message>,
     /// Answer as server-sent events.
@@ -69,7 +69,7 @@ pub const IGNORED_FIELDS: &[&str] = &[
 ];
 
 /// Parses and validates a request body.
-pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
+pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::invalid("body", format!("The request body is not valid JSON: {e}"))
     })?;
@@ -79,7 +79,7 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
             "The request body must be a JSON object.",
         ));
     };
-    let model = parse_model(obj.remove("model"))?;
+    let model = parse_model(obj.remove("model"), models)?;
     let messages = parse_messages(obj.remove("messages"))?;
     let stream = opt_bool(&mut obj, "stream")?.unwrap_or(false);
     let include_usage = parse_stream_options(obj.remove("stream_options"))?;
@@ -111,10 +111,10 @@ pub fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
     })
 }
 
-fn parse_model(v: Option<Value>) -> Result<&'static ModelInfo, ApiError> {
+fn parse_model(v: Option<Value>, models: &Models) -> Result<Model, ApiError> {
     match v {
         None | Some(Value::Null) => Err(ApiError::invalid("model", "`model` is required.")),
-        Some(Value::String(id)) => catalog::find(&id).ok_or_else(|| ApiError::model_not_found(&id)),
+        Some(Value::String(id)) => models.resolve(id),
         Some(_) => Err(ApiError::invalid("model", "`model` must be a string.")),
     }
 }

@@ -1,0 +1,240 @@
+//! Compiles the model catalog (`src/catalog/models.json`) into a static,
+//! id-sorted table (`$OUT_DIR/catalog.rs`) that `src/catalog/mod.rs`
+//! includes: no parsing at start-up, a binary search per request. A row
+//! that breaks the catalog's rules fails the build with a message.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+const CATALOG: &str = "src/catalog/models.json";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[allow(dead_code)] // documentation for readers of the file
+    about: String,
+    sources: BTreeMap<String, String>,
+    models: Vec<Row>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    id: String,
+    provider: String,
+    name: String,
+    on_demand: bool,
+    profiles: Vec<String>,
+    system: bool,
+    tools: bool,
+    tools_streaming: bool,
+    tool_choice: Vec<String>,
+    images: bool,
+    documents: bool,
+    citations: bool,
+    reasoning: Option<String>,
+    structured_output: bool,
+    strict_tools: bool,
+    prompt_caching: Vec<String>,
+    cache_ttl_1h: bool,
+    max_stop_sequences: u8,
+    sampling: String,
+    prefill: bool,
+    latency_optimized: bool,
+    service_tiers: Vec<String>,
+    legacy: bool,
+    sources: Vec<String>,
+}
+
+/// Geo prefixes of system-defined cross-region inference profiles.
+const GEOS: &[&str] = &[
+    "us", "eu", "apac", "jp", "au", "us-gov", "global", "ca", "in",
+];
+
+fn variant(value: &str, allowed: &[(&str, &str)], what: &str, id: &str) -> Result<String, String> {
+    allowed
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map(|(_, rust)| (*rust).to_string())
+        .ok_or_else(|| format!("{id}: {what} {value:?} is not one of {allowed:?}"))
+}
+
+fn flags(values: &[String], allowed: &[&str], what: &str, id: &str) -> Result<Vec<bool>, String> {
+    for v in values {
+        if !allowed.contains(&v.as_str()) {
+            return Err(format!("{id}: {what} {v:?} is not one of {allowed:?}"));
+        }
+    }
+    Ok(allowed
+        .iter()
+        .map(|a| values.iter().any(|v| v == a))
+        .collect())
+}
+
+fn id_ok(id: &str) -> bool {
+    // Bedrock's `<provider>.<model>` ids: lower-case letters, digits, `-`, `.` and `:`.
+    let mut parts = id.splitn(2, '.');
+    let provider = parts.next().unwrap_or("");
+    let model = parts.next().unwrap_or("");
+    !provider.is_empty()
+        && !model.is_empty()
+        && !GEOS.contains(&provider)
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:".contains(&b))
+}
+
+fn row(r: &Row, sources: &BTreeMap<String, String>) -> Result<String, String> {
+    let id = r.id.as_str();
+    if !id_ok(id) || !id.starts_with(&format!("{}.", r.provider)) {
+        return Err(format!(
+            "{id}: not a `<provider>.<model>` id of provider {:?}",
+            r.provider
+        ));
+    }
+    if r.name.trim().is_empty() || r.sources.is_empty() {
+        return Err(format!("{id}: every row needs a name and its sources"));
+    }
+    if let Some(s) = r.sources.iter().find(|s| !sources.contains_key(*s)) {
+        return Err(format!("{id}: source {s:?} is not in `sources`"));
+    }
+    if (r.tools_streaming || !r.tool_choice.is_empty()) && !r.tools {
+        return Err(format!("{id}: tools_streaming and tool_choice need tools"));
+    }
+    if r.max_stop_sequences > 4 {
+        return Err(format!(
+            "{id}: max_stop_sequences is capped at 4 (OpenAI's own limit)"
+        ));
+    }
+    if r.cache_ttl_1h && r.prompt_caching.is_empty() {
+        return Err(format!("{id}: cache_ttl_1h needs prompt_caching"));
+    }
+    if !r.service_tiers.iter().any(|t| t == "default") {
+        return Err(format!("{id}: every model serves the default tier"));
+    }
+    if let Some(g) = r.profiles.iter().find(|g| !GEOS.contains(&g.as_str())) {
+        return Err(format!("{id}: profile prefix {g:?} is not one of {GEOS:?}"));
+    }
+    if !r.on_demand && r.profiles.is_empty() {
+        return Err(format!(
+            "{id}: a model that is not on demand needs a profile"
+        ));
+    }
+    let choice = flags(&r.tool_choice, &["auto", "any", "tool"], "tool_choice", id)?;
+    let cache = flags(
+        &r.prompt_caching,
+        &["system", "messages", "tools"],
+        "prompt_caching",
+        id,
+    )?;
+    let tiers = flags(
+        &r.service_tiers,
+        &["priority", "default", "flex"],
+        "service tier",
+        id,
+    )?;
+    let reasoning = match &r.reasoning {
+        None => "None".to_string(),
+        Some(kind) => format!(
+            "Some(Reasoning::{})",
+            variant(
+                kind,
+                &[
+                    ("anthropic_budget", "AnthropicBudget"),
+                    ("anthropic_adaptive", "AnthropicAdaptive"),
+                    ("nova", "Nova"),
+                    ("openai_effort", "OpenAiEffort"),
+                    ("deepseek_always", "DeepSeekAlways"),
+                    ("deepseek_hybrid", "DeepSeekHybrid"),
+                ],
+                "reasoning",
+                id
+            )?
+        ),
+    };
+    let sampling = variant(
+        &r.sampling,
+        &[
+            ("any", "Any"),
+            ("temperature_or_top_p", "TemperatureOrTopP"),
+            ("none", "None"),
+        ],
+        "sampling",
+        id,
+    )?;
+    let profiles: Vec<String> = r.profiles.iter().map(|p| format!("{p:?}")).collect();
+    let b = |v: &[bool], i: usize| v.get(i).copied().unwrap_or(false);
+    Ok(format!(
+        "    ModelInfo {{ id: {id:?}, provider: {provider:?}, name: {name:?}, on_demand: {on_demand}, \
+profiles: &[{profiles}], system_prompt: {system}, tools: {tools}, tools_streaming: {tools_streaming}, \
+tool_choice: ToolChoiceKinds {{ auto: {c0}, any: {c1}, tool: {c2} }}, images: {images}, documents: {documents}, \
+citations: {citations}, reasoning: {reasoning}, structured_output: {so}, strict_tools: {st}, \
+prompt_caching: CachePositions {{ system: {k0}, messages: {k1}, tools: {k2} }}, cache_ttl_1h: {ttl}, \
+max_stop_sequences: {stops}, sampling: SamplingRule::{sampling}, prefill: {prefill}, latency_optimized: {lat}, \
+service_tiers: ServiceTiers {{ priority: {t0}, default: {t1}, flex: {t2} }}, legacy: {legacy} }},\n",
+        provider = r.provider,
+        name = r.name,
+        on_demand = r.on_demand,
+        profiles = profiles.join(", "),
+        system = r.system,
+        tools = r.tools,
+        tools_streaming = r.tools_streaming,
+        c0 = b(&choice, 0),
+        c1 = b(&choice, 1),
+        c2 = b(&choice, 2),
+        images = r.images,
+        documents = r.documents,
+        citations = r.citations,
+        so = r.structured_output,
+        st = r.strict_tools,
+        k0 = b(&cache, 0),
+        k1 = b(&cache, 1),
+        k2 = b(&cache, 2),
+        ttl = r.cache_ttl_1h,
+        stops = r.max_stop_sequences,
+        prefill = r.prefill,
+        lat = r.latency_optimized,
+        t0 = b(&tiers, 0),
+        t1 = b(&tiers, 1),
+        t2 = b(&tiers, 2),
+        legacy = r.legacy,
+    ))
+}
+
+fn generate() -> Result<(), String> {
+    println!("cargo:rerun-if-changed={CATALOG}");
+    let text = std::fs::read_to_string(CATALOG).map_err(|e| format!("{CATALOG}: {e}"))?;
+    let file: File = serde_json::from_str(&text).map_err(|e| format!("{CATALOG}: {e}"))?;
+    let mut models = file.models;
+    models.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(w) = models
+        .windows(2)
+        .find(|w| w.first().map(|a| &a.id) == w.get(1).map(|b| &b.id))
+    {
+        return Err(format!(
+            "{CATALOG}: {:?} appears twice",
+            w.first().map(|a| &a.id)
+        ));
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "// Generated by build.rs from {CATALOG}: do not edit.\n/// Every catalog model, sorted by id.\npub static MODELS: [ModelInfo; {}] = [",
+        models.len()
+    );
+    for r in &models {
+        out.push_str(&row(r, &file.sources)?);
+    }
+    out.push_str("];\n");
+    let dir = std::env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?;
+    std::fs::write(Path::new(&dir).join("catalog.rs"), out).map_err(|e| format!("catalog.rs: {e}"))
+}
+
+fn main() {
+    if let Err(e) = generate() {
+        eprintln!("error: model catalog: {e}");
+        std::process::exit(1);
+    }
+}
