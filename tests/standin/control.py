@@ -2,6 +2,8 @@
 
 import json
 
+from . import models
+
 SCRIPT_KEYS = {
     "error", "message", "text", "stop_reason", "usage", "delay_ms", "raw", "reset_connection",
     "chunk_bytes", "chunk_delay_ms", "exception", "truncate", "bad_crc", "no_message_stop",
@@ -35,6 +37,15 @@ def handle(handler, body):
         handler._send_json(200, state.requests())
     elif path == "/_standin/reset" and handler.command == "POST":
         state.reset()
+        handler._send_json(200, {"ok": True})
+    elif path == "/_standin/inference-profiles" and handler.command == "POST":
+        # Creating an application inference profile (or provisioned model) in this "account".
+        try:
+            entry = json.loads(body)
+            models.register(entry["arn"], entry["model"])
+        except (ValueError, KeyError, TypeError) as exc:
+            handler._send_json(400, {"message": f"bad inference profile: {exc}"})
+            return
         handler._send_json(200, {"ok": True})
     elif path == "/_standin/script" and handler.command == "POST":
         try:

@@ -109,9 +109,31 @@ def _check_tool_config(config, caps, streaming):
             raise validation(f"The inputSchema at toolConfig.tools.{i}.toolSpec must be a JSON object.")
         names.append(spec["name"])
     choice = config.get("toolChoice")
+    if choice:
+        # botocore: `tool` "only supported by Anthropic Claude 3 and Amazon Nova models"; AWS's
+        # table: `any` by those and Mistral Large; some families take no toolChoice at all.
+        kind = next(iter(choice))
+        if kind not in caps.row["tool_choice"]:
+            raise validation(f"This model doesn't support the toolConfig.toolChoice.{kind} field. "
+                             f"Remove toolConfig.toolChoice.{kind} and try again.")
     if choice and "tool" in choice and choice["tool"]["name"] not in names:
         raise validation(f"The tool '{choice['tool']['name']}' named in toolConfig.toolChoice is not "
                          "defined in toolConfig.tools.")
+
+
+def _check_inference(config, row):
+    """The model's sampling and stop-sequence rules (Bedrock answers these 400s itself)."""
+    if row["sampling"] == "temperature_or_top_p" and "temperature" in config and "topP" in config:
+        raise validation("The model returned the following errors: `temperature` and `top_p` cannot both "
+                         "be specified for this model. Please use only one.")
+    if row["sampling"] == "none":
+        if config.get("temperature", 1) != 1:
+            raise validation("The model returned the following errors: `temperature` may only be set to 1 "
+                             "for this model.")
+        if "topP" in config:
+            raise validation("The model returned the following errors: `top_p` is not supported for this model.")
+    if "stopSequences" in config and row["max_stop_sequences"] == 0:
+        raise validation("This model doesn't support the stopSequences field. Remove stopSequences and try again.")
 
 
 def check_converse(params, caps, streaming):
@@ -123,6 +145,10 @@ def check_converse(params, caps, streaming):
             _check_text(block["text"], f"system.{i}")
     messages = params.get("messages", [])
     uses_tools = _check_messages(messages, caps)
+    if messages and messages[-1]["role"] == "assistant" and not caps.row["prefill"]:
+        raise validation("The model returned the following errors: This model does not support assistant "
+                         "message prefill. The conversation must end with a user message.")
+    _check_inference(params.get("inferenceConfig", {}), caps.row)
     if "toolConfig" in params:
         _check_tool_config(params["toolConfig"], caps, streaming)
     elif uses_tools:

@@ -135,12 +135,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _check(self, body, entry, route):
         headers = list(self.headers.items())
-        sigv4check.verify(self.command, self.path, headers, body)
+        _, region = sigv4check.verify(self.command, self.path, headers, body)
         if route is None or self.command != "POST":
             raise StandinError("UnknownOperationException", "UnknownOperationException")
-        caps = models.capabilities(entry["model_id"])
-        if caps is None:
-            raise StandinError("ValidationException", "The provided model identifier is invalid.")
+        caps = models.resolve(entry["model_id"], region)
         if entry["json"] is None:
             raise StandinError("ValidationException",
                                "Malformed input request, please reformat your input and try again.")

@@ -106,7 +106,7 @@ def verify(method, raw_path, headers, body, now=None):
 
     ``headers`` is a list of (name, value) pairs as received, ``raw_path``
     the undecoded request target, ``body`` the exact body bytes.
-    Returns the access key id on success.
+    Returns ``(access key id, signing region)`` on success.
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
     auth = _header_values(headers, "authorization")
@@ -131,7 +131,7 @@ def verify(method, raw_path, headers, body, now=None):
     expected = compute_signature(method, raw_path, headers, body, signed, cred, scope[2], amz_dates[0])
     if not hmac.compare_digest(expected, parts["Signature"]):
         raise _invalid(MISMATCH)
-    return scope[0]
+    return scope[0], scope[2]
 
 
 def _check_token(cred, headers, signed):

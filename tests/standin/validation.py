@@ -153,7 +153,7 @@ def validate_body(body, operation, model_id):
         # botocore says "messages[0].content"; Bedrock says "messages.0.content".
         lines = [re.sub(r"\[(\d+)\]", r".\1", line) for line in report.generate_report().splitlines()]
         raise validation(_report(lines))
-    errors = constraint_errors({k: v for k, v in params.items() if k != "modelId"}, shape)
+    errors = constraint_errors(params, shape)
     if errors:
         raise validation(_report(errors))
     return params
