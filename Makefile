@@ -18,7 +18,7 @@ OCI_TAG ?= latest
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: venv node tools wasm run test lint unit pytest standin clean oci bench floor-wasm soak fuzz fuzz-smoke
+.PHONY: venv node tools toolchain wasm run test lint unit pytest standin clean oci bench floor-wasm soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
 $(VENV)/.stamp: tests/requirements.txt
@@ -43,27 +43,31 @@ tools:
 oci: wasm
 	$(PYTHON) scripts/oci.py --tag $(OCI_TAG)
 
-# Cargo decides what to rebuild; rustup target add is a no-op once installed.
-wasm:
-	rustup target add $(WASM_TARGET)
-	cargo build --release --target $(WASM_TARGET)
+# The toolchain rust-toolchain.toml pins, with its components and targets; a
+# no-op once installed (rustup does not install it on its own when
+# RUSTUP_AUTO_INSTALL=0).
+toolchain:
+	rustup toolchain install
+
+# Cargo decides what to rebuild. Every cargo call here is --locked: Cargo.lock
+# is what was tested, and a build that would change it fails instead.
+wasm: toolchain
+	cargo build --locked --release --target $(WASM_TARGET)
 	@ls -l $(WASM)
 
 run: wasm venv
 	exec $(VPY) scripts/gateway.py
 
-lint:
-	rustup component add rustfmt clippy
-	rustup target add $(WASM_TARGET)
+lint: toolchain
 	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
-	cargo clippy --target $(WASM_TARGET) -- -D warnings
+	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --target $(WASM_TARGET) -- -D warnings
 	@# STYLE.md 0.1: only the shell may name proxy_wasm.
 	@if grep -rn 'proxy_wasm' src | grep -v '^src/shell/'; then \
 	  echo 'error: proxy_wasm used outside src/shell/ (STYLE.md 0.1)'; exit 1; fi
 
-unit:
-	cargo test
+unit: toolchain
+	cargo test --locked
 
 pytest: venv node tools wasm
 	$(VPY) -m pytest -c tests/pytest.ini --rootdir tests tests
@@ -82,9 +86,8 @@ test: lint unit wasm pytest fuzz-smoke
 # The bench's `floor` case: a proxy-wasm filter that only moves the bodies
 # (bench/floor, its own crate), built into target/floor/.
 FLOOR_WASM := target/floor/$(WASM_TARGET)/release/floor_filter.wasm
-floor-wasm:
-	rustup target add $(WASM_TARGET)
-	cd bench/floor && CARGO_TARGET_DIR=$(CURDIR)/target/floor cargo build --release --target $(WASM_TARGET)
+floor-wasm: toolchain
+	cd bench/floor && CARGO_TARGET_DIR=$(CURDIR)/target/floor cargo build --locked --release --target $(WASM_TARGET)
 	@ls -l $(FLOOR_WASM)
 
 # Benchmarks, not part of `make test`: writes bench/RESULTS.md and bench/results.png.

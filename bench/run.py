@@ -31,7 +31,7 @@ Then streaming (first upstream event → first client byte, with and without
 the filter; Envoy's VmRSS every 100 ms while one client reads a 50 MiB
 answer), .wasm size before/after `wasm-opt -Oz`, the module's own time per
 request under Node's V8 with a simulated host (bench/wasm_host.mjs, on both
-.wasm files) and the native micro-benchmarks (`cargo bench --bench micro`).
+.wasm files) and the native micro-benchmarks (`cargo bench --locked --bench micro`).
 
 Environment:
   BENCH_DURATION     measured seconds per case and concurrency (default 10; warm-up 2 s)
@@ -716,7 +716,7 @@ def micro():
     with open(os.path.join(ROOT, "Cargo.toml")) as f:
         if not re.search(r'\[\[bench\]\][^\[]*name\s*=\s*"micro"[^\[]*harness\s*=\s*false', f.read()):
             raise RuntimeError('Cargo.toml has no [[bench]] name = "micro", harness = false')
-    r = subprocess.run(["cargo", "bench", "--bench", "micro"], cwd=ROOT, capture_output=True,
+    r = subprocess.run(["cargo", "bench", "--locked", "--bench", "micro"], cwd=ROOT, capture_output=True,
                        text=True, timeout=1200)
     rows = [json.loads(m) for m in re.findall(r"^MICRO (.*)$", r.stdout, re.M)]
     if r.returncode != 0 or not rows:
