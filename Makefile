@@ -1,7 +1,7 @@
 # Build, run and test the Bedrock gateway. See the README.
 #   make run      build the filter and start the gateway in the foreground
 #   make test     every check: lint (below), unit tests, wasm build, pytest (stand-in + Envoy e2e), fuzz smoke
-#   make lint     fmt and clippy of the three crates; each also on its own
+#   make lint     fmt and clippy of the three crates, the API docs; each also on its own
 #   make standin  the Bedrock stand-in on 127.0.0.1:9099, for
 #                 AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:9099 make run
 
@@ -19,7 +19,7 @@ OCI_TAG ?= latest
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor \
+.PHONY: venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor doc \
 	unit pytest standin clean oci bench floor-wasm soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
@@ -60,7 +60,7 @@ wasm: toolchain
 run: wasm venv
 	exec $(VPY) scripts/gateway.py
 
-lint: lint-rust lint-fuzz lint-floor
+lint: lint-rust lint-fuzz lint-floor doc
 
 lint-rust: toolchain
 	cargo fmt --check
@@ -80,6 +80,12 @@ lint-fuzz: toolchain
 lint-floor: toolchain
 	cd bench/floor && cargo fmt --check
 	cd bench/floor && CARGO_TARGET_DIR=$(CURDIR)/target/floor cargo clippy --locked --target $(WASM_TARGET) -- -D warnings
+
+# The API docs build without a warning (broken intra-doc links, bad code
+# blocks, ...), on the host and for the .wasm (where src/shell/ exists).
+doc: toolchain
+	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
+	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --target $(WASM_TARGET)
 
 unit: toolchain
 	cargo test --locked
