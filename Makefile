@@ -1,7 +1,7 @@
 # Build, run and test the Bedrock gateway. See the README.
 #   make run      build the filter and start the gateway in the foreground
 #   make test     every check: lint (below), unit tests, wasm build, pytest (stand-in + Envoy e2e), fuzz smoke
-#   make lint     fmt and clippy of the three crates, the API docs; each also on its own
+#   make lint     fmt and clippy of the three crates, the API docs, the MSRV check; each also on its own
 #   make standin  the Bedrock stand-in on 127.0.0.1:9099, for
 #                 AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:9099 make run
 
@@ -19,7 +19,12 @@ OCI_TAG ?= latest
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor doc \
+# The oldest Rust that Cargo.toml's rust-version claims, as a rustup toolchain
+# ("1.88" -> "1.88.0": the first release of that minor, not its latest patch).
+MSRV := $(shell sed -n 's/^rust-version *= *"\([0-9.]*\)"/\1/p' Cargo.toml)
+MSRV_TOOLCHAIN := $(if $(word 3,$(subst ., ,$(MSRV))),$(MSRV),$(MSRV).0)
+
+.PHONY: venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor doc msrv \
 	unit pytest standin clean oci bench floor-wasm soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
@@ -60,12 +65,18 @@ wasm: toolchain
 run: wasm venv
 	exec $(VPY) scripts/gateway.py
 
-lint: lint-rust lint-fuzz lint-floor doc
+lint: lint-rust lint-fuzz lint-floor doc msrv
 
+# clippy reads rust-version too: its incompatible_msrv lint refuses std APIs
+# newer than that, and lints that suggest newer APIs wait until it allows them.
+# TEMPORARY: rust-version went from 1.85 to 1.88 (what Cargo.lock needs, see
+# msrv below), which wakes manual_is_multiple_of (is_multiple_of is 1.87) on
+# src/openai/image.rs; allowed here until src/ takes the suggestion.
+CLIPPY_TEMP_ALLOW := -A clippy::manual_is_multiple_of
 lint-rust: toolchain
 	cargo fmt --check
-	cargo clippy --locked --all-targets -- -D warnings
-	cargo clippy --locked --target $(WASM_TARGET) -- -D warnings
+	cargo clippy --locked --all-targets -- -D warnings $(CLIPPY_TEMP_ALLOW)
+	cargo clippy --locked --target $(WASM_TARGET) -- -D warnings $(CLIPPY_TEMP_ALLOW)
 	@# STYLE.md 0.1: only the shell may name proxy_wasm.
 	@if grep -rn 'proxy_wasm' src | grep -v '^src/shell/'; then \
 	  echo 'error: proxy_wasm used outside src/shell/ (STYLE.md 0.1)'; exit 1; fi
@@ -86,6 +97,18 @@ lint-floor: toolchain
 doc: toolchain
 	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
 	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --target $(WASM_TARGET)
+
+# MSRV: the library, native and .wasm, type-checks with the exact toolchain
+# rust-version names ($(MSRV_TOOLCHAIN)), with the committed Cargo.lock. It does
+# not prove that the tests build there (the dev-dependencies, aws-sigv4 and
+# aws-smithy-*, need Rust 1.94.1), nor that a fresh resolution of the version
+# ranges in Cargo.toml would (newer releases of dependencies may need newer Rust).
+msrv:
+	@rustup run $(MSRV_TOOLCHAIN) rustc --version >/dev/null 2>&1 || \
+	  rustup toolchain install $(MSRV_TOOLCHAIN) --profile minimal --target $(WASM_TARGET)
+	rustup target add --toolchain $(MSRV_TOOLCHAIN) $(WASM_TARGET)
+	CARGO_TARGET_DIR=target/msrv cargo +$(MSRV_TOOLCHAIN) check --locked --lib
+	CARGO_TARGET_DIR=target/msrv cargo +$(MSRV_TOOLCHAIN) check --locked --lib --target $(WASM_TARGET)
 
 unit: toolchain
 	cargo test --locked
