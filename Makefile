@@ -1,7 +1,8 @@
 # Build, run and test the Bedrock gateway. See the README.
 #   make run      build the filter and start the gateway in the foreground
 #   make test     every check: lint (below), unit tests, wasm build, pytest (stand-in + Envoy e2e), fuzz smoke
-#   make lint     fmt and clippy of the three crates, the API docs, the MSRV check; each also on its own
+#   make lint     fmt and clippy of the three crates, the API docs, the MSRV check, cargo-deny;
+#                 each also on its own (make doc, make msrv, ...)
 #   make standin  the Bedrock stand-in on 127.0.0.1:9099, for
 #                 AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:9099 make run
 
@@ -24,7 +25,7 @@ FUZZ_SECONDS ?= 60
 MSRV := $(shell sed -n 's/^rust-version *= *"\([0-9.]*\)"/\1/p' Cargo.toml)
 MSRV_TOOLCHAIN := $(if $(word 3,$(subst ., ,$(MSRV))),$(MSRV),$(MSRV).0)
 
-.PHONY: venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor doc msrv \
+.PHONY: venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor doc msrv deny \
 	unit pytest standin clean oci bench floor-wasm soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
@@ -65,7 +66,7 @@ wasm: toolchain
 run: wasm venv
 	exec $(VPY) scripts/gateway.py
 
-lint: lint-rust lint-fuzz lint-floor doc msrv
+lint: lint-rust lint-fuzz lint-floor doc msrv deny
 
 # clippy reads rust-version too: its incompatible_msrv lint refuses std APIs
 # newer than that, and lints that suggest newer APIs wait until it allows them.
@@ -109,6 +110,13 @@ msrv:
 	rustup target add --toolchain $(MSRV_TOOLCHAIN) $(WASM_TARGET)
 	CARGO_TARGET_DIR=target/msrv cargo +$(MSRV_TOOLCHAIN) check --locked --lib
 	CARGO_TARGET_DIR=target/msrv cargo +$(MSRV_TOOLCHAIN) check --locked --lib --target $(WASM_TARGET)
+
+# Licences, duplicate crates, sources and RustSec advisories of the three crates
+# (deny.toml). Without network to github.com the advisories are not checked
+# (unless an earlier run left a copy of the database), and it says so:
+# scripts/deny.sh has the details.
+deny: toolchain
+	scripts/deny.sh
 
 unit: toolchain
 	cargo test --locked
