@@ -1,8 +1,8 @@
 # Build, run and test the Bedrock gateway. See the README.
 #   make run      build the filter and start the gateway in the foreground
 #   make test     every check: lint (below), unit tests, wasm build, pytest (stand-in + Envoy e2e), fuzz smoke
-#   make lint     fmt and clippy of the three crates, the API docs, the MSRV check, cargo-deny;
-#                 each also on its own (make doc, make msrv, ...)
+#   make lint     fmt and clippy of the three crates, the API docs, the MSRV check, cargo-deny,
+#                 ruff; each also on its own (make doc, make msrv, ...)
 #   make standin  the Bedrock stand-in on 127.0.0.1:9099, for
 #                 AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:9099 make run
 
@@ -25,7 +25,7 @@ FUZZ_SECONDS ?= 60
 MSRV := $(shell sed -n 's/^rust-version *= *"\([0-9.]*\)"/\1/p' Cargo.toml)
 MSRV_TOOLCHAIN := $(if $(word 3,$(subst ., ,$(MSRV))),$(MSRV),$(MSRV).0)
 
-.PHONY: venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor doc msrv deny \
+.PHONY: venv lint-venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor doc msrv deny ruff \
 	unit pytest standin clean oci bench floor-wasm soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
@@ -35,6 +35,15 @@ $(VENV)/.stamp: tests/requirements.txt
 	touch $@
 
 venv: $(VENV)/.stamp
+
+# The Python linter alone (tests/requirements-lint.txt), so that `make lint`
+# needs none of the test venv's packages.
+$(VENV)/.lint-stamp: tests/requirements-lint.txt
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r tests/requirements-lint.txt
+	touch $@
+
+lint-venv: $(VENV)/.lint-stamp
 
 # The official OpenAI npm SDK, used as a second real client by the e2e tests.
 tests/node/node_modules/.stamp: tests/node/package.json tests/node/package-lock.json
@@ -66,7 +75,7 @@ wasm: toolchain
 run: wasm venv
 	exec $(VPY) scripts/gateway.py
 
-lint: lint-rust lint-fuzz lint-floor doc msrv deny
+lint: lint-rust lint-fuzz lint-floor doc msrv deny ruff
 
 # clippy reads rust-version too: its incompatible_msrv lint refuses std APIs
 # newer than that, and lints that suggest newer APIs wait until it allows them.
@@ -117,6 +126,10 @@ msrv:
 # scripts/deny.sh has the details.
 deny: toolchain
 	scripts/deny.sh
+
+# Python (scripts/, bench/, tests/): pyflakes, pycodestyle, import order, bugbear (ruff.toml).
+ruff: lint-venv
+	$(VENV)/bin/ruff check scripts bench tests
 
 unit: toolchain
 	cargo test --locked

@@ -349,7 +349,7 @@ def capture_translated():
                 if status != 200:
                     raise RuntimeError(f"filter → stand-in ({shape}) answered {status}: {text[:300]!r}")
             _, _, recorded = request(sport, "GET", "/_standin/requests")
-            for rec, shape in zip(json.loads(recorded), ("plain", "stream")):
+            for rec, shape in zip(json.loads(recorded), ("plain", "stream"), strict=False):
                 if rec["status"] != 200:
                     raise RuntimeError(f"stand-in refused the filter's {shape} request: {rec}")
                 keep = {n: v for n, v in rec["headers"]
@@ -592,7 +592,7 @@ def raw_post(port, path, body, headers, on_body=None, limit_bps=None, deadline_s
 def ttfb_trials(stream_port, targets):
     """{name: [first upstream event → first client body byte, µs]} for alternating trials."""
     out = {t["name"]: [] for t in targets}
-    for i in range(TTFB_TRIALS):
+    for _ in range(TTFB_TRIALS):
         for t in targets:
             status, t_first, _, tail = raw_post(t["port"], t["path"], t["body"], t["headers"],
                                                 deadline_s=10)
@@ -706,7 +706,7 @@ def wasm_host(modules, plugin_config, request):
     rows = [json.loads(m) for m in re.findall(r"^WASM_HOST (.*)$", r.stdout, re.M)]
     if r.returncode != 0 or len(rows) != len(modules):
         raise RuntimeError(f"wasm_host.mjs failed ({r.returncode}): {r.stderr.strip()[-500:]}")
-    for (label, _), row in zip(modules, rows):
+    for (label, _), row in zip(modules, rows, strict=True):
         row["module"] = label
     version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
     return {"node": version, "modules": rows}

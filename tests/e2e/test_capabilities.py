@@ -43,7 +43,7 @@ def readme_table():
 
 
 CODE = code_table()
-CAPS = {row[0]: dict(zip(COLUMNS, row[1:])) for row in CODE}
+CAPS = {row[0]: dict(zip(COLUMNS, row[1:], strict=False)) for row in CODE}
 
 
 def test_code_table_lists_every_supported_model_once():
