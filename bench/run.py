@@ -54,10 +54,8 @@ Environment:
 import atexit
 import datetime
 import hashlib
-import http.client
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -71,20 +69,33 @@ import time
 
 import yaml
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
-OUT = os.path.join(BENCH, "out")
+# harness also puts tests/ on sys.path, for `standin` below.
+from harness import (
+    BENCH,
+    GATEWAY_PY,
+    OUT,
+    PERMANENT,
+    REGION,
+    ROOT,
+    STEP_TIMEOUT,
+    TESTS,
+    WASM,
+    free_port,
+    machine,
+    on_signal,
+    request,
+    spawn,
+    stop,
+    stop_all,
+    vm_rss_kb,
+    wait_ready,
+)
+from standin import eventstream
+
 VENVS = os.path.join(BENCH, ".venvs")
-TESTS = os.path.join(ROOT, "tests")
-WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
 FLOOR_WASM = os.path.join(ROOT, "target", "floor", "wasm32-wasip1", "release", "floor_filter.wasm")
 WASM_HOST = os.path.join(BENCH, "wasm_host.mjs")
-GATEWAY_PY = os.path.join(ROOT, "scripts", "gateway.py")
 LUA = os.path.join(BENCH, "post.lua")
-
-sys.path.insert(0, TESTS)
-from standin import eventstream  # noqa: E402
-from standin.credentials import PERMANENT  # noqa: E402
 
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -100,10 +111,8 @@ MODEL = "meta.llama3-8b-instruct-v1:0"
 BIG_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"  # the stream upstream answers 50 MiB for it
 PROJECT_KEY = "sk-bench-0000000000000000000000001"
 LITELLM_KEY = "sk-bench-litellm-5f1c0a9d3e7b4c2a8f6e1d0b9a7c5e3f"
-REGION = "us-east-1"
 BIG_MIB = 50
 TTFB_TRIALS = 100
-STEP_TIMEOUT = 120  # seconds: ceiling for any single wait in this script
 
 OPENAI_BODY = {
     "model": MODEL,
@@ -130,81 +139,6 @@ FOUNDATION_MODELS = {"modelSummaries": [{
 
 def say(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- processes
-
-CHILDREN = []
-
-
-def spawn(name, argv, env=None, cwd=None):
-    """Start a child in its own process group, output to bench/out/<name>.log."""
-    log = open(os.path.join(OUT, f"{name}.log"), "w")
-    proc = subprocess.Popen(argv, env=dict(os.environ, **(env or {})), cwd=cwd or ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
-    proc.bench_name = name
-    CHILDREN.append(proc)
-    return proc
-
-
-def stop(proc):
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-    if proc in CHILDREN:
-        CHILDREN.remove(proc)
-
-
-def stop_all():
-    for proc in list(CHILDREN):
-        stop(proc)
-
-
-def on_signal(signum, _frame):
-    stop_all()
-    sys.exit(128 + signum)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(port, method, path, body=b"", headers=None, timeout=30):
-    """(status, headers dict, body bytes); (None, {}, error) if nothing answered."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    except OSError as e:
-        return None, {}, str(e).encode()
-    finally:
-        conn.close()
-
-
-def wait_ready(proc, port, path, what, timeout=STEP_TIMEOUT, ok=(200,)):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}; see {log_of(proc)}")
-        status, _, _ = request(port, "GET", path, timeout=2)
-        if status in ok:
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} not ready after {timeout}s; see {log_of(proc)}")
-
-
-def log_of(proc):
-    return os.path.relpath(os.path.join(OUT, f"{proc.bench_name}.log"), ROOT)
 
 
 def write(name, data):
@@ -604,14 +538,6 @@ def ttfb_trials(stream_port, targets):
     return out
 
 
-def vm_rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return None
-
-
 STREAM_READ_BPS = 10 * 1024 * 1024  # the client's read pace for the big answer
 
 
@@ -738,17 +664,6 @@ def fmt_rps(x):
 
 def met(ok):
     return "**met**" if ok else "**not met**"
-
-
-def machine():
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
-            "load_before": os.getloadavg()}
 
 
 def report(R):
