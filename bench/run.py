@@ -44,9 +44,10 @@ Environment:
   BENCH_CASES        comma-separated subset of upstream,bare,floor,filter,litellm,bag
   BENCH_SKIP         comma-separated parts to skip: load,stream,size,wasmhost,micro,plot
   BAG_DIR            bedrock-access-gateway: a checkout (with src/api) or a
-                     git directory (bare clone / mirror). Default: the
-                     session mirror /work/.mirror/aws-samples+bedrock-access-gateway/repo.
-                     Get it with `git clone https://github.com/aws-samples/bedrock-access-gateway`
+                     git directory (bare clone / mirror). Not set by default:
+                     the `bag` case is then skipped, and RESULTS.md says so and
+                     how to give it. Get it with
+                     `git clone https://github.com/aws-samples/bedrock-access-gateway`
                      anywhere outside this repository. Its code is only
                      extracted to a temporary directory and never copied here.
 """
@@ -105,7 +106,8 @@ ENVOY_CONCURRENCY = int(os.environ.get("BENCH_ENVOY_CONCURRENCY", "1"))
 ALL_CASES = ["upstream", "bare", "floor", "filter", "litellm", "bag"]
 CASES = [c for c in os.environ.get("BENCH_CASES", ",".join(ALL_CASES)).split(",") if c]
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
-BAG_DEFAULT = "/work/.mirror/aws-samples+bedrock-access-gateway/repo"
+BAG_HOWTO = ("`git clone https://github.com/aws-samples/bedrock-access-gateway` outside this repository "
+             "and run `BAG_DIR=<that checkout> make bench`")
 
 MODEL = "meta.llama3-8b-instruct-v1:0"
 BIG_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"  # the stream upstream answers 50 MiB for it
@@ -425,12 +427,12 @@ def start_litellm(upstream_port):
 
 def bag_source():
     """(path of an extracted src/ copy in a temp dir, commit) or raise with the reason."""
-    where = os.environ.get("BAG_DIR", BAG_DEFAULT)
+    where = os.environ.get("BAG_DIR", "").strip()
+    if not where:
+        raise RuntimeError(f"BAG_DIR not given (bedrock-access-gateway's source is not part of this "
+                           f"repository): {BAG_HOWTO}")
     if not os.path.exists(where):
-        raise RuntimeError(
-            f"bedrock-access-gateway source not found at {where}: clone "
-            "https://github.com/aws-samples/bedrock-access-gateway outside this repository "
-            "and set BAG_DIR to it")
+        raise RuntimeError(f"BAG_DIR={where}: no such file or directory: {BAG_HOWTO}")
     tmp = tempfile.mkdtemp(prefix="bench-bag-")
     atexit.register(shutil.rmtree, tmp, True)
     if os.path.isdir(os.path.join(where, "src", "api")):
