@@ -26,7 +26,7 @@ MSRV := $(shell sed -n 's/^rust-version *= *"\([0-9.]*\)"/\1/p' Cargo.toml)
 MSRV_TOOLCHAIN := $(if $(word 3,$(subst ., ,$(MSRV))),$(MSRV),$(MSRV).0)
 
 .PHONY: venv lint-venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor doc msrv deny ruff \
-	unit pytest standin clean oci bench floor-wasm soak fuzz fuzz-smoke
+	unit pytest standin clean oci bench bench-tools floor-wasm soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
 $(VENV)/.stamp: tests/requirements.txt
@@ -156,8 +156,17 @@ floor-wasm: toolchain
 	@ls -l $(FLOOR_WASM)
 
 # Benchmarks, not part of `make test`: writes bench/RESULTS.md and bench/results.png.
+# Beyond what `make run` sets up (the toolchain, .venv, the .wasm) it installs
+# nothing: what it lacks, it names with `make bench-tools`, and skips.
 bench: wasm floor-wasm venv
 	$(VPY) bench/run.py
+
+# What `make bench` measures with or against, on request (bench/tools.py):
+# Debian's wrk, binaryen (wasm-opt) and nodejs; pinned LiteLLM and matplotlib,
+# and bedrock-access-gateway's own requirements when BAG_DIR is given, each in a
+# venv of its own under bench/.venvs/.
+bench-tools: venv
+	$(VPY) bench/tools.py install
 
 # Soak test, not part of `make test`: ~10 min; writes the Soak section of bench/RESULTS.md.
 soak: wasm venv

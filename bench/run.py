@@ -22,7 +22,8 @@ tool (wrk, one thread, `--latency`), at concurrency 1 and 64:
             replaced, path rewritten) and none of the work. The ceiling of
             any proxy-wasm filter that rewrites both bodies (`make floor-wasm`)
   filter    Envoy with our filter: OpenAI body in, signed Converse out
-  litellm   LiteLLM's proxy (PyPI litellm[proxy], own venv in bench/.venvs)
+  litellm   LiteLLM's proxy (PyPI litellm[proxy], pinned in bench/tools.py, own
+            venv in bench/.venvs)
   bag       aws-samples/bedrock-access-gateway, run with its README's steps
             (uvicorn from src/); its source is NOT in this repository: see
             BAG_DIR below. Missing source → case skipped with the reason.
@@ -32,6 +33,10 @@ the filter; Envoy's VmRSS every 100 ms while one client reads a 50 MiB
 answer), .wasm size before/after `wasm-opt -Oz`, the module's own time per
 request under Node's V8 with a simulated host (bench/wasm_host.mjs, on both
 .wasm files) and the native micro-benchmarks (`cargo bench --locked --bench micro`).
+
+It installs nothing. wrk, wasm-opt, node and the peers' venvs come from
+`make bench-tools` (bench/tools.py); whatever is missing is named at the start,
+and its part or case is skipped with the command in RESULTS.md.
 
 Environment:
   BENCH_DURATION     measured seconds per case and concurrency (default 10; warm-up 2 s)
@@ -64,13 +69,12 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import yaml
 
-# harness also puts tests/ on sys.path, for `standin` below.
+import tools
 from harness import (
     BENCH,
     GATEWAY_PY,
@@ -91,7 +95,7 @@ from harness import (
     vm_rss_kb,
     wait_ready,
 )
-from standin import eventstream
+from standin import eventstream  # tests/standin: harness put tests/ on sys.path
 
 VENVS = os.path.join(BENCH, ".venvs")
 FLOOR_WASM = os.path.join(ROOT, "target", "floor", "wasm32-wasip1", "release", "floor_filter.wasm")
@@ -106,8 +110,6 @@ ENVOY_CONCURRENCY = int(os.environ.get("BENCH_ENVOY_CONCURRENCY", "1"))
 ALL_CASES = ["upstream", "bare", "floor", "filter", "litellm", "bag"]
 CASES = [c for c in os.environ.get("BENCH_CASES", ",".join(ALL_CASES)).split(",") if c]
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
-BAG_HOWTO = ("`git clone https://github.com/aws-samples/bedrock-access-gateway` outside this repository "
-             "and run `BAG_DIR=<that checkout> make bench`")
 
 MODEL = "meta.llama3-8b-instruct-v1:0"
 BIG_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"  # the stream upstream answers 50 MiB for it
@@ -379,26 +381,8 @@ def load_rounds(targets, c):
 
 # ---------------------------------------------------------------- peers
 
-def pip_venv(name, requirements):
-    """bench/.venvs/<name> with `requirements` installed (once; stamped)."""
-    venv = os.path.join(VENVS, name)
-    stamp = os.path.join(venv, ".bench-stamp")
-    want = hashlib.sha256(json.dumps(requirements).encode()).hexdigest()
-    if os.path.exists(stamp) and open(stamp).read() == want:
-        return venv
-    say(f"installing {' '.join(requirements)} into {os.path.relpath(venv, ROOT)} (first run only)")
-    if not os.path.exists(os.path.join(venv, "bin", "python")):
-        # The system python3, not this venv's: each peer gets its own clean venv.
-        subprocess.run(["python3", "-m", "venv", venv], check=True, timeout=300)
-    subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--quiet",
-                    "--disable-pip-version-check", *requirements], check=True, timeout=1200)
-    with open(stamp, "w") as f:
-        f.write(want)
-    return venv
-
-
 def start_litellm(upstream_port):
-    venv = pip_venv("litellm", ["litellm[proxy]"])
+    venv = tools.venv("litellm")
     version = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
                               "import importlib.metadata as m; print(m.version('litellm'))"],
                              capture_output=True, text=True, timeout=60).stdout.strip()
@@ -425,41 +409,15 @@ def start_litellm(upstream_port):
     return proc, port, version
 
 
-def bag_source():
-    """(path of an extracted src/ copy in a temp dir, commit) or raise with the reason."""
-    where = os.environ.get("BAG_DIR", "").strip()
-    if not where:
-        raise RuntimeError(f"BAG_DIR not given (bedrock-access-gateway's source is not part of this "
-                           f"repository): {BAG_HOWTO}")
-    if not os.path.exists(where):
-        raise RuntimeError(f"BAG_DIR={where}: no such file or directory: {BAG_HOWTO}")
-    tmp = tempfile.mkdtemp(prefix="bench-bag-")
-    atexit.register(shutil.rmtree, tmp, True)
-    if os.path.isdir(os.path.join(where, "src", "api")):
-        shutil.copytree(os.path.join(where, "src"), os.path.join(tmp, "src"))
-        commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True,
-                                text=True).stdout.strip() or "unknown"
-    else:  # a git directory without a work tree (mirror, bare clone)
-        git = ["git", "--git-dir", where]
-        commit = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.strip()
-        archive = subprocess.run(git + ["archive", "HEAD", "src"], capture_output=True,
-                                 check=True, timeout=120).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True, timeout=120)
-    return os.path.join(tmp, "src"), commit
-
-
 def start_bag(upstream_port):
-    src, commit = bag_source()
-    with open(os.path.join(src, "requirements.txt")) as f:
-        reqs = [ln.split("#")[0].strip() for ln in f if ln.split("#")[0].strip()]
-    venv = pip_venv("bag", reqs)
+    src, commit = tools.bag_source()
+    venv = tools.venv("bag", tools.bag_requirements(src))
     # tiktoken's cl100k_base, offline: LiteLLM ships the file under the same cache key.
     tok = os.path.join(OUT, "tiktoken")
     os.makedirs(tok, exist_ok=True)
     key = hashlib.sha1(b"https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken").hexdigest()
     if not os.path.exists(os.path.join(tok, key)):
-        lvenv = pip_venv("litellm", ["litellm[proxy]"])
+        lvenv = tools.venv("litellm")
         found = subprocess.run(["find", lvenv, "-name", key, "-path", "*tokenizers*"],
                                capture_output=True, text=True).stdout.split()
         if not found:
@@ -600,6 +558,7 @@ def rss_during_stream(gw_pid, t, stream_port):
 
 def wasm_sizes():
     opt = os.path.join(OUT, "bedrock_openai_filter.opt.wasm")
+    tools.command("wasm-opt")
     version = subprocess.run(["wasm-opt", "--version"], capture_output=True, text=True).stdout.strip()
     argv = ["wasm-opt", "-Oz", "--strip-debug", "--strip-producers", WASM, "-o", opt]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
@@ -624,9 +583,7 @@ def wasm_host(modules, plugin_config, request):
     request: the Target whose headers and body files are the request. Returns
     {"node": version, "modules": [WASM_HOST json + "module": label]}.
     """
-    node = shutil.which("node") or "/usr/bin/node"
-    if not os.path.isfile(node):
-        raise RuntimeError("node not found (apt-get install nodejs)")
+    node = tools.command("node")
     config = write("plugin-config.json", plugin_config)
     argv = [node, "--no-liftoff", WASM_HOST, config, request.headers_file, request.body_file,
             os.path.join(OUT, "canned-converse.json")] + [path for _, path in modules]
@@ -802,11 +759,13 @@ def report(R):
         w("\nNative x86-64 code; in Envoy the same code runs as wasm under V8, plus the "
           "proxy-wasm host calls.\n")
     w("## Reproduce\n")
-    w("`make bench` (needs network once: apt `wrk binaryen`, PyPI `litellm[proxy]` and "
-      "bedrock-access-gateway's requirements into `bench/.venvs/`). bedrock-access-gateway's "
+    w("`make bench-tools` once (network: Debian's `wrk binaryen nodejs`, pinned PyPI "
+      "`litellm[proxy]` and `matplotlib` into `bench/.venvs/`, and bedrock-access-gateway's "
+      "requirements when `BAG_DIR` is given), then `make bench`, which installs nothing and "
+      "skips, naming it, whatever is missing. bedrock-access-gateway's "
       "source is not part of this repository: `git clone "
-      "https://github.com/aws-samples/bedrock-access-gateway` outside it and set `BAG_DIR`; "
-      "without it that case is reported as skipped. Knobs: `BENCH_DURATION`, "
+      "https://github.com/aws-samples/bedrock-access-gateway` outside it and set `BAG_DIR` "
+      "(for both commands); without it that case is reported as skipped. Knobs: `BENCH_DURATION`, "
       "`BENCH_CONCURRENCY`, `BENCH_ENVOY_CONCURRENCY`, `BENCH_CASES`, `BENCH_SKIP` "
       "(see bench/run.py). The wasm host part needs Node (`node`, no npm packages). Raw "
       "numbers: `bench/out/results.json`; plot: `bench/results.png`.\n")
@@ -924,12 +883,13 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     atexit.register(stop_all)
-    for tool, pkg in (("wrk", "wrk"), ("wasm-opt", "binaryen")):
-        if not shutil.which(tool):
-            say(f"{tool} missing: apt-get install -y {pkg}")
-            subprocess.run(["apt-get", "install", "-y", "-qq", pkg], timeout=600)
-    if not shutil.which("wrk"):
-        say("wrk is required (apt-get install wrk)")
+    # Nothing is installed here: what is missing is named, and its part skipped.
+    for what, why in tools.missing():
+        say(f"missing, its part is skipped: {what}: {why}")
+    try:
+        tools.command("wrk")
+    except RuntimeError as e:
+        say(f"{e}: every load case needs it")
         return 2
     if not os.path.isfile(WASM):
         say(f"{WASM} missing: run `make wasm`")
@@ -1142,7 +1102,7 @@ def check_optimized(opt_path):
 
 
 def plot():
-    venv = pip_venv("plot", ["matplotlib"])
+    venv = tools.venv("plot")
     r = subprocess.run([os.path.join(venv, "bin", "python"), os.path.join(BENCH, "plot.py"),
                         os.path.join(OUT, "results.json"), os.path.join(BENCH, "results.png")],
                        capture_output=True, text=True, timeout=300)
