@@ -35,7 +35,7 @@ def main(src, dst):
         xs = [j + i * width for j in range(len(cases))]
         ys = [load.get(f"{c}/{n}", {}).get("rps", 0) for c in cases]
         ax.bar(xs, ys, width, label=f"c={n}")
-        for x, y in zip(xs, ys):
+        for x, y in zip(xs, ys, strict=True):
             if y:
                 ax.text(x, y, f"{y:,.0f}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks([j + width * (len(concs) - 1) / 2 for j in range(len(cases))])

@@ -22,7 +22,8 @@ tool (wrk, one thread, `--latency`), at concurrency 1 and 64:
             replaced, path rewritten) and none of the work. The ceiling of
             any proxy-wasm filter that rewrites both bodies (`make floor-wasm`)
   filter    Envoy with our filter: OpenAI body in, signed Converse out
-  litellm   LiteLLM's proxy (PyPI litellm[proxy], own venv in bench/.venvs)
+  litellm   LiteLLM's proxy (PyPI litellm[proxy], pinned in bench/tools.py, own
+            venv in bench/.venvs)
   bag       aws-samples/bedrock-access-gateway, run with its README's steps
             (uvicorn from src/); its source is NOT in this repository: see
             BAG_DIR below. Missing source → case skipped with the reason.
@@ -31,7 +32,11 @@ Then streaming (first upstream event → first client byte, with and without
 the filter; Envoy's VmRSS every 100 ms while one client reads a 50 MiB
 answer), .wasm size before/after `wasm-opt -Oz`, the module's own time per
 request under Node's V8 with a simulated host (bench/wasm_host.mjs, on both
-.wasm files) and the native micro-benchmarks (`cargo bench --bench micro`).
+.wasm files) and the native micro-benchmarks (`cargo bench --locked --bench micro`).
+
+It installs nothing. wrk, wasm-opt, node and the peers' venvs come from
+`make bench-tools` (bench/tools.py); whatever is missing is named at the start,
+and its part or case is skipped with the command in RESULTS.md.
 
 Environment:
   BENCH_DURATION     measured seconds per case and concurrency (default 10; warm-up 2 s)
@@ -44,9 +49,10 @@ Environment:
   BENCH_CASES        comma-separated subset of upstream,bare,floor,filter,litellm,bag
   BENCH_SKIP         comma-separated parts to skip: load,stream,size,wasmhost,micro,plot
   BAG_DIR            bedrock-access-gateway: a checkout (with src/api) or a
-                     git directory (bare clone / mirror). Default: the
-                     session mirror /work/.mirror/aws-samples+bedrock-access-gateway/repo.
-                     Get it with `git clone https://github.com/aws-samples/bedrock-access-gateway`
+                     git directory (bare clone / mirror). Not set by default:
+                     the `bag` case is then skipped, and RESULTS.md says so and
+                     how to give it. Get it with
+                     `git clone https://github.com/aws-samples/bedrock-access-gateway`
                      anywhere outside this repository. Its code is only
                      extracted to a temporary directory and never copied here.
 """
@@ -54,10 +60,8 @@ Environment:
 import atexit
 import datetime
 import hashlib
-import http.client
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -65,26 +69,38 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import yaml
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
-OUT = os.path.join(BENCH, "out")
+import tools
+from harness import (
+    BENCH,
+    GATEWAY_PY,
+    OUT,
+    PERMANENT,
+    REGION,
+    ROOT,
+    STEP_TIMEOUT,
+    TESTS,
+    WASM,
+    free_port,
+    machine,
+    on_signal,
+    request,
+    spawn,
+    stop,
+    stop_all,
+    vm_rss_kb,
+    wait_ready,
+)
+from standin import eventstream  # tests/standin: harness put tests/ on sys.path
+
 VENVS = os.path.join(BENCH, ".venvs")
-TESTS = os.path.join(ROOT, "tests")
-WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
 FLOOR_WASM = os.path.join(ROOT, "target", "floor", "wasm32-wasip1", "release", "floor_filter.wasm")
 WASM_HOST = os.path.join(BENCH, "wasm_host.mjs")
-GATEWAY_PY = os.path.join(ROOT, "scripts", "gateway.py")
 LUA = os.path.join(BENCH, "post.lua")
-
-sys.path.insert(0, TESTS)
-from standin import eventstream  # noqa: E402
-from standin.credentials import PERMANENT  # noqa: E402
 
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -94,16 +110,13 @@ ENVOY_CONCURRENCY = int(os.environ.get("BENCH_ENVOY_CONCURRENCY", "1"))
 ALL_CASES = ["upstream", "bare", "floor", "filter", "litellm", "bag"]
 CASES = [c for c in os.environ.get("BENCH_CASES", ",".join(ALL_CASES)).split(",") if c]
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
-BAG_DEFAULT = "/work/.mirror/aws-samples+bedrock-access-gateway/repo"
 
 MODEL = "meta.llama3-8b-instruct-v1:0"
 BIG_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"  # the stream upstream answers 50 MiB for it
 PROJECT_KEY = "sk-bench-0000000000000000000000001"
 LITELLM_KEY = "sk-bench-litellm-5f1c0a9d3e7b4c2a8f6e1d0b9a7c5e3f"
-REGION = "us-east-1"
 BIG_MIB = 50
 TTFB_TRIALS = 100
-STEP_TIMEOUT = 120  # seconds: ceiling for any single wait in this script
 
 OPENAI_BODY = {
     "model": MODEL,
@@ -130,81 +143,6 @@ FOUNDATION_MODELS = {"modelSummaries": [{
 
 def say(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- processes
-
-CHILDREN = []
-
-
-def spawn(name, argv, env=None, cwd=None):
-    """Start a child in its own process group, output to bench/out/<name>.log."""
-    log = open(os.path.join(OUT, f"{name}.log"), "w")
-    proc = subprocess.Popen(argv, env=dict(os.environ, **(env or {})), cwd=cwd or ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
-    proc.bench_name = name
-    CHILDREN.append(proc)
-    return proc
-
-
-def stop(proc):
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-    if proc in CHILDREN:
-        CHILDREN.remove(proc)
-
-
-def stop_all():
-    for proc in list(CHILDREN):
-        stop(proc)
-
-
-def on_signal(signum, _frame):
-    stop_all()
-    sys.exit(128 + signum)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(port, method, path, body=b"", headers=None, timeout=30):
-    """(status, headers dict, body bytes); (None, {}, error) if nothing answered."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    except OSError as e:
-        return None, {}, str(e).encode()
-    finally:
-        conn.close()
-
-
-def wait_ready(proc, port, path, what, timeout=STEP_TIMEOUT, ok=(200,)):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}; see {log_of(proc)}")
-        status, _, _ = request(port, "GET", path, timeout=2)
-        if status in ok:
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} not ready after {timeout}s; see {log_of(proc)}")
-
-
-def log_of(proc):
-    return os.path.relpath(os.path.join(OUT, f"{proc.bench_name}.log"), ROOT)
 
 
 def write(name, data):
@@ -349,7 +287,7 @@ def capture_translated():
                 if status != 200:
                     raise RuntimeError(f"filter → stand-in ({shape}) answered {status}: {text[:300]!r}")
             _, _, recorded = request(sport, "GET", "/_standin/requests")
-            for rec, shape in zip(json.loads(recorded), ("plain", "stream")):
+            for rec, shape in zip(json.loads(recorded), ("plain", "stream"), strict=False):
                 if rec["status"] != 200:
                     raise RuntimeError(f"stand-in refused the filter's {shape} request: {rec}")
                 keep = {n: v for n, v in rec["headers"]
@@ -443,26 +381,8 @@ def load_rounds(targets, c):
 
 # ---------------------------------------------------------------- peers
 
-def pip_venv(name, requirements):
-    """bench/.venvs/<name> with `requirements` installed (once; stamped)."""
-    venv = os.path.join(VENVS, name)
-    stamp = os.path.join(venv, ".bench-stamp")
-    want = hashlib.sha256(json.dumps(requirements).encode()).hexdigest()
-    if os.path.exists(stamp) and open(stamp).read() == want:
-        return venv
-    say(f"installing {' '.join(requirements)} into {os.path.relpath(venv, ROOT)} (first run only)")
-    if not os.path.exists(os.path.join(venv, "bin", "python")):
-        # The system python3, not this venv's: each peer gets its own clean venv.
-        subprocess.run(["python3", "-m", "venv", venv], check=True, timeout=300)
-    subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--quiet",
-                    "--disable-pip-version-check", *requirements], check=True, timeout=1200)
-    with open(stamp, "w") as f:
-        f.write(want)
-    return venv
-
-
 def start_litellm(upstream_port):
-    venv = pip_venv("litellm", ["litellm[proxy]"])
+    venv = tools.venv("litellm")
     version = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
                               "import importlib.metadata as m; print(m.version('litellm'))"],
                              capture_output=True, text=True, timeout=60).stdout.strip()
@@ -489,41 +409,15 @@ def start_litellm(upstream_port):
     return proc, port, version
 
 
-def bag_source():
-    """(path of an extracted src/ copy in a temp dir, commit) or raise with the reason."""
-    where = os.environ.get("BAG_DIR", BAG_DEFAULT)
-    if not os.path.exists(where):
-        raise RuntimeError(
-            f"bedrock-access-gateway source not found at {where}: clone "
-            "https://github.com/aws-samples/bedrock-access-gateway outside this repository "
-            "and set BAG_DIR to it")
-    tmp = tempfile.mkdtemp(prefix="bench-bag-")
-    atexit.register(shutil.rmtree, tmp, True)
-    if os.path.isdir(os.path.join(where, "src", "api")):
-        shutil.copytree(os.path.join(where, "src"), os.path.join(tmp, "src"))
-        commit = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True,
-                                text=True).stdout.strip() or "unknown"
-    else:  # a git directory without a work tree (mirror, bare clone)
-        git = ["git", "--git-dir", where]
-        commit = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.strip()
-        archive = subprocess.run(git + ["archive", "HEAD", "src"], capture_output=True,
-                                 check=True, timeout=120).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True, timeout=120)
-    return os.path.join(tmp, "src"), commit
-
-
 def start_bag(upstream_port):
-    src, commit = bag_source()
-    with open(os.path.join(src, "requirements.txt")) as f:
-        reqs = [ln.split("#")[0].strip() for ln in f if ln.split("#")[0].strip()]
-    venv = pip_venv("bag", reqs)
+    src, commit = tools.bag_source()
+    venv = tools.venv("bag", tools.bag_requirements(src))
     # tiktoken's cl100k_base, offline: LiteLLM ships the file under the same cache key.
     tok = os.path.join(OUT, "tiktoken")
     os.makedirs(tok, exist_ok=True)
     key = hashlib.sha1(b"https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken").hexdigest()
     if not os.path.exists(os.path.join(tok, key)):
-        lvenv = pip_venv("litellm", ["litellm[proxy]"])
+        lvenv = tools.venv("litellm")
         found = subprocess.run(["find", lvenv, "-name", key, "-path", "*tokenizers*"],
                                capture_output=True, text=True).stdout.split()
         if not found:
@@ -592,7 +486,7 @@ def raw_post(port, path, body, headers, on_body=None, limit_bps=None, deadline_s
 def ttfb_trials(stream_port, targets):
     """{name: [first upstream event → first client body byte, µs]} for alternating trials."""
     out = {t["name"]: [] for t in targets}
-    for i in range(TTFB_TRIALS):
+    for _ in range(TTFB_TRIALS):
         for t in targets:
             status, t_first, _, tail = raw_post(t["port"], t["path"], t["body"], t["headers"],
                                                 deadline_s=10)
@@ -602,14 +496,6 @@ def ttfb_trials(stream_port, targets):
             t0 = json.loads(last)["first_event_ns"]
             out[t["name"]].append((t_first - t0) / 1000)
     return out
-
-
-def vm_rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return None
 
 
 STREAM_READ_BPS = 10 * 1024 * 1024  # the client's read pace for the big answer
@@ -672,6 +558,7 @@ def rss_during_stream(gw_pid, t, stream_port):
 
 def wasm_sizes():
     opt = os.path.join(OUT, "bedrock_openai_filter.opt.wasm")
+    tools.command("wasm-opt")
     version = subprocess.run(["wasm-opt", "--version"], capture_output=True, text=True).stdout.strip()
     argv = ["wasm-opt", "-Oz", "--strip-debug", "--strip-producers", WASM, "-o", opt]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
@@ -696,9 +583,7 @@ def wasm_host(modules, plugin_config, request):
     request: the Target whose headers and body files are the request. Returns
     {"node": version, "modules": [WASM_HOST json + "module": label]}.
     """
-    node = shutil.which("node") or "/usr/bin/node"
-    if not os.path.isfile(node):
-        raise RuntimeError("node not found (apt-get install nodejs)")
+    node = tools.command("node")
     config = write("plugin-config.json", plugin_config)
     argv = [node, "--no-liftoff", WASM_HOST, config, request.headers_file, request.body_file,
             os.path.join(OUT, "canned-converse.json")] + [path for _, path in modules]
@@ -706,7 +591,7 @@ def wasm_host(modules, plugin_config, request):
     rows = [json.loads(m) for m in re.findall(r"^WASM_HOST (.*)$", r.stdout, re.M)]
     if r.returncode != 0 or len(rows) != len(modules):
         raise RuntimeError(f"wasm_host.mjs failed ({r.returncode}): {r.stderr.strip()[-500:]}")
-    for (label, _), row in zip(modules, rows):
+    for (label, _), row in zip(modules, rows, strict=True):
         row["module"] = label
     version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
     return {"node": version, "modules": rows}
@@ -716,7 +601,7 @@ def micro():
     with open(os.path.join(ROOT, "Cargo.toml")) as f:
         if not re.search(r'\[\[bench\]\][^\[]*name\s*=\s*"micro"[^\[]*harness\s*=\s*false', f.read()):
             raise RuntimeError('Cargo.toml has no [[bench]] name = "micro", harness = false')
-    r = subprocess.run(["cargo", "bench", "--bench", "micro"], cwd=ROOT, capture_output=True,
+    r = subprocess.run(["cargo", "bench", "--locked", "--bench", "micro"], cwd=ROOT, capture_output=True,
                        text=True, timeout=1200)
     rows = [json.loads(m) for m in re.findall(r"^MICRO (.*)$", r.stdout, re.M)]
     if r.returncode != 0 or not rows:
@@ -738,17 +623,6 @@ def fmt_rps(x):
 
 def met(ok):
     return "**met**" if ok else "**not met**"
-
-
-def machine():
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
-            "load_before": os.getloadavg()}
 
 
 def report(R):
@@ -885,11 +759,13 @@ def report(R):
         w("\nNative x86-64 code; in Envoy the same code runs as wasm under V8, plus the "
           "proxy-wasm host calls.\n")
     w("## Reproduce\n")
-    w("`make bench` (needs network once: apt `wrk binaryen`, PyPI `litellm[proxy]` and "
-      "bedrock-access-gateway's requirements into `bench/.venvs/`). bedrock-access-gateway's "
+    w("`make bench-tools` once (network: Debian's `wrk binaryen nodejs`, pinned PyPI "
+      "`litellm[proxy]` and `matplotlib` into `bench/.venvs/`, and bedrock-access-gateway's "
+      "requirements when `BAG_DIR` is given), then `make bench`, which installs nothing and "
+      "skips, naming it, whatever is missing. bedrock-access-gateway's "
       "source is not part of this repository: `git clone "
-      "https://github.com/aws-samples/bedrock-access-gateway` outside it and set `BAG_DIR`; "
-      "without it that case is reported as skipped. Knobs: `BENCH_DURATION`, "
+      "https://github.com/aws-samples/bedrock-access-gateway` outside it and set `BAG_DIR` "
+      "(for both commands); without it that case is reported as skipped. Knobs: `BENCH_DURATION`, "
       "`BENCH_CONCURRENCY`, `BENCH_ENVOY_CONCURRENCY`, `BENCH_CASES`, `BENCH_SKIP` "
       "(see bench/run.py). The wasm host part needs Node (`node`, no npm packages). Raw "
       "numbers: `bench/out/results.json`; plot: `bench/results.png`.\n")
@@ -1007,12 +883,13 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     atexit.register(stop_all)
-    for tool, pkg in (("wrk", "wrk"), ("wasm-opt", "binaryen")):
-        if not shutil.which(tool):
-            say(f"{tool} missing: apt-get install -y {pkg}")
-            subprocess.run(["apt-get", "install", "-y", "-qq", pkg], timeout=600)
-    if not shutil.which("wrk"):
-        say("wrk is required (apt-get install wrk)")
+    # Nothing is installed here: what is missing is named, and its part skipped.
+    for what, why in tools.missing():
+        say(f"missing, its part is skipped: {what}: {why}")
+    try:
+        tools.command("wrk")
+    except RuntimeError as e:
+        say(f"{e}: every load case needs it")
         return 2
     if not os.path.isfile(WASM):
         say(f"{WASM} missing: run `make wasm`")
@@ -1225,7 +1102,7 @@ def check_optimized(opt_path):
 
 
 def plot():
-    venv = pip_venv("plot", ["matplotlib"])
+    venv = tools.venv("plot")
     r = subprocess.run([os.path.join(venv, "bin", "python"), os.path.join(BENCH, "plot.py"),
                         os.path.join(OUT, "results.json"), os.path.join(BENCH, "results.png")],
                        capture_output=True, text=True, timeout=300)

@@ -67,9 +67,9 @@ import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
-import run as bench  # noqa: E402  process helpers: spawn, stop_all, free_port, wait_ready, vm_rss_kb
+import harness  # noqa: E402  bench/harness.py: spawn, stop_all, free_port, wait_ready, vm_rss_kb, ...
 
-ROOT, OUT, TESTS = bench.ROOT, bench.OUT, bench.TESTS
+ROOT, OUT, TESTS = harness.ROOT, harness.OUT, harness.TESTS
 RESULTS = os.path.join(BENCH, "RESULTS.md")
 START, END = "<!-- soak:start -->", "<!-- soak:end -->"
 
@@ -80,7 +80,7 @@ SEED = int(os.environ.get("SOAK_SEED") or random.SystemRandom().randrange(1 << 3
 WORKERS = int(os.environ.get("SOAK_WORKERS", "64"))
 TIMEOUT = float(os.environ.get("SOAK_TIMEOUT", "10"))
 RSS_PCT = float(os.environ.get("SOAK_RSS_PCT", "5"))
-WASM = os.environ.get("SOAK_WASM") or bench.WASM
+WASM = os.environ.get("SOAK_WASM") or harness.WASM
 PINNED_WASM = os.path.join(OUT, "soak-filter.wasm")
 # scripts/gateway.py with its WASM pointed at a private copy, so that a rebuild of target/
 # during the run (others share this tree) cannot change what was measured. It still execs Envoy.
@@ -126,9 +126,9 @@ def request_of(i):
 
 def headers():
     return {"content-type": "application/json", "project-api-key": PROJECT_KEY,
-            "aws-access-key-id": bench.PERMANENT["access_key_id"],
-            "aws-secret-access-key": bench.PERMANENT["secret_access_key"],
-            "aws-region-name": bench.REGION}
+            "aws-access-key-id": harness.PERMANENT["access_key_id"],
+            "aws-secret-access-key": harness.PERMANENT["secret_access_key"],
+            "aws-region-name": harness.REGION}
 
 
 def judge(status, ctype, data, stream):
@@ -253,7 +253,7 @@ def load(port, results):
 def sample_rss(pid, samples, stop_evt):
     while not stop_evt.wait(1.0):
         try:
-            kb = bench.vm_rss_kb(pid)
+            kb = harness.vm_rss_kb(pid)
         except OSError:
             return
         samples.append((time.monotonic(), kb))
@@ -440,13 +440,13 @@ def git_head():
 
 
 def start_processes():
-    standin_port, port, admin = bench.free_port(), bench.free_port(), bench.free_port()
-    standin = bench.spawn("soak-standin", [sys.executable, "-m", "standin", "--host", "127.0.0.1",
+    standin_port, port, admin = harness.free_port(), harness.free_port(), harness.free_port()
+    standin = harness.spawn("soak-standin", [sys.executable, "-m", "standin", "--host", "127.0.0.1",
                                            "--port", str(standin_port), "--fault-rate", str(FAULT_RATE),
                                            "--seed", str(SEED)],
                           env={"PYTHONPATH": TESTS, "PYTHONUNBUFFERED": "1"}, cwd=TESTS)
-    bench.wait_ready(standin, standin_port, "/_standin/health", "stand-in", timeout=30)
-    gateway = bench.spawn("soak-gateway", [sys.executable, "-c", LAUNCHER, os.path.dirname(bench.GATEWAY_PY),
+    harness.wait_ready(standin, standin_port, "/_standin/health", "stand-in", timeout=30)
+    gateway = harness.spawn("soak-gateway", [sys.executable, "-c", LAUNCHER, os.path.dirname(harness.GATEWAY_PY),
                                            PINNED_WASM, "--log-level", "warning",
                                            "--log-path", os.path.join(OUT, "soak-envoy.log"),
                                            "--access-log-path", os.path.join(OUT, "soak-access.log"),
@@ -454,7 +454,7 @@ def start_processes():
                           env={"GATEWAY_PORT": str(port), "ADMIN_PORT": str(admin),
                                "PROJECT_API_KEYS": f"soak={PROJECT_KEY}",
                                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": f"http://127.0.0.1:{standin_port}"})
-    bench.wait_ready(gateway, admin, "/ready", "gateway", timeout=60)
+    harness.wait_ready(gateway, admin, "/ready", "gateway", timeout=60)
     with open(f"/proc/{gateway.pid}/comm") as f:
         comm = f.read().strip()
     if comm != "envoy":
@@ -475,8 +475,8 @@ def main():
         wasm_sha = hashlib.sha256(f.read()).hexdigest()
     wasm_mtime = datetime.datetime.fromtimestamp(os.path.getmtime(WASM), datetime.timezone.utc)
     head = git_head()
-    signal.signal(signal.SIGTERM, bench.on_signal)
-    signal.signal(signal.SIGINT, bench.on_signal)
+    signal.signal(signal.SIGTERM, harness.on_signal)
+    signal.signal(signal.SIGINT, harness.on_signal)
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load_before = os.getloadavg()
     try:
@@ -488,7 +488,7 @@ def main():
         f"envoy pid {gateway.pid}, gateway :{port}, stand-in :{standin_port}")
 
     results, samples, stop_evt = {}, [], threading.Event()
-    samples.append((time.monotonic(), bench.vm_rss_kb(gateway.pid)))
+    samples.append((time.monotonic(), harness.vm_rss_kb(gateway.pid)))
     sampler = threading.Thread(target=sample_rss, args=(gateway.pid, samples, stop_evt), daemon=True)
     sampler.start()
 
@@ -502,14 +502,14 @@ def main():
 
     t0, sent = load(port, results)
     t_end = time.monotonic()
-    samples.append((t_end, bench.vm_rss_kb(gateway.pid)))
+    samples.append((t_end, harness.vm_rss_kb(gateway.pid)))
     stop_evt.set()
     if gateway.poll() is not None:
         say(f"Envoy exited with {gateway.returncode} during the run")
-    status, _, body = bench.request(standin_port, "GET", "/_standin/requests", timeout=300)
+    status, _, body = harness.request(standin_port, "GET", "/_standin/requests", timeout=300)
     records = json.loads(body) if status == 200 else []
     load_after = os.getloadavg()
-    bench.stop_all()
+    harness.stop_all()
 
     rec = reconcile(results, sent, records)
     rss = rss_summary(samples, t0, t_end)
@@ -519,8 +519,9 @@ def main():
     achieved = completed / load_s if load_s > 0 else 0.0
     n_unexp = len(rec["unexpected"])
     S = {"date": date, "wasm": os.path.relpath(WASM, ROOT), "wasm_sha256": wasm_sha,
-         "wasm_mtime": wasm_mtime.strftime("%Y-%m-%d %H:%M:%S UTC"), "git_head": head, "seconds": SECONDS, "rate": RATE, "fault_rate": FAULT_RATE, "seed": SEED,
-         "workers": WORKERS, "machine": bench.machine(), "load_before": load_before,
+         "wasm_mtime": wasm_mtime.strftime("%Y-%m-%d %H:%M:%S UTC"), "git_head": head,
+         "seconds": SECONDS, "rate": RATE, "fault_rate": FAULT_RATE, "seed": SEED,
+         "workers": WORKERS, "machine": harness.machine(), "load_before": load_before,
          "load_after": load_after, "sent": sent, "completed": completed, "load_s": load_s,
          "achieved_rate": achieved,
          "late_p50": quantile([r["late"] for r in done], 0.5), "late_p99": quantile([r["late"] for r in done], 0.99),
@@ -553,4 +554,4 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     finally:
-        bench.stop_all()
+        harness.stop_all()

@@ -4,13 +4,13 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 # SECONDS_PER_TARGET defaults to 60; TARGET defaults to every target in
-# fuzz/Cargo.toml. Installs a nightly toolchain and cargo-fuzz when missing.
+# fuzz/Cargo.toml. Installs the pinned nightly and cargo-fuzz when missing.
 # Each target starts from its committed seeds (fuzz/seeds/<target>/) plus the
 # corpus grown by earlier runs (fuzz/corpus/<target>/, not committed), runs in
 # one process for the given time, and prints how many inputs it executed.
 # Exits non-zero if any target crashed or broke an invariant; the input is
 # then in fuzz/artifacts/<target>/ and replays with
-#   cargo +nightly fuzz run -s none <target> fuzz/artifacts/<target>/<file>
+#   cargo +nightly-2026-05-20 fuzz run -s none <target> fuzz/artifacts/<target>/<file>
 #
 # FUZZ_RUNS=N makes the run reproducible, as `make test` needs: each target
 # runs exactly N inputs with a fixed seed, from the committed seeds only.
@@ -25,20 +25,28 @@ secs=${1:-60}
 shift || true
 sanitizer=${FUZZ_SANITIZER:-none}
 
-if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-  rustup toolchain install nightly --profile minimal
+# cargo-fuzz needs nightly (-Z flags, sanitizer passes); a dated one, so that a
+# new nightly cannot break `make test`. The same for cargo-fuzz itself.
+nightly=nightly-2026-05-20
+cargo_fuzz=0.13.2
+if ! rustup run "$nightly" rustc --version >/dev/null 2>&1; then
+  rustup toolchain install "$nightly" --profile minimal
 fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  cargo install cargo-fuzz --locked
+if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz" ]; then
+  cargo install --locked "cargo-fuzz@$cargo_fuzz"
 fi
+
+# cargo-fuzz has no --locked: check that fuzz/Cargo.lock is complete and
+# current first, so that the build below uses it unchanged.
+cargo "+$nightly" fetch --locked --manifest-path fuzz/Cargo.toml
 
 if [ $# -gt 0 ]; then
   targets=("$@")
 else
-  mapfile -t targets < <(cargo +nightly fuzz list)
+  mapfile -t targets < <(cargo "+$nightly" fuzz list)
 fi
 
-cargo +nightly fuzz build -s "$sanitizer"
+cargo "+$nightly" fuzz build -s "$sanitizer"
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -51,12 +59,12 @@ for t in "${targets[@]}"; do
   if [ -n "${FUZZ_RUNS:-}" ]; then
     # Reproducible: a scratch corpus seeded from the committed seeds only.
     scratch=$(mktemp -d)
-    cargo +nightly fuzz run -s "$sanitizer" "$t" "$scratch" "fuzz/seeds/$t" -- \
+    cargo "+$nightly" fuzz run -s "$sanitizer" "$t" "$scratch" "fuzz/seeds/$t" -- \
       -runs="$FUZZ_RUNS" -seed=1 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       >"$logs/$t" 2>&1 || rc=$?
     rm -rf "$scratch"
   else
-    cargo +nightly fuzz run -s "$sanitizer" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+    cargo "+$nightly" fuzz run -s "$sanitizer" "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       >"$logs/$t" 2>&1 || rc=$?
   fi

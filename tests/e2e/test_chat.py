@@ -5,8 +5,7 @@ import time
 import openai
 import pytest
 
-from e2e.helpers import (ALL_MODELS, LLAMA, NO_SYSTEM_MODELS, SECRETS, SEED_MESSAGES, chat_body,
-                         last_converse, post)
+from e2e.helpers import ALL_MODELS, LLAMA, NO_SYSTEM_MODELS, SECRETS, SEED_MESSAGES, chat_body, last_converse, post
 from e2e.keys import PERMANENT, PROJECT_KEY_ALPHA, TEMPORARY, aws_headers
 
 

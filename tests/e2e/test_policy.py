@@ -48,8 +48,8 @@ def pgw(standin, tmp_path_factory):
                AWS_SECRET_ACCESS_KEY=PERMANENT["secret_access_key"], AWS_REGION="us-west-2")
     log, access = str(work / "envoy.log"), str(work / "access.log")
     with open(work / "launcher.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, GATEWAY_PY, "--log-path", log, "--concurrency", "2", "--flush-ms", "100",
-                                 "--access-log-path", access],
+        proc = subprocess.Popen([sys.executable, GATEWAY_PY, "--log-path", log, "--concurrency", "2",
+                                 "--flush-ms", "100", "--access-log-path", access],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     g = Gateway(port, admin, proc, log)
     g.access_log = access

@@ -6,10 +6,10 @@ greps one place for every secret sent.
 
 import hashlib
 import json
-import time
 import os
 import subprocess
 import sys
+import time
 
 import httpx
 import openai
@@ -17,8 +17,7 @@ import pytest
 
 from e2e.conftest import GATEWAY_PY, ROOT
 from e2e.helpers import CLAUDE, LLAMA, SECRETS, SEED_MESSAGES, chat_body, default_headers, post
-from e2e.keys import (PERMANENT, PROJECT_API_KEYS, PROJECT_KEY_ALPHA, PROJECT_KEY_BETA, TEMPORARY,
-                      aws_headers)
+from e2e.keys import PERMANENT, PROJECT_API_KEYS, PROJECT_KEY_ALPHA, PROJECT_KEY_BETA, TEMPORARY, aws_headers
 
 WRONG_SECRET = "wrongSecretKey/9999+zyxwvutsrqponmlkjihgf"
 WRONG_PROJECT_KEY = "sk-test-wrong-99999999999999999999999"

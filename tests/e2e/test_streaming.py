@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from e2e.helpers import ALL_MODELS, CLAUDE, LLAMA, SEED_MESSAGES, default_headers, post, chat_body
+from e2e.helpers import ALL_MODELS, CLAUDE, LLAMA, SEED_MESSAGES, chat_body, default_headers
 from e2e.keys import PROJECT_KEY_ALPHA, aws_headers
 
 NODE_CHAT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node", "chat.mjs")

@@ -6,8 +6,7 @@ import subprocess
 
 import pytest
 
-from e2e.helpers import (CLAUDE, LLAMA, MISTRAL_LARGE, assert_openai_error, chat_body, last_converse,
-                         post)
+from e2e.helpers import CLAUDE, LLAMA, MISTRAL_LARGE, assert_openai_error, chat_body, last_converse, post
 from e2e.keys import PROJECT_KEY_ALPHA, aws_headers
 
 NODE_CHAT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node", "chat.mjs")

@@ -12,9 +12,8 @@ import httpx
 import pytest
 import requests
 
-from e2e.helpers import (LLAMA, SEED_MESSAGES, assert_openai_error, chat_body, default_headers,
-                         last_converse, post)
-from e2e.keys import PROJECT_KEY_ALPHA, aws_headers
+from e2e.helpers import LLAMA, assert_openai_error, chat_body, default_headers, last_converse, post
+from e2e.keys import PROJECT_KEY_ALPHA
 
 PATH = "/v1/amazon-bedrock/chat/completions"
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # the filter's default limits.max_request_bytes

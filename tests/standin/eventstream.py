@@ -58,7 +58,7 @@ def _split(text, parts):
 def _split_json(text):
     cut = sorted({max(1, len(text) // 3), max(1, 2 * len(text) // 3)})
     bounds = [0] + [c for c in cut if 0 < c < len(text)] + [len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def answer_events(answer, latency_ms):

@@ -1,7 +1,7 @@
 """ConverseStream: frames decode with botocore's own parser; scripted faults behave."""
 
-import json
 import http.client
+import json
 import time
 
 import pytest

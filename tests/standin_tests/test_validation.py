@@ -149,7 +149,8 @@ def test_mistral_large_tools_only_without_streaming(url, recorded):
 
 def test_capable_models_accept_everything(url):
     image = {"image": {"format": "png", "source": {"bytes": PNG}}}
-    full = body(user({"text": "look"}, image), system=[{"text": "be nice"}], toolConfig=dict(TOOLS, toolChoice={"auto": {}}),
+    full = body(user({"text": "look"}, image), system=[{"text": "be nice"}],
+                toolConfig=dict(TOOLS, toolChoice={"auto": {}}),
                 inferenceConfig={"maxTokens": 100, "temperature": 0, "topP": 1, "stopSequences": ["END"]},
                 additionalModelRequestFields={"top_k": 5, "nested": [1, {"a": None}]})
     expect_ok(url, SONNET35, full)

@@ -1,0 +1,152 @@
+"""scripts/gateway.py's render(), called directly: a pure function of the template,
+the environment mapping and the arguments (no Envoy, no os.environ, no files)."""
+
+import argparse
+import copy
+import hashlib
+import json
+import os
+import sys
+
+import pytest
+import yaml
+
+from e2e.conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import gateway  # noqa: E402
+
+with open(os.path.join(ROOT, "envoy", "envoy.yaml"), encoding="utf-8") as f:
+    TEMPLATE_TEXT = f.read()
+TEMPLATE = yaml.safe_load(TEMPLATE_TEXT)
+WASM = "/opt/filters/bedrock_openai_filter.wasm"
+ARGS = argparse.Namespace(access_log_path=None)
+
+
+def no_files(path):
+    raise AssertionError(f"render() read {path}, but every input was given")
+
+
+def hcm_of(cfg):
+    return cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def render(template=TEMPLATE, env=None, args=ARGS, read_file=no_files):
+    said = []
+    cfg = gateway.render(template, env or {}, args, wasm=WASM, read_file=read_file, say=said.append)
+    return cfg, said
+
+
+def sha(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def test_render_with_keys_and_endpoint():
+    env = {"GATEWAY_PORT": "18080", "ADMIN_PORT": "18081", "PROJECT_API_KEYS": "alpha=sk-a, sk-b",
+           "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9099/"}
+    args = argparse.Namespace(access_log_path="access.json")
+    before = copy.deepcopy(TEMPLATE)
+    cfg, said = render(env=env, args=args)
+
+    assert TEMPLATE == before, "render() changed the template it was given"
+    assert cfg["admin"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 18081}
+    listener = cfg["static_resources"]["listeners"][0]
+    assert listener["address"]["socket_address"]["port_value"] == 18080
+    hcm = hcm_of(cfg)
+    names = [f["name"] for f in hcm["http_filters"]]
+    assert names == ["envoy.filters.http.wasm", "envoy.filters.http.router"]  # no dynamic forward proxy
+    assert [log["typed_config"]["path"] for log in hcm["access_log"]] == ["access.json"]
+    plugin = hcm["http_filters"][0]["typed_config"]["config"]
+    assert plugin["vm_config"]["code"]["local"]["filename"] == WASM
+    assert "environment_variables" not in plugin["vm_config"]
+    assert json.loads(plugin["configuration"]["value"]) == {
+        "version": 1,
+        "projects": [{"name": "alpha", "key_sha256": sha("sk-a")},
+                     {"name": "project-2", "key_sha256": sha("sk-b")}],
+        "upstream": {"endpoint": "http://127.0.0.1:9099"},
+    }
+    (cluster,) = [c for c in cfg["static_resources"]["clusters"] if c["name"] == "bedrock"]
+    assert cluster["type"] == "STATIC"
+    assert cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"] == {
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": 9099}}}
+    (template_cluster,) = [c for c in TEMPLATE["static_resources"]["clusters"] if c["name"] == "bedrock"]
+    assert cluster["per_connection_buffer_limit_bytes"] == template_cluster["per_connection_buffer_limit_bytes"]
+    assert "transport_socket" not in cluster
+    assert said == ["project keys from PROJECT_API_KEYS: alpha, project-2",
+                    "upstream: http://127.0.0.1:9099 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)"]
+    text = yaml.safe_dump(cfg)
+    assert "sk-a" not in text and "sk-b" not in text
+
+
+def test_render_from_text_with_dev_keys_and_defaults():
+    read = []
+
+    def read_file(path):
+        read.append(path)
+        assert path == gateway.DEV_KEYS_FILE
+        return "# comment\n\ndev=sk-dev-1\n"
+
+    cfg, said = render(template=TEMPLATE_TEXT, read_file=read_file)
+    assert read == [gateway.DEV_KEYS_FILE]
+    assert cfg["admin"]["address"]["socket_address"]["port_value"] == 9901
+    assert cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] == 10000
+    hcm = hcm_of(cfg)
+    assert "envoy.filters.http.dynamic_forward_proxy" in [f["name"] for f in hcm["http_filters"]]
+    plugin = hcm["http_filters"][0]["typed_config"]["config"]
+    assert json.loads(plugin["configuration"]["value"]) == {
+        "version": 1, "projects": [{"name": "dev", "key_sha256": sha("sk-dev-1")}]}
+    (cluster,) = [c for c in cfg["static_resources"]["clusters"] if c["name"] == "bedrock"]
+    assert cluster == [c for c in TEMPLATE["static_resources"]["clusters"] if c["name"] == "bedrock"][0]
+    assert said[0] == "project keys from envoy/dev-project-keys.txt: dev"
+    assert said[-1].startswith("upstream: https://bedrock-runtime.<region>.amazonaws.com")
+
+
+def without_wasm_filter(cfg):
+    hcm = hcm_of(cfg)
+    hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != "envoy.filters.http.wasm"]
+
+
+def hcm_renamed(cfg):
+    network_filters = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"]
+    network_filters[0]["name"] = "envoy.filters.network.tcp_proxy"
+
+
+def without_listeners(cfg):
+    del cfg["static_resources"]["listeners"]
+
+
+def without_bedrock_cluster(cfg):
+    cfg["static_resources"]["clusters"] = [c for c in cfg["static_resources"]["clusters"] if c["name"] != "bedrock"]
+
+
+def without_plugin_configuration(cfg):
+    del hcm_of(cfg)["http_filters"][0]["typed_config"]["config"]["configuration"]
+
+
+@pytest.mark.parametrize("change, expected", [
+    (without_wasm_filter, "expected the wasm filter (one entry named 'envoy.filters.http.wasm') in "
+                          "envoy.filters.network.http_connection_manager.http_filters, found 0"),
+    (hcm_renamed, "expected the http_connection_manager (one entry named "
+                  "'envoy.filters.network.http_connection_manager') in "
+                  "static_resources.listeners[0].filter_chains[0].filters, found 0"),
+    (without_listeners, "expected the gateway listener at static_resources.listeners[0]"),
+    (without_bedrock_cluster, "expected the upstream cluster (one entry named 'bedrock') in "
+                              "static_resources.clusters, found 0"),
+    (without_plugin_configuration, "expected the plugin configuration at "
+                                   "envoy.filters.http.wasm.typed_config.config.configuration"),
+], ids=["no-wasm-filter", "no-hcm", "no-listener", "no-bedrock-cluster", "no-plugin-configuration"])
+def test_template_of_another_shape_is_a_launch_error(change, expected):
+    template = copy.deepcopy(TEMPLATE)
+    change(template)
+    with pytest.raises(gateway.LaunchError) as err:
+        gateway.render(template, {"PROJECT_API_KEYS": "sk-a"}, ARGS, wasm=WASM, read_file=no_files,
+                       name="my-envoy.yaml")
+    message = str(err.value)
+    assert message.startswith("my-envoy.yaml: "), message
+    assert expected in message
+    assert message.endswith("the template has changed shape, so scripts/gateway.py must change with it")
+
+
+def test_template_that_is_not_a_mapping():
+    with pytest.raises(gateway.LaunchError, match=r"^envoy/envoy.yaml: expected an Envoy bootstrap config"):
+        gateway.render("- just\n- a list\n", {}, ARGS, wasm=WASM, read_file=no_files)
