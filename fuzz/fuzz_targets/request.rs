@@ -10,9 +10,9 @@
 use bedrock_openai_filter::catalog::resolve::Models;
 use bedrock_openai_filter::error::ApiError;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Verdict};
-use bedrock_openai_filter::request::parse;
 use bedrock_openai_filter::request::converse::to_converse;
 use bedrock_openai_filter::request::headers::{is_withheld, upstream_headers};
+use bedrock_openai_filter::request::parse;
 use fuzz_support::{check_header, check_step, config, good_headers, now, Input, CALLER_SECRETS};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

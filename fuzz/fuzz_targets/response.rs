@@ -9,11 +9,11 @@
 //! send `x-amzn-requestid`; bit 2: the headers end the answer (no body). The plan splits a streamed body (see `chunks`).
 #![no_main]
 
+use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseContext};
+use bedrock_openai_filter::answer::replay;
+use bedrock_openai_filter::answer::sse::StreamContext;
 use bedrock_openai_filter::error::bedrock::from_upstream;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
-use bedrock_openai_filter::answer::replay;
-use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseContext};
-use bedrock_openai_filter::answer::sse::StreamContext;
 use fuzz_support::{
     check_error_json, check_no_secret, check_step, check_stream, chunks, config, good_headers, now,
     Input, AKID, AWS_SECRETS, SECRET, TOKEN,

@@ -326,7 +326,7 @@ pub const STREAM_ID: &str = "chatcmpl-fuzz";
 /// comes out after the end.
 pub fn translate_pieces(pieces: &[&[u8]], cap: usize, include_usage: bool) -> Vec<u8> {
     use bedrock_openai_filter::answer::sse::StreamContext;
-use bedrock_openai_filter::answer::stream::StreamTranslator;
+    use bedrock_openai_filter::answer::stream::StreamTranslator;
     let mut tr = StreamTranslator::new(
         StreamContext {
             id: STREAM_ID.to_string(),

@@ -31,7 +31,7 @@ def catalog():
 
 
 CATALOG = catalog()
-CAPS = {model: dict(zip(COLUMNS, (CATALOG[model][f] for f in FIELDS))) for model in ALL_MODELS}
+CAPS = {model: dict(zip(COLUMNS, (CATALOG[model][f] for f in FIELDS), strict=True)) for model in ALL_MODELS}
 
 
 def test_the_catalog_keeps_the_original_models_capabilities():

@@ -1,5 +1,5 @@
 //! OpenAI chat request → Converse request, adapting to Converse's stricter
-//! rules and to each model's (see [`rules`] and [`turns`]; every adaptation
+//! rules and to each model's (see `rules.rs` and `turns.rs`; every adaptation
 //! is documented in the README).
 //!
 //! `temperature` above 1 (OpenAI allows up to 2) is sent as 1, Converse's maximum.
