@@ -17,6 +17,10 @@ Environment (see the README):
                     "credentials": "environment" makes the launcher hand
                     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
                     and AWS_REGION to the filter's VM
+  BEDROCK_MODELS_FILE
+                    optional JSON file {"models": [{"id", "target"?, "base"?}, ...]}
+                    of operator-declared models (README: operator-declared
+                    models); the filter validates each entry
 
 Only project names are ever printed; the plugin configuration holds only the
 SHA-256 of each key.
@@ -134,6 +138,22 @@ def load_policies(env, project_names, read_file, say):
         raise LaunchError(f"PROJECT_POLICIES names unknown projects: {', '.join(unknown)}")
     say(f"project policies from {path}: {', '.join(sorted(policies))}")
     return policies
+
+
+def load_models(env, read_file, say):
+    """Declared models from the BEDROCK_MODELS_FILE file (the filter validates each entry)."""
+    path = env.get("BEDROCK_MODELS_FILE", "").strip()
+    if not path:
+        return None
+    try:
+        doc = json.loads(read_file(path))
+    except (OSError, ValueError) as e:
+        raise LaunchError(f"BEDROCK_MODELS_FILE={path!r}: {e}") from e
+    if not isinstance(doc, dict) or set(doc) != {"models"} or not isinstance(doc["models"], list):
+        raise LaunchError(f'BEDROCK_MODELS_FILE={path!r}: must be a JSON object {{"models": [...]}}')
+    ids = [m.get("id") if isinstance(m, dict) else None for m in doc["models"]]
+    say(f"declared models from {path}: {len(ids)}")
+    return doc["models"]
 
 
 def parse_endpoint(url):
@@ -277,10 +297,11 @@ def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name=
 
     template   envoy/envoy.yaml: its text, or the dict it parses to (left unchanged)
     env        the environment, a mapping like os.environ (GATEWAY_PORT, ADMIN_PORT,
-               PROJECT_API_KEYS, PROJECT_POLICIES, AWS_ENDPOINT_URL_BEDROCK_RUNTIME)
+               PROJECT_API_KEYS, PROJECT_POLICIES, BEDROCK_MODELS_FILE,
+               AWS_ENDPOINT_URL_BEDROCK_RUNTIME)
     args       the parsed command line (only args.access_log_path is read)
     wasm       the .wasm file Envoy loads
-    read_file  path -> text; how the dev keys file and PROJECT_POLICIES are read
+    read_file  path -> text; how the dev keys file, PROJECT_POLICIES and BEDROCK_MODELS_FILE are read
     say        msg -> None; what the user is told along the way (project names, upstream)
     name       the template's name in error messages
 
@@ -313,6 +334,9 @@ def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name=
             for name, key in projects
         ],
     }
+    models = load_models(env, read_file, say)
+    if models is not None:
+        plugin_json["models"] = models
     if any(isinstance(p, dict) and p.get("credentials") == "environment" for p in policies.values()):
         plugin["vm_config"]["environment_variables"] = {"host_env_keys": ENVIRONMENT_CREDENTIAL_KEYS}
         say("credentials for some projects come from this process's AWS_* environment")

@@ -1,6 +1,8 @@
 """Small helpers shared by the e2e tests: raw HTTP calls and assertions on what the stand-in saw."""
 
 import json
+import os
+import subprocess
 
 import requests
 
@@ -91,3 +93,14 @@ def last_converse(standin):
     assert len(reqs) == 1, reqs
     assert reqs[0]["status"] == 200, reqs[0]
     return reqs[0]
+
+
+NODE_CHAT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node", "chat.mjs")
+
+
+def node(gateway, request, headers=None):
+    """Call the gateway with the official OpenAI npm SDK (tests/node/chat.mjs); its JSON lines, parsed."""
+    arg = json.dumps({"baseURL": gateway.base_url, "request": request,
+                      "headers": headers or {"Project-Api-Key": PROJECT_KEY_ALPHA, **aws_headers()}})
+    done = subprocess.run(["node", NODE_CHAT, arg], capture_output=True, text=True, timeout=60, check=True)
+    return [json.loads(line) for line in done.stdout.splitlines()]

@@ -1,18 +1,12 @@
 """Streamed chat completions end to end, with the Python and the npm OpenAI SDKs."""
 
-import json
-import os
-import subprocess
 import time
 
 import httpx
 import openai
 import pytest
 
-from e2e.helpers import ALL_MODELS, CLAUDE, LLAMA, SEED_MESSAGES, chat_body, default_headers
-from e2e.keys import PROJECT_KEY_ALPHA, aws_headers
-
-NODE_CHAT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node", "chat.mjs")
+from e2e.helpers import ALL_MODELS, CLAUDE, LLAMA, SEED_MESSAGES, chat_body, default_headers, node
 
 
 def collect(stream):
@@ -52,13 +46,6 @@ def test_python_sdk_streams_every_model(client, standin, model, include_usage):
     [seen] = standin.requests()
     assert seen["operation"] == "ConverseStream" and seen["status"] == 200
     assert seen["path"].endswith("/converse-stream")
-
-
-def node(gateway, request, headers=None):
-    arg = json.dumps({"baseURL": gateway.base_url, "request": request,
-                      "headers": headers or {"Project-Api-Key": PROJECT_KEY_ALPHA, **aws_headers()}})
-    done = subprocess.run(["node", NODE_CHAT, arg], capture_output=True, text=True, timeout=60, check=True)
-    return [json.loads(line) for line in done.stdout.splitlines()]
 
 
 @pytest.mark.parametrize("model", ALL_MODELS)

@@ -1,15 +1,10 @@
 """Tools end to end: OpenAI function tools ↔ Converse toolConfig/toolUse/toolResult."""
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from e2e.helpers import CLAUDE, LLAMA, MISTRAL_LARGE, assert_openai_error, chat_body, last_converse, post
-from e2e.keys import PROJECT_KEY_ALPHA, aws_headers
-
-NODE_CHAT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node", "chat.mjs")
+from e2e.helpers import CLAUDE, LLAMA, MISTRAL_LARGE, assert_openai_error, chat_body, last_converse, node, post
 
 WEATHER_PARAMS = {
     "type": "object",
@@ -171,10 +166,7 @@ def test_parallel_calls_streamed_have_dense_indices(client, standin, model):
 
 def test_parallel_calls_streamed_with_the_npm_sdk(gateway, standin):
     standin.script({"text": "Checking both.", "tool_use": PARALLEL})
-    arg = json.dumps({"baseURL": gateway.base_url, "headers": {"Project-Api-Key": PROJECT_KEY_ALPHA, **aws_headers()},
-                      "request": {"model": CLAUDE, "messages": [QUESTION], "tools": TOOLS, "stream": True}})
-    done = subprocess.run(["node", NODE_CHAT, arg], capture_output=True, text=True, timeout=60, check=True)
-    events = [json.loads(line) for line in done.stdout.splitlines()]
+    events = node(gateway, {"model": CLAUDE, "messages": [QUESTION], "tools": TOOLS, "stream": True})
     assert all("chunk" in e for e in events), events
     calls = {}
     for chunk in (e["chunk"] for e in events if e["chunk"]["choices"]):
