@@ -137,7 +137,7 @@ unit: toolchain
 pytest: venv node tools wasm
 	$(VPY) -m pytest -c tests/pytest.ini --rootdir tests tests
 
-# cargo-fuzz targets (fuzz/); installs nightly + cargo-fuzz if missing.
+# cargo-fuzz targets (fuzz/); installs the pinned nightly and cargo-fuzz if missing (scripts/fuzz.sh).
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
