@@ -117,7 +117,7 @@ pub fn parse_image(url: String, param: &dyn Fn() -> String) -> Result<Image, Api
 /// that), checked without decoding: the data is passed on as base64.
 pub fn base64_decoded_len(data: &str) -> Option<usize> {
     let bytes = data.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
