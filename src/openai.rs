@@ -47,6 +47,56 @@ pub struct AssistantMessage {
     /// Tool calls, when the model made any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
+    /// The reasoning text, concatenated (LiteLLM's and Envoy AI Gateway's field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
+    /// The reasoning blocks as Bedrock gave them, to be sent back unchanged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thinking_blocks: Vec<ThinkingBlock>,
+}
+
+/// A reasoning block of an answer, in Anthropic's shape.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ThinkingBlock {
+    /// `{"type": "thinking", "thinking", "signature"}`.
+    Thinking {
+        /// The reasoning text.
+        thinking: String,
+        /// Bedrock's signature, when the model signs its reasoning.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+    },
+    /// `{"type": "redacted_thinking", "data": <base64>}`.
+    RedactedThinking {
+        /// Bedrock's `redactedContent`, base64 as it came.
+        data: String,
+    },
+}
+
+/// A streamed reasoning fragment, in LiteLLM's streaming shape: the text, a
+/// signature (with empty text) or redacted data, with the index of its block
+/// among the answer's reasoning blocks.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ThinkingDelta<'a> {
+    /// Text or signature of a thinking block.
+    Thinking {
+        /// A text fragment (empty beside a signature).
+        thinking: &'a str,
+        /// The block's signature, once it arrives.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        signature: Option<&'a str>,
+        /// Which reasoning block of the answer.
+        index: u32,
+    },
+    /// A redacted block.
+    RedactedThinking {
+        /// Bedrock's `redactedContent`, base64.
+        data: &'a str,
+        /// Which reasoning block of the answer.
+        index: u32,
+    },
 }
 
 /// A complete tool call.
@@ -123,6 +173,12 @@ pub struct Delta<'a> {
     /// A text fragment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<&'a str>,
+    /// A reasoning text fragment (empty beside a signature or redacted block).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<&'a str>,
+    /// The reasoning fragment as a thinking block entry.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub thinking_blocks: &'a [ThinkingDelta<'a>],
     /// Tool-call fragments.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub tool_calls: &'a [ToolCallDelta<'a>],

@@ -3,7 +3,9 @@
 use crate::bedrock::converse::{ConverseResponse, TokenUsage};
 use crate::error::ApiError;
 use crate::exchange::record::Summary;
-use crate::openai::{AssistantMessage, ChatCompletion, Choice, FunctionCall, ToolCall, Usage};
+use crate::openai::{
+    AssistantMessage, ChatCompletion, Choice, FunctionCall, ThinkingBlock, ToolCall, Usage,
+};
 
 /// What the response needs from the request side.
 #[derive(Debug, Clone)]
@@ -42,6 +44,10 @@ pub struct Answer {
     pub text: Option<String>,
     /// Tool calls in order.
     pub tool_calls: Vec<ToolCall>,
+    /// Reasoning text, all reasoning blocks concatenated; `None` without any.
+    pub reasoning: Option<String>,
+    /// Reasoning blocks in order.
+    pub thinking_blocks: Vec<ThinkingBlock>,
     /// OpenAI finish reason.
     pub finish_reason: &'static str,
     /// Token counts.
@@ -62,7 +68,21 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, ApiError> {
     };
     let mut text: Option<String> = None;
     let mut tool_calls = Vec::new();
+    let mut reasoning: Option<String> = None;
+    let mut thinking_blocks = Vec::new();
     for block in message.content {
+        if let Some(r) = block.reasoning_content {
+            if let Some(t) = r.reasoning_text {
+                reasoning.get_or_insert_with(String::new).push_str(&t.text);
+                thinking_blocks.push(ThinkingBlock::Thinking {
+                    thinking: t.text,
+                    signature: t.signature,
+                });
+            } else if let Some(data) = r.redacted_content {
+                reasoning.get_or_insert_with(String::new);
+                thinking_blocks.push(ThinkingBlock::RedactedThinking { data });
+            }
+        }
         if let Some(t) = block.text {
             match &mut text {
                 Some(acc) => acc.push_str(&t),
@@ -83,6 +103,8 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, ApiError> {
     Ok(Answer {
         text,
         tool_calls,
+        reasoning,
+        thinking_blocks,
         finish_reason: finish_reason(&resp.stop_reason),
         usage: resp.usage.map(usage),
     })
@@ -115,6 +137,8 @@ pub fn to_chat_completion(
                 content,
                 refusal: None,
                 tool_calls: answer.tool_calls,
+                reasoning_content: answer.reasoning,
+                thinking_blocks: answer.thinking_blocks,
             },
             logprobs: None,
             finish_reason: answer.finish_reason,

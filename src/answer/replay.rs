@@ -5,10 +5,10 @@
 //! its answer as the chunks a stream would have produced.
 
 use crate::answer::completion::parse_answer;
-use crate::answer::sse::StreamContext;
+use crate::answer::sse::{Fragment, StreamContext};
 use crate::error::ApiError;
 use crate::exchange::record::Summary;
-use crate::openai::{Delta, FunctionDelta, ToolCallDelta};
+use crate::openai::{Delta, FunctionDelta, ThinkingBlock, ToolCallDelta};
 
 /// SSE body for the Converse JSON `body`.
 pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), ApiError> {
@@ -19,6 +19,22 @@ pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), Ap
     };
     let mut out = Vec::with_capacity(body.len() * 2);
     ctx.role(&mut out);
+    for (index, block) in (0u32..).zip(answer.thinking_blocks.iter()) {
+        match block {
+            ThinkingBlock::Thinking {
+                thinking,
+                signature,
+            } => {
+                ctx.reasoning(&mut out, index, Fragment::Text(thinking));
+                if let Some(s) = signature {
+                    ctx.reasoning(&mut out, index, Fragment::Signature(s));
+                }
+            }
+            ThinkingBlock::RedactedThinking { data } => {
+                ctx.reasoning(&mut out, index, Fragment::Redacted(data));
+            }
+        }
+    }
     if let Some(text) = answer.text.as_deref().filter(|t| !t.is_empty()) {
         let delta = Delta {
             content: Some(text),

@@ -2,7 +2,7 @@
 //! written the same way whether the answer streams or is replayed.
 
 use crate::error::ApiError;
-use crate::openai::{ChatChunk, ChunkChoice, Delta, ToolCallDelta, Usage};
+use crate::openai::{ChatChunk, ChunkChoice, Delta, ThinkingDelta, ToolCallDelta, Usage};
 use serde::Serialize;
 use std::rc::Rc;
 
@@ -30,6 +30,17 @@ pub fn write_error(out: &mut Vec<u8>, err: &ApiError) {
     out.extend_from_slice(&err.to_json());
     out.extend_from_slice(b"\n\n");
     out.extend_from_slice(DONE);
+}
+
+/// A piece of a reasoning block, as it streams.
+#[derive(Debug, Clone, Copy)]
+pub enum Fragment<'a> {
+    /// Reasoning text.
+    Text(&'a str),
+    /// The block's signature.
+    Signature(&'a str),
+    /// A redacted block, base64.
+    Redacted(&'a str),
 }
 
 /// Identity shared by every chunk of one answer.
@@ -72,6 +83,38 @@ impl StreamContext {
         let calls = [call];
         let delta = Delta {
             tool_calls: &calls,
+            ..Delta::default()
+        };
+        self.choice(out, delta, None);
+    }
+
+    /// Appends a chunk carrying one reasoning fragment of the answer's
+    /// reasoning block `index`: `reasoning_content` (the text, or empty) and
+    /// the same fragment as a `thinking_blocks` entry, as LiteLLM streams them.
+    pub fn reasoning(&self, out: &mut Vec<u8>, index: u32, fragment: Fragment<'_>) {
+        let (text, block) = match fragment {
+            Fragment::Text(t) => (
+                t,
+                ThinkingDelta::Thinking {
+                    thinking: t,
+                    signature: None,
+                    index,
+                },
+            ),
+            Fragment::Signature(s) => (
+                "",
+                ThinkingDelta::Thinking {
+                    thinking: "",
+                    signature: Some(s),
+                    index,
+                },
+            ),
+            Fragment::Redacted(data) => ("", ThinkingDelta::RedactedThinking { data, index }),
+        };
+        let blocks = [block];
+        let delta = Delta {
+            reasoning_content: Some(text),
+            thinking_blocks: &blocks,
             ..Delta::default()
         };
         self.choice(out, delta, None);

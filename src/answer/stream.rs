@@ -6,9 +6,9 @@
 
 use crate::answer::completion::{finish_reason, usage};
 use crate::answer::eventstream::{DecodeError, FrameDecoder, Message};
-use crate::answer::sse::{write_error, StreamContext};
+use crate::answer::sse::{write_error, Fragment, StreamContext};
 use crate::bedrock::converse::TokenUsage;
-use crate::bedrock::stream::StreamEvent;
+use crate::bedrock::stream::{ReasoningDelta, StreamEvent};
 use crate::error::bedrock::from_stream_exception;
 use crate::error::ApiError;
 use crate::exchange::record::Summary;
@@ -36,6 +36,8 @@ struct Events {
     role_sent: bool,
     /// Bedrock content block index of each tool call, in order: position = OpenAI index.
     tool_blocks: Vec<u32>,
+    /// Bedrock content block index of each reasoning block, in order: position = thinking index.
+    reasoning_blocks: Vec<u32>,
     usage: Option<TokenUsage>,
     finish: Option<&'static str>,
 }
@@ -50,6 +52,7 @@ impl StreamTranslator {
                 phase: Phase::Open,
                 role_sent: false,
                 tool_blocks: Vec::new(),
+                reasoning_blocks: Vec::new(),
                 usage: None,
                 finish: None,
             },
@@ -134,6 +137,23 @@ impl Events {
                     ..Delta::default()
                 };
                 self.ctx.choice(out, delta, None);
+            }
+            StreamEvent::Reasoning { block, delta } => {
+                self.ensure_role(out);
+                let index = match self.reasoning_blocks.iter().position(|b| *b == block) {
+                    Some(i) => i,
+                    None => {
+                        self.reasoning_blocks.push(block);
+                        self.reasoning_blocks.len() - 1
+                    }
+                };
+                let fragment = match &delta {
+                    ReasoningDelta::Text(t) => Fragment::Text(t),
+                    ReasoningDelta::Signature(s) => Fragment::Signature(s),
+                    ReasoningDelta::Redacted(d) => Fragment::Redacted(d),
+                };
+                let index = u32::try_from(index).unwrap_or(u32::MAX);
+                self.ctx.reasoning(out, index, fragment);
             }
             StreamEvent::ToolUseStart { block, id, name } => {
                 self.ensure_role(out);

@@ -2,7 +2,7 @@
 
 use crate::request::parse::data_url::DataUrl;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Body of `POST /model/{id}/converse` (and `converse-stream`).
 #[derive(Debug, Serialize, PartialEq)]
@@ -22,6 +22,27 @@ pub struct ConverseRequest {
     /// The project's guardrail, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guardrail_config: Option<GuardrailConfig>,
+    /// Model-specific fields (reasoning switches), passed to the model as is.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub additional_model_request_fields: Map<String, Value>,
+    /// `outputConfig`: effort (adaptive thinking), structured output.
+    #[serde(skip_serializing_if = "OutputConfig::is_empty")]
+    pub output_config: OutputConfig,
+}
+
+/// `outputConfig`.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct OutputConfig {
+    /// How hard the model works: `low`, `medium`, `high`, `xhigh`, `max`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effort: Option<&'static str>,
+}
+
+impl OutputConfig {
+    /// Nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.effort.is_none()
+    }
 }
 
 /// `guardrailConfig` (the same two fields in Converse and ConverseStream).
@@ -65,6 +86,29 @@ pub enum ContentBlock {
     ToolUse(ToolUseBlock),
     /// A tool's answer, in a user turn.
     ToolResult(ToolResultBlock),
+    /// Reasoning the assistant produced earlier, sent back unmodified.
+    ReasoningContent(ReasoningBlock),
+}
+
+/// `reasoningContent`: signed reasoning text, or Bedrock's redacted blob.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub enum ReasoningBlock {
+    /// `{"reasoningText": {"text", "signature"}}`.
+    ReasoningText(ReasoningText),
+    /// `{"redactedContent": <base64>}`.
+    RedactedContent(String),
+}
+
+/// Reasoning text and its signature.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone)]
+pub struct ReasoningText {
+    /// The reasoning.
+    #[serde(default)]
+    pub text: String,
+    /// The model's signature of it, when signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// An image block.
@@ -239,6 +283,21 @@ pub struct OutputBlock {
     /// A tool call, for a toolUse block.
     #[serde(default)]
     pub tool_use: Option<OutputToolUse>,
+    /// Reasoning, for a reasoningContent block.
+    #[serde(default)]
+    pub reasoning_content: Option<OutputReasoning>,
+}
+
+/// A `reasoningContent` block of an answer.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputReasoning {
+    /// Reasoning text (and its signature, for Claude).
+    #[serde(default)]
+    pub reasoning_text: Option<ReasoningText>,
+    /// Redacted reasoning, base64 in JSON.
+    #[serde(default)]
+    pub redacted_content: Option<String>,
 }
 
 /// A tool call in a Converse answer.

@@ -20,6 +20,13 @@ pub enum StreamEvent {
     },
     /// `contentBlockDelta` with text.
     TextDelta(String),
+    /// `contentBlockDelta` with reasoning.
+    Reasoning {
+        /// Bedrock's content block index.
+        block: u32,
+        /// What arrived.
+        delta: ReasoningDelta,
+    },
     /// `contentBlockDelta` with a tool-input JSON fragment.
     ToolInputDelta {
         /// Bedrock's content block index.
@@ -46,6 +53,17 @@ pub enum StreamEvent {
     },
     /// Anything else (`contentBlockStop`, reasoning, future events): nothing to emit.
     Ignored,
+}
+
+/// A reasoning fragment of a `contentBlockDelta`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReasoningDelta {
+    /// Reasoning text.
+    Text(String),
+    /// The block's signature (near its end).
+    Signature(String),
+    /// Redacted reasoning, base64 in the JSON payload.
+    Redacted(String),
 }
 
 /// Why a frame could not be understood.
@@ -85,6 +103,15 @@ struct BlockDelta {
 struct DeltaBody {
     text: Option<String>,
     tool_use: Option<ToolUseDelta>,
+    reasoning_content: Option<ReasoningDeltaBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReasoningDeltaBody {
+    text: Option<String>,
+    signature: Option<String>,
+    redacted_content: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -152,13 +179,23 @@ impl StreamEvent {
             }
             Some("contentBlockDelta") => {
                 let d: BlockDelta = json(payload, "contentBlockDelta")?;
-                match (d.delta.text, d.delta.tool_use) {
-                    (Some(t), _) => StreamEvent::TextDelta(t),
-                    (None, Some(u)) => StreamEvent::ToolInputDelta {
-                        block: d.content_block_index,
+                let block = d.content_block_index;
+                match (d.delta.text, d.delta.tool_use, d.delta.reasoning_content) {
+                    (Some(t), _, _) => StreamEvent::TextDelta(t),
+                    (None, Some(u), _) => StreamEvent::ToolInputDelta {
+                        block,
                         input: u.input,
                     },
-                    (None, None) => StreamEvent::Ignored,
+                    (None, None, Some(r)) => {
+                        let delta = match (r.text, r.signature, r.redacted_content) {
+                            (Some(t), _, _) => ReasoningDelta::Text(t),
+                            (None, Some(s), _) => ReasoningDelta::Signature(s),
+                            (None, None, Some(d)) => ReasoningDelta::Redacted(d),
+                            (None, None, None) => return Ok(StreamEvent::Ignored),
+                        };
+                        StreamEvent::Reasoning { block, delta }
+                    }
+                    (None, None, None) => StreamEvent::Ignored,
                 }
             }
             Some("messageStop") => {

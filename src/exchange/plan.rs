@@ -51,6 +51,21 @@ pub(crate) fn plan(
     let tools_streaming = model.info.tools_streaming;
     let stream = req.stream;
     let mut converse = to_converse(req)?;
+    if let (Some(ceiling), Some(asked)) = (
+        policy.max_tokens.ceiling,
+        converse
+            .inference_config
+            .as_ref()
+            .and_then(|c| c.max_tokens),
+    ) {
+        // Only a reasoning budget raises maxTokens past what the policy allowed.
+        if asked > ceiling {
+            return Err(ApiError::invalid(
+                "reasoning_effort",
+                format!("Reasoning needs `max_tokens` {asked}, above this project's ceiling of {ceiling}; ask for less effort."),
+            ));
+        }
+    }
     converse.guardrail_config = policy.guardrail.as_ref().map(|g| GuardrailConfig {
         guardrail_identifier: g.identifier.clone(),
         guardrail_version: g.version.clone(),

@@ -75,3 +75,15 @@ impl Rng {
         (0..len).map(|_| self.next() as u8).collect()
     }
 }
+
+/// A stream of frames cut back into its frames (by their length prefixes).
+pub fn split_frames(mut bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    while bytes.len() >= 4 {
+        let len = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+        let (frame, rest) = bytes.split_at(len.min(bytes.len()));
+        out.push(frame);
+        bytes = rest;
+    }
+    out
+}

@@ -4,16 +4,20 @@
 //!
 //! `temperature` above 1 (OpenAI allows up to 2) is sent as 1, Converse's maximum.
 
+mod reasoning;
 mod rules;
 mod turns;
 
+pub use reasoning::{ANSWER_ROOM, BUDGETS};
+
 use crate::bedrock::converse::{
     ContentBlock, ConverseRequest, ConverseRole, ConverseToolChoice, Empty, InferenceConfig,
-    InputSchema, NamedTool, SystemBlock, ToolConfig, ToolEntry, ToolSpec,
+    InputSchema, NamedTool, OutputConfig, SystemBlock, ToolConfig, ToolEntry, ToolSpec,
 };
 use crate::error::ApiError;
 use crate::request::parse::tools::{Tool, ToolChoice};
 use crate::request::parse::{ChatRequest, Sampling};
+use serde_json::Map;
 
 /// Largest `temperature` Converse accepts (botocore: `inferenceConfig.temperature` max 1).
 pub const MAX_CONVERSE_TEMPERATURE: f64 = 1.0;
@@ -29,7 +33,8 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseRequest, ApiError> {
     }
     let mut sampling = req.sampling;
     rules::adapt_sampling(model, &mut sampling)?;
-    let (system, mut turns) = turns::build(req.messages, use_tools);
+    let keep_thinking = reasoning::takes_thinking_blocks(model);
+    let (system, mut turns) = turns::build(req.messages, use_tools, keep_thinking);
     rules::check_prefill(
         model,
         turns
@@ -53,14 +58,26 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseRequest, ApiError> {
             .splice(0..0, system.into_iter().map(ContentBlock::Text));
         Vec::new()
     };
+    let reasoning_choice = tool_choice.clone();
     let tool_config = use_tools.then(|| tool_config(req.tools, tool_choice));
-    Ok(ConverseRequest {
+    let mut out = ConverseRequest {
         messages: turns,
         system,
-        inference_config: inference_config(sampling),
+        inference_config: None,
         tool_config,
         guardrail_config: None,
-    })
+        additional_model_request_fields: Map::new(),
+        output_config: OutputConfig::default(),
+    };
+    reasoning::apply(
+        model,
+        req.reasoning,
+        &mut sampling,
+        reasoning_choice.as_ref().filter(|_| use_tools),
+        &mut out,
+    )?;
+    out.inference_config = inference_config(sampling);
+    Ok(out)
 }
 
 fn tool_config(tools: Vec<Tool>, choice: Option<ToolChoice>) -> ToolConfig {

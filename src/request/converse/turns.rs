@@ -7,15 +7,33 @@
 //! tool calls and results are written into the conversation as text.
 
 use crate::bedrock::converse::{
-    ContentBlock, ConverseRole, ImageBlock, ImageSource, Message, ToolResultBlock,
-    ToolResultContent, ToolUseBlock,
+    ContentBlock, ConverseRole, ImageBlock, ImageSource, Message, ReasoningBlock, ReasoningText,
+    ToolResultBlock, ToolResultContent, ToolUseBlock,
 };
 use crate::request::parse::message::{self, Part, Role};
+use crate::request::parse::reasoning::ThinkingBlock;
+
+fn reasoning_block(block: ThinkingBlock) -> ContentBlock {
+    ContentBlock::ReasoningContent(match block {
+        ThinkingBlock::Thinking {
+            thinking,
+            signature,
+        } => ReasoningBlock::ReasoningText(ReasoningText {
+            text: thinking,
+            signature,
+        }),
+        ThinkingBlock::Redacted { data } => ReasoningBlock::RedactedContent(data),
+    })
+}
 
 /// The system text and the turns of `messages`.
+///
+/// With `keep_thinking` (a Claude that reasons), an assistant message's
+/// thinking blocks go first in its turn, unmodified; otherwise they are dropped.
 pub(super) fn build(
     messages: Vec<message::Message>,
     use_tools: bool,
+    keep_thinking: bool,
 ) -> (Vec<String>, Vec<Message>) {
     let mut system: Vec<String> = Vec::new();
     let mut turns: Vec<Message> = Vec::with_capacity(messages.len());
@@ -32,7 +50,15 @@ pub(super) fn build(
             }
             Role::User => (ConverseRole::User, content(msg.parts)),
             Role::Assistant => {
-                let mut blocks = content(msg.parts);
+                let mut blocks: Vec<ContentBlock> = if keep_thinking {
+                    msg.thinking_blocks
+                        .into_iter()
+                        .map(reasoning_block)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                blocks.extend(content(msg.parts));
                 for call in msg.tool_calls {
                     blocks.push(if use_tools {
                         ContentBlock::ToolUse(ToolUseBlock {

@@ -4,6 +4,7 @@ use crate::error::ApiError;
 use crate::error::{clip, MAX_ECHO_CHARS};
 use crate::request::parse::data_url::{parse_image, Image};
 use crate::request::parse::fields::{is_tool_name, is_tool_use_id, take_opt_string, take_string};
+use crate::request::parse::reasoning::{parse_blocks, ThinkingBlock};
 use serde_json::{Map, Value};
 
 /// Who wrote a message.
@@ -50,6 +51,8 @@ pub struct Message {
     pub tool_calls: Vec<ToolCall>,
     /// For `tool` messages: the call answered.
     pub tool_call_id: Option<String>,
+    /// For assistant messages: the thinking blocks of that answer, echoed back.
+    pub thinking_blocks: Vec<ThinkingBlock>,
 }
 
 /// Parses the `messages` field.
@@ -141,6 +144,10 @@ fn parse_message(i: usize, v: Value) -> Result<Message, ApiError> {
     } else {
         None
     };
+    let thinking_blocks = match role {
+        Role::Assistant => parse_blocks(i, m.remove("thinking_blocks"))?,
+        _ => Vec::new(),
+    };
     let content_optional = role == Role::Assistant;
     let parts = parse_content(i, content_optional, m.remove("content"))?;
     Ok(Message {
@@ -148,6 +155,7 @@ fn parse_message(i: usize, v: Value) -> Result<Message, ApiError> {
         parts,
         tool_calls,
         tool_call_id,
+        thinking_blocks,
     })
 }
 

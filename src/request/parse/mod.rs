@@ -7,12 +7,14 @@
 pub mod data_url;
 pub mod fields;
 pub mod message;
+pub mod reasoning;
 pub mod tools;
 
 use crate::catalog::resolve::{Model, Models};
 use crate::error::ApiError;
 use crate::request::parse::fields::{opt_bool, opt_number_in, opt_positive_int};
 use crate::request::parse::message::{parse_messages, Message};
+use crate::request::parse::reasoning::{parse_ask, ReasoningAsk};
 use crate::request::parse::tools::{parse_tool_choice, parse_tools, Tool, ToolChoice};
 use serde_json::{Map, Value};
 
@@ -48,6 +50,8 @@ pub struct ChatRequest {
     pub tools: Vec<Tool>,
     /// `tool_choice`, if given.
     pub tool_choice: Option<ToolChoice>,
+    /// `reasoning_effort` or `thinking`, if given.
+    pub reasoning: Option<ReasoningAsk>,
 }
 
 /// Fields OpenAI clients send that Bedrock Converse cannot honour; accepted and ignored.
@@ -62,7 +66,6 @@ pub const IGNORED_FIELDS: &[&str] = &[
     "service_tier",
     "parallel_tool_calls",
     "top_logprobs",
-    "reasoning_effort",
     "prediction",
     "modalities",
     "web_search_options",
@@ -93,6 +96,7 @@ pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
     let stop = parse_stop(obj.remove("stop"))?;
     let tools = parse_tools(obj.remove("tools"))?;
     let tool_choice = parse_tool_choice(obj.remove("tool_choice"), &tools)?;
+    let reasoning = parse_ask(&mut obj)?;
     check_unsupported(&mut obj)?;
     Ok(ChatRequest {
         model,
@@ -108,6 +112,7 @@ pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
         },
         tools,
         tool_choice,
+        reasoning,
     })
 }
 
