@@ -292,14 +292,22 @@ fn unknown_events_are_skipped() {
         event("somethingNew", json!({"x": 1})),
         event(
             "contentBlockDelta",
-            json!({"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": "hmm"}}}),
+            json!({"contentBlockIndex": 0, "delta": {"somethingElse": {"x": "hmm"}}}),
+        ),
+        event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 1, "delta": {"reasoningContent": {"text": "hmm"}}}),
         ),
         event("messageStop", json!({"stopReason": "max_tokens"})),
     ]
     .concat();
     let ev = events(&run(&[&bytes], false));
-    assert_eq!(ev.len(), 3);
-    assert_eq!(ev[1]["choices"][0]["finish_reason"], "length");
+    assert_eq!(ev.len(), 4);
+    // Reasoning is reasoning_content, never content.
+    let reasoning = &ev[1]["choices"][0]["delta"];
+    assert_eq!(reasoning["reasoning_content"], "hmm");
+    assert!(reasoning.get("content").is_none(), "{reasoning}");
+    assert_eq!(ev[2]["choices"][0]["finish_reason"], "length");
 }
 
 #[test]
