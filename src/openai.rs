@@ -123,12 +123,25 @@ pub struct FunctionCall {
 /// OpenAI token counts.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct Usage {
-    /// Bedrock `inputTokens`.
+    /// Every prompt token: Bedrock's `inputTokens` + cache reads + cache writes.
     pub prompt_tokens: u64,
-    /// Bedrock `outputTokens`.
+    /// Bedrock `outputTokens` (reasoning included).
     pub completion_tokens: u64,
-    /// Bedrock `totalTokens`.
+    /// Bedrock `totalTokens` (= prompt + completion).
     pub total_tokens: u64,
+    /// Cache reads, when Bedrock reports caching.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+    /// Cache writes (not an OpenAI field: for metrics and the access log).
+    #[serde(skip)]
+    pub cache_write_tokens: u64,
+}
+
+/// `usage.prompt_tokens_details`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct PromptTokensDetails {
+    /// Prompt tokens read from the cache.
+    pub cached_tokens: u64,
 }
 
 /// A streamed `chat.completion.chunk`.

@@ -328,6 +328,32 @@ fn usage_is_mapped_and_optional() {
                   "cacheReadInputTokens": 0}
     });
     let got = complete(body.to_string().as_bytes());
+    // Bedrock reports caching: its cache reads are OpenAI's cached_tokens.
+    assert_eq!(
+        got["usage"],
+        json!({"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3,
+               "prompt_tokens_details": {"cached_tokens": 0}})
+    );
+    // inputTokens excludes cached tokens, totalTokens counts them: the
+    // prompt is input + reads + writes, so prompt + completion = total.
+    let body = json!({
+        "output": {"message": {"role": "assistant", "content": [{"text": "x"}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 2, "outputTokens": 5, "totalTokens": 1429,
+                  "cacheReadInputTokens": 1322, "cacheWriteInputTokens": 100}
+    });
+    let got = complete(body.to_string().as_bytes());
+    assert_eq!(
+        got["usage"],
+        json!({"prompt_tokens": 1424, "completion_tokens": 5, "total_tokens": 1429,
+               "prompt_tokens_details": {"cached_tokens": 1322}})
+    );
+    let body = json!({
+        "output": {"message": {"role": "assistant", "content": [{"text": "x"}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 1, "outputTokens": 2, "totalTokens": 3}
+    });
+    let got = complete(body.to_string().as_bytes());
     assert_eq!(
         got["usage"],
         json!({"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3})

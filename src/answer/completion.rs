@@ -4,7 +4,8 @@ use crate::bedrock::converse::{ConverseResponse, TokenUsage};
 use crate::error::ApiError;
 use crate::exchange::record::Summary;
 use crate::openai::{
-    AssistantMessage, ChatCompletion, Choice, FunctionCall, ThinkingBlock, ToolCall, Usage,
+    AssistantMessage, ChatCompletion, Choice, FunctionCall, PromptTokensDetails, ThinkingBlock,
+    ToolCall, Usage,
 };
 
 /// What the response needs from the request side.
@@ -29,11 +30,22 @@ pub fn finish_reason(stop_reason: &str) -> &'static str {
 }
 
 /// OpenAI usage from Bedrock's token counts.
+///
+/// Bedrock's `inputTokens` leaves out cached tokens while `totalTokens`
+/// counts them: the prompt is input + cache reads + cache writes, so that
+/// prompt + completion = total.
 pub fn usage(u: TokenUsage) -> Usage {
+    let read = u.cache_read_input_tokens.unwrap_or(0);
+    let write = u.cache_write_input_tokens.unwrap_or(0);
+    let cached = u.cache_read_input_tokens.is_some() || u.cache_write_input_tokens.is_some();
     Usage {
-        prompt_tokens: u.input_tokens,
+        prompt_tokens: u.input_tokens.saturating_add(read).saturating_add(write),
         completion_tokens: u.output_tokens,
         total_tokens: u.total_tokens,
+        prompt_tokens_details: cached.then_some(PromptTokensDetails {
+            cached_tokens: read,
+        }),
+        cache_write_tokens: write,
     }
 }
 

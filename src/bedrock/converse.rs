@@ -317,10 +317,16 @@ pub struct OutputToolUse {
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenUsage {
-    /// Prompt tokens.
+    /// Prompt tokens read neither from nor into the cache.
     pub input_tokens: u64,
     /// Generated tokens.
     pub output_tokens: u64,
-    /// Sum of both.
+    /// Every token, cached ones included.
     pub total_tokens: u64,
+    /// Prompt tokens read from the cache (when Bedrock reports caching).
+    #[serde(default)]
+    pub cache_read_input_tokens: Option<u64>,
+    /// Prompt tokens written into the cache.
+    #[serde(default)]
+    pub cache_write_input_tokens: Option<u64>,
 }

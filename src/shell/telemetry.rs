@@ -60,6 +60,8 @@ struct Series {
     requests: Option<u32>,
     input_tokens: Option<u32>,
     output_tokens: Option<u32>,
+    cache_read_tokens: Option<u32>,
+    cache_write_tokens: Option<u32>,
     upstream_latency: Option<u32>,
 }
 
@@ -82,6 +84,8 @@ impl Series {
             requests,
             input_tokens: None,
             output_tokens: None,
+            cache_read_tokens: None,
+            cache_write_tokens: None,
             upstream_latency: None,
         }
     }
@@ -163,6 +167,26 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
                 Series::id(&mut series.output_tokens, scope, counter, "output_tokens"),
                 u.completion_tokens,
             );
+            if let Some(details) = u.prompt_tokens_details {
+                add(
+                    Series::id(
+                        &mut series.cache_read_tokens,
+                        scope,
+                        counter,
+                        "cache_read_tokens",
+                    ),
+                    details.cached_tokens,
+                );
+                add(
+                    Series::id(
+                        &mut series.cache_write_tokens,
+                        scope,
+                        counter,
+                        "cache_write_tokens",
+                    ),
+                    u.cache_write_tokens,
+                );
+            }
         }
         if let Some(ms) = upstream_latency_ms {
             let kind = MetricType::Histogram;
@@ -215,6 +239,18 @@ impl Published {
                 "bedrock_openai.output_tokens",
                 &u.completion_tokens.to_string(),
             );
+            // The hit count of a fleet-wide token budget (Envoy's rate limit filter).
+            set("bedrock_openai.total_tokens", &u.total_tokens.to_string());
+            if let Some(details) = u.prompt_tokens_details {
+                set(
+                    "bedrock_openai.cache_read_tokens",
+                    &details.cached_tokens.to_string(),
+                );
+                set(
+                    "bedrock_openai.cache_write_tokens",
+                    &u.cache_write_tokens.to_string(),
+                );
+            }
             self.usage = true;
         }
         if let (false, Some(f)) = (self.finish_reason, record.finish_reason) {
