@@ -159,6 +159,7 @@ fn main() {
         id: "chatcmpl-bench",
         model: MODEL,
         created: 1_704_164_645,
+        answer_tool: None,
     };
 
     let mut total = 0.0;
@@ -218,6 +219,7 @@ fn main() {
                         model: MODEL.into(),
                         created: 1_704_164_645,
                         include_usage: true,
+                        answer_tool: None,
                     },
                     1024 * 1024,
                 );

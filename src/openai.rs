@@ -53,6 +53,32 @@ pub struct AssistantMessage {
     /// The reasoning blocks as Bedrock gave them, to be sent back unchanged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub thinking_blocks: Vec<ThinkingBlock>,
+    /// Web citations of the content.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Annotation>,
+}
+
+/// An OpenAI annotation of the message content: a cited URL.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Annotation {
+    /// Always `url_citation`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The citation.
+    pub url_citation: UrlCitation,
+}
+
+/// Where a cited passage is in the content, and its source.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UrlCitation {
+    /// First character of the passage in `content` (in characters).
+    pub start_index: usize,
+    /// One past its last character.
+    pub end_index: usize,
+    /// The page's title.
+    pub title: String,
+    /// The page's URL.
+    pub url: String,
 }
 
 /// A reasoning block of an answer, in Anthropic's shape.

@@ -31,6 +31,7 @@ fn translate(bytes: &[u8]) -> String {
             model: "anthropic.claude-3-haiku-20240307-v1:0".into(),
             created: 1_700_000_000,
             include_usage: false,
+            answer_tool: None,
         },
         1024 * 1024,
     );

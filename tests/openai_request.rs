@@ -11,7 +11,8 @@
 
 use bedrock_openai_filter::catalog::resolve::Models;
 use bedrock_openai_filter::error::ApiError;
-use bedrock_openai_filter::request::parse::message::{Part, Role};
+use bedrock_openai_filter::request::parse::message::Role;
+use bedrock_openai_filter::request::parse::parts::Part;
 use bedrock_openai_filter::request::parse::{parse, ChatRequest};
 use serde_json::{json, Value};
 

@@ -365,6 +365,7 @@ const CTX: ResponseContext<'static> = ResponseContext {
     id: "chatcmpl-r",
     model: SONNET_45,
     created: 1_704_164_645,
+    answer_tool: None,
 };
 
 fn answer(content: Value) -> Vec<u8> {
@@ -415,6 +416,7 @@ fn ctx() -> StreamContext {
         model: SONNET_45.into(),
         created: 1,
         include_usage: false,
+        answer_tool: None,
     }
 }
 

@@ -48,6 +48,7 @@ fn translator(include_usage: bool) -> StreamTranslator {
             model: "anthropic.claude-3-haiku-20240307-v1:0".into(),
             created: 1700000000,
             include_usage,
+            answer_tool: None,
         },
         1024 * 1024,
     )
@@ -226,6 +227,7 @@ fn oversized_frame_is_refused_without_buffering_it() {
             model: "m".into(),
             created: 0,
             include_usage: false,
+            answer_tool: None,
         },
         64,
     );

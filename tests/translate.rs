@@ -50,6 +50,7 @@ const CTX: ResponseContext<'static> = ResponseContext {
     id: "chatcmpl-req-1",
     model: "meta.llama3-8b-instruct-v1:0",
     created: 1_704_164_645,
+    answer_tool: None,
 };
 
 /// A Converse answer with `content` blocks and `stop`.

@@ -201,6 +201,7 @@ fn direct(status: u16, error_type: &str, request_id: &str, body: &[u8]) {
         id: "chatcmpl-x",
         model: MODEL,
         created: 1,
+        answer_tool: None,
     };
     // Both return the body and a summary (usage, finish reason) for logs.
     let completion = to_chat_completion(body, &ctx).map(|(json, _)| json);
@@ -220,6 +221,7 @@ fn direct(status: u16, error_type: &str, request_id: &str, body: &[u8]) {
             model: MODEL.into(),
             created: 1,
             include_usage,
+            answer_tool: None,
         };
         match replay::to_sse(body, &sctx).map(|(sse, _)| sse) {
             Ok(sse) => {

@@ -333,6 +333,7 @@ pub fn translate_pieces(pieces: &[&[u8]], cap: usize, include_usage: bool) -> Ve
             model: "anthropic.claude-3-haiku-20240307-v1:0".into(),
             created: 1_700_000_000,
             include_usage,
+            answer_tool: None,
         },
         cap,
     );

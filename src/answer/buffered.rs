@@ -18,6 +18,8 @@ pub(crate) struct Pending {
     pub(crate) created: u64,
     pub(crate) mode: Mode,
     pub(crate) include_usage: bool,
+    /// The tool whose input is the answer (structured output by a forced tool).
+    pub(crate) answer_tool: Option<Rc<str>>,
 }
 
 /// How the answer travels back.
@@ -68,6 +70,7 @@ pub(crate) fn rewrite_buffered(b: &Buffering, body: &[u8]) -> Rewritten {
             id: &id,
             model: &b.pending.model,
             created: b.pending.created,
+            answer_tool: b.pending.answer_tool.as_deref(),
         };
         to_chat_completion(body, &ctx)
     } else {
@@ -155,6 +158,7 @@ pub(crate) fn stream_context(aws_request_id: Option<&str>, pending: &Pending) ->
         model: Rc::clone(&pending.model),
         created: pending.created,
         include_usage: pending.include_usage,
+        answer_tool: pending.answer_tool.clone(),
     }
 }
 

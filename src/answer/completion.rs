@@ -4,8 +4,8 @@ use crate::bedrock::converse::{ConverseResponse, TokenUsage};
 use crate::error::ApiError;
 use crate::exchange::record::Summary;
 use crate::openai::{
-    AssistantMessage, ChatCompletion, Choice, FunctionCall, PromptTokensDetails, ThinkingBlock,
-    ToolCall, Usage,
+    Annotation, AssistantMessage, ChatCompletion, Choice, FunctionCall, PromptTokensDetails,
+    ThinkingBlock, ToolCall, UrlCitation, Usage,
 };
 
 /// What the response needs from the request side.
@@ -17,6 +17,8 @@ pub struct ResponseContext<'a> {
     pub model: &'a str,
     /// Unix seconds.
     pub created: u64,
+    /// The tool whose input is the answer (structured output by a forced tool).
+    pub answer_tool: Option<&'a str>,
 }
 
 /// OpenAI `finish_reason` for a Converse `stopReason`.
@@ -64,10 +66,18 @@ pub struct Answer {
     pub finish_reason: &'static str,
     /// Token counts.
     pub usage: Option<Usage>,
+    /// Web citations of the text.
+    pub annotations: Vec<Annotation>,
 }
 
-/// Parses a Converse JSON body.
-pub fn parse_answer(body: &[u8]) -> Result<Answer, ApiError> {
+/// Appends `piece` to the answer's text.
+fn push_text(text: &mut Option<String>, piece: &str) {
+    text.get_or_insert_with(String::new).push_str(piece);
+}
+
+/// Parses a Converse JSON body. With `answer_tool` (structured output by a
+/// forced tool), that tool's input is the answer's text, not a tool call.
+pub fn parse_answer(body: &[u8], answer_tool: Option<&str>) -> Result<Answer, ApiError> {
     let resp: ConverseResponse = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_upstream_response(format!(
             "Bedrock answered with a body that is not a Converse response: {e}"
@@ -82,6 +92,7 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, ApiError> {
     let mut tool_calls = Vec::new();
     let mut reasoning: Option<String> = None;
     let mut thinking_blocks = Vec::new();
+    let mut annotations = Vec::new();
     for block in message.content {
         if let Some(r) = block.reasoning_content {
             if let Some(t) = r.reasoning_text {
@@ -101,7 +112,33 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, ApiError> {
                 None => text = Some(t),
             }
         }
+        if let Some(cited) = block.citations_content {
+            // The cited text is part of the answer; web sources become annotations.
+            let start = text.as_deref().map_or(0, |t| t.chars().count());
+            for piece in cited.content.iter().filter_map(|c| c.text.as_deref()) {
+                push_text(&mut text, piece);
+            }
+            let end = text.as_deref().map_or(0, |t| t.chars().count());
+            for c in cited.citations {
+                let url = c.location.and_then(|l| l.web).and_then(|w| w.url);
+                if let Some(url) = url {
+                    annotations.push(Annotation {
+                        kind: "url_citation",
+                        url_citation: UrlCitation {
+                            start_index: start,
+                            end_index: end,
+                            title: c.title.unwrap_or_default(),
+                            url,
+                        },
+                    });
+                }
+            }
+        }
         if let Some(u) = block.tool_use {
+            if Some(u.name.as_str()) == answer_tool {
+                push_text(&mut text, &u.input.to_string());
+                continue;
+            }
             tool_calls.push(ToolCall {
                 id: u.tool_use_id,
                 kind: "function",
@@ -112,12 +149,17 @@ pub fn parse_answer(body: &[u8]) -> Result<Answer, ApiError> {
             });
         }
     }
+    let finish_reason = match (resp.stop_reason.as_str(), answer_tool) {
+        ("tool_use", Some(_)) if tool_calls.is_empty() => "stop",
+        (reason, _) => finish_reason(reason),
+    };
     Ok(Answer {
         text,
         tool_calls,
         reasoning,
         thinking_blocks,
-        finish_reason: finish_reason(&resp.stop_reason),
+        finish_reason,
+        annotations,
         usage: resp.usage.map(usage),
     })
 }
@@ -127,7 +169,7 @@ pub fn to_chat_completion(
     body: &[u8],
     ctx: &ResponseContext<'_>,
 ) -> Result<(Vec<u8>, Summary), ApiError> {
-    let answer = parse_answer(body)?;
+    let answer = parse_answer(body, ctx.answer_tool)?;
     let summary = Summary {
         usage: answer.usage,
         finish_reason: Some(answer.finish_reason),
@@ -151,6 +193,7 @@ pub fn to_chat_completion(
                 tool_calls: answer.tool_calls,
                 reasoning_content: answer.reasoning,
                 thinking_blocks: answer.thinking_blocks,
+                annotations: answer.annotations,
             },
             logprobs: None,
             finish_reason: answer.finish_reason,

@@ -12,7 +12,7 @@ use crate::openai::{Delta, FunctionDelta, ThinkingBlock, ToolCallDelta};
 
 /// SSE body for the Converse JSON `body`.
 pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), ApiError> {
-    let answer = parse_answer(body)?;
+    let answer = parse_answer(body, ctx.answer_tool.as_deref())?;
     let summary = Summary {
         usage: answer.usage,
         finish_reason: Some(answer.finish_reason),

@@ -54,6 +54,8 @@ pub struct StreamContext {
     pub created: u64,
     /// Emit the final usage chunk.
     pub include_usage: bool,
+    /// The tool whose input is the answer's content (structured output by a forced tool).
+    pub answer_tool: Option<Rc<str>>,
 }
 
 impl StreamContext {

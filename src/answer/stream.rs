@@ -38,6 +38,9 @@ struct Events {
     tool_blocks: Vec<u32>,
     /// Bedrock content block index of each reasoning block, in order: position = thinking index.
     reasoning_blocks: Vec<u32>,
+    /// The content block of the answer tool (structured output by a forced
+    /// tool), whose input streams as content.
+    answer_block: Option<u32>,
     usage: Option<TokenUsage>,
     finish: Option<&'static str>,
 }
@@ -53,6 +56,7 @@ impl StreamTranslator {
                 role_sent: false,
                 tool_blocks: Vec::new(),
                 reasoning_blocks: Vec::new(),
+                answer_block: None,
                 usage: None,
                 finish: None,
             },
@@ -155,6 +159,19 @@ impl Events {
                 let index = u32::try_from(index).unwrap_or(u32::MAX);
                 self.ctx.reasoning(out, index, fragment);
             }
+            StreamEvent::ToolUseStart { block, name, .. }
+                if self.ctx.answer_tool.as_deref() == Some(name.as_str()) =>
+            {
+                self.ensure_role(out);
+                self.answer_block = Some(block);
+            }
+            StreamEvent::ToolInputDelta { block, input } if self.answer_block == Some(block) => {
+                let delta = Delta {
+                    content: Some(&input),
+                    ..Delta::default()
+                };
+                self.ctx.choice(out, delta, None);
+            }
             StreamEvent::ToolUseStart { block, id, name } => {
                 self.ensure_role(out);
                 let index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
@@ -190,7 +207,12 @@ impl Events {
             }
             StreamEvent::MessageStop { stop_reason } => {
                 self.ensure_role(out);
-                let reason = finish_reason(&stop_reason);
+                let reason = match stop_reason.as_str() {
+                    "tool_use" if self.answer_block.is_some() && self.tool_blocks.is_empty() => {
+                        "stop"
+                    }
+                    other => finish_reason(other),
+                };
                 self.finish = Some(reason);
                 self.ctx.choice(out, Delta::default(), Some(reason));
                 self.phase = Phase::Stopped;

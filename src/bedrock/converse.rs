@@ -28,11 +28,19 @@ pub struct ConverseRequest {
     /// `outputConfig`: effort (adaptive thinking), structured output.
     #[serde(skip_serializing_if = "OutputConfig::is_empty")]
     pub output_config: OutputConfig,
+    /// Not sent: the tool whose input is the answer's content (structured
+    /// output by a forced tool), for the answer's translation.
+    #[serde(skip)]
+    pub answer_tool: Option<String>,
 }
 
 /// `outputConfig`.
 #[derive(Debug, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct OutputConfig {
+    /// Structured output: the answer follows a JSON schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_format: Option<TextFormat>,
     /// How hard the model works: `low`, `medium`, `high`, `xhigh`, `max`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effort: Option<&'static str>,
@@ -41,8 +49,39 @@ pub struct OutputConfig {
 impl OutputConfig {
     /// Nothing to send.
     pub fn is_empty(&self) -> bool {
-        self.effort.is_none()
+        self.effort.is_none() && self.text_format.is_none()
     }
+}
+
+/// `outputConfig.textFormat`: `{"type": "json_schema", "structure": {"jsonSchema": ...}}`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct TextFormat {
+    /// Always `json_schema`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The schema.
+    pub structure: TextFormatStructure,
+}
+
+/// `structure` of a text format.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TextFormatStructure {
+    /// The JSON schema, as a JSON string.
+    pub json_schema: JsonSchemaDefinition,
+}
+
+/// `jsonSchema`: the schema as a string, its name and description.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct JsonSchemaDefinition {
+    /// The schema, serialized.
+    pub schema: String,
+    /// The caller's schema name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The caller's description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// `guardrailConfig` (the same two fields in Converse and ConverseStream).
@@ -88,6 +127,39 @@ pub enum ContentBlock {
     ToolResult(ToolResultBlock),
     /// Reasoning the assistant produced earlier, sent back unmodified.
     ReasoningContent(ReasoningBlock),
+    /// A document, in a user turn.
+    Document(DocumentBlock),
+    /// Cache the prompt up to here.
+    CachePoint(CachePointBlock),
+}
+
+/// `cachePoint` (in `system`, message content or `toolConfig.tools`).
+#[derive(Debug, Serialize, PartialEq)]
+pub struct CachePointBlock {
+    /// Always `default`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `1h` for the extended time to live (otherwise Bedrock's 5 minutes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<&'static str>,
+}
+
+/// A `document` block.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct DocumentBlock {
+    /// `pdf`, `csv`, `doc`, `docx`, `xls`, `xlsx`, `html`, `txt` or `md`.
+    pub format: &'static str,
+    /// A neutral name within Bedrock's rule, unique in the request.
+    pub name: String,
+    /// The document's bytes.
+    pub source: DocumentSource,
+}
+
+/// Document bytes, base64 in JSON.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct DocumentSource {
+    /// The caller's base64, as sent.
+    pub bytes: DataUrl,
 }
 
 /// `reasoningContent`: signed reasoning text, or Bedrock's redacted blob.
@@ -155,6 +227,10 @@ pub struct ToolResultBlock {
 pub enum ToolResultContent {
     /// `{"text": "..."}`.
     Text(String),
+    /// `{"image": ...}`.
+    Image(ImageBlock),
+    /// `{"document": ...}`.
+    Document(DocumentBlock),
 }
 
 /// `toolConfig`.
@@ -171,9 +247,11 @@ pub struct ToolConfig {
 /// One entry of `toolConfig.tools`.
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct ToolEntry {
-    /// The function.
-    pub tool_spec: ToolSpec,
+pub enum ToolEntry {
+    /// A function.
+    ToolSpec(ToolSpec),
+    /// Cache the tools up to here.
+    CachePoint(CachePointBlock),
 }
 
 /// `toolSpec`.
@@ -187,6 +265,9 @@ pub struct ToolSpec {
     pub description: Option<String>,
     /// `{"json": <schema>}`.
     pub input_schema: InputSchema,
+    /// Schema-exact tool input, where the model takes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
 }
 
 /// `inputSchema`.
@@ -219,11 +300,14 @@ pub struct NamedTool {
     pub name: String,
 }
 
-/// A system prompt block: `{"text": "..."}`.
+/// A system prompt block.
 #[derive(Debug, Serialize, PartialEq)]
-pub struct SystemBlock {
-    /// Non-blank text.
-    pub text: String,
+#[serde(rename_all = "camelCase")]
+pub enum SystemBlock {
+    /// `{"text": "..."}`, non-blank.
+    Text(String),
+    /// Cache the prompt up to here.
+    CachePoint(CachePointBlock),
 }
 
 /// `inferenceConfig`.
@@ -286,6 +370,55 @@ pub struct OutputBlock {
     /// Reasoning, for a reasoningContent block.
     #[serde(default)]
     pub reasoning_content: Option<OutputReasoning>,
+    /// Cited text and its citations, for a citationsContent block.
+    #[serde(default)]
+    pub citations_content: Option<CitationsContent>,
+}
+
+/// A `citationsContent` block: generated text and where it comes from.
+#[derive(Debug, Deserialize)]
+pub struct CitationsContent {
+    /// The generated text, in pieces.
+    #[serde(default)]
+    pub content: Vec<CitedText>,
+    /// Its sources.
+    #[serde(default)]
+    pub citations: Vec<Citation>,
+}
+
+/// A piece of cited text.
+#[derive(Debug, Deserialize)]
+pub struct CitedText {
+    /// The text.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// One citation (only what the answer uses is read).
+#[derive(Debug, Deserialize)]
+pub struct Citation {
+    /// The source's title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Where in the source.
+    #[serde(default)]
+    pub location: Option<CitationLocation>,
+}
+
+/// A citation's location; only a web location has a URL.
+#[derive(Debug, Deserialize)]
+pub struct CitationLocation {
+    /// `{"url", "domain"}`.
+    #[serde(default)]
+    pub web: Option<WebLocation>,
+}
+
+/// A web page cited.
+#[derive(Debug, Deserialize)]
+pub struct WebLocation {
+    /// Its URL.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// A `reasoningContent` block of an answer.

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::exchange::record::Record;
 use crate::exchange::step::Name;
+use crate::policy::PromptCaching;
 use crate::request::caller::Caller;
 use crate::request::converse::to_converse;
 use crate::request::parse;
@@ -42,6 +43,7 @@ pub(crate) fn plan(
     let policy = &caller.project.policy;
     policy.check_model(&caller.project.name, &req.model)?;
     req.sampling.max_tokens = policy.max_tokens(req.sampling.max_tokens)?;
+    req.auto_cache_points = policy.prompt_caching == PromptCaching::Auto;
     let model = req.model.clone();
     let include_usage = req.include_usage;
     let timeout = req
@@ -75,6 +77,7 @@ pub(crate) fn plan(
         (true, false) => Mode::Stream,
         (true, true) => Mode::Replay,
     };
+    let answer_tool = converse.answer_tool.take();
     let payload = serde_json::to_vec(&converse)
         .map_err(|e| ApiError::internal(format!("could not encode the Converse body: {e}")))?;
     let streamed = mode == Mode::Stream;
@@ -125,6 +128,7 @@ pub(crate) fn plan(
             created,
             mode,
             include_usage,
+            answer_tool: answer_tool.map(Rc::from),
         },
     })
 }

@@ -18,6 +18,17 @@ pub enum CredentialSource {
     Environment,
 }
 
+/// Whether the filter places cache points itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptCaching {
+    /// Only where the caller's `cache_control` markers ask.
+    #[default]
+    Off,
+    /// Also after the system prompt and after the tools, with no client change.
+    Auto,
+}
+
 /// A Bedrock guardrail attached to every call of a project.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +63,8 @@ pub struct RawPolicy {
     guardrail: Option<Guardrail>,
     #[serde(default)]
     credentials: CredentialSource,
+    #[serde(default)]
+    prompt_caching: PromptCaching,
 }
 
 /// A project's validated policy.
@@ -68,6 +81,8 @@ pub struct Policy {
     pub guardrail: Option<Guardrail>,
     /// Credential source.
     pub credentials: CredentialSource,
+    /// Cache points placed by the filter.
+    pub prompt_caching: PromptCaching,
 }
 
 impl RawPolicy {
@@ -117,6 +132,7 @@ impl RawPolicy {
             requests_per_minute: self.requests_per_minute,
             guardrail: self.guardrail,
             credentials: self.credentials,
+            prompt_caching: self.prompt_caching,
         })
     }
 }

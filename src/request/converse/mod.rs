@@ -4,11 +4,20 @@
 //!
 //! `temperature` above 1 (OpenAI allows up to 2) is sent as 1, Converse's maximum.
 
+mod cache;
+mod output;
 mod reasoning;
 mod rules;
 mod turns;
 
+pub use cache::MAX_CACHE_POINTS;
+pub use output::JSON_OBJECT_INSTRUCTION;
 pub use reasoning::{ANSWER_ROOM, BUDGETS};
+pub use rules::{DOCUMENT_TEXT, MAX_DOCUMENTS_PER_TURN};
+
+use crate::catalog::resolve::Model;
+use crate::catalog::Reasoning;
+use output::Structured;
 
 use crate::bedrock::converse::{
     ContentBlock, ConverseRequest, ConverseRole, ConverseToolChoice, Empty, InferenceConfig,
@@ -25,22 +34,34 @@ pub const MAX_CONVERSE_TEMPERATURE: f64 = 1.0;
 /// Builds the Converse body for `req` (consumes the parsed request's strings).
 pub fn to_converse(req: ChatRequest) -> Result<ConverseRequest, ApiError> {
     let model = &req.model;
-    rules::check_images(&req.messages, model)?;
+    rules::check_media(&req.messages, model)?;
     let mut tool_choice = req.tool_choice;
-    let use_tools = !req.tools.is_empty() && tool_choice != Some(ToolChoice::None);
-    if use_tools {
+    let caller_tools = !req.tools.is_empty() && tool_choice != Some(ToolChoice::None);
+    if caller_tools {
         rules::check_tools(model, &mut tool_choice)?;
     }
     let mut sampling = req.sampling;
     rules::adapt_sampling(model, &mut sampling)?;
+    let forcing_refused = req.reasoning.is_some_and(|a| a.is_on())
+        && model.info.reasoning == Some(Reasoning::AnthropicBudget);
+    let structured = req
+        .response_format
+        .map(|f| output::plan(model, f, caller_tools, forcing_refused))
+        .transpose()?;
+    let answer_by_tool = matches!(structured, Some(Structured::Tool(_)));
+    let use_tools = caller_tools || answer_by_tool;
     let keep_thinking = reasoning::takes_thinking_blocks(model);
-    let (system, mut turns) = turns::build(req.messages, use_tools, keep_thinking);
+    let (mut system, mut turns) = turns::build(req.messages, use_tools, keep_thinking);
+    if matches!(structured, Some(Structured::Instruction)) {
+        system.push(ContentBlock::Text(JSON_OBJECT_INSTRUCTION.to_string()));
+    }
     rules::check_prefill(
         model,
         turns
             .last()
             .is_some_and(|t| t.role == ConverseRole::Assistant),
     )?;
+    rules::check_documents(&mut turns)?;
     let Some(first) = turns.first_mut() else {
         return Err(ApiError::invalid(
             "messages",
@@ -48,50 +69,71 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseRequest, ApiError> {
         ));
     };
     let system = if model.info.system_prompt {
-        system
-            .into_iter()
-            .map(|text| SystemBlock { text })
-            .collect()
+        system.into_iter().filter_map(system_block).collect()
     } else {
-        first
-            .content
-            .splice(0..0, system.into_iter().map(ContentBlock::Text));
+        first.content.splice(0..0, system);
         Vec::new()
     };
-    let reasoning_choice = tool_choice.clone();
-    let tool_config = use_tools.then(|| tool_config(req.tools, tool_choice));
+    let reasoning_choice = tool_choice.clone().filter(|_| caller_tools);
     let mut out = ConverseRequest {
         messages: turns,
         system,
         inference_config: None,
-        tool_config,
+        tool_config: None,
         guardrail_config: None,
         additional_model_request_fields: Map::new(),
         output_config: OutputConfig::default(),
+        answer_tool: None,
     };
+    match structured {
+        Some(Structured::Native(format)) => out.output_config.text_format = Some(format),
+        Some(Structured::Tool(spec)) => {
+            out.answer_tool = Some(spec.name.clone());
+            out.tool_config = Some(output::tool_config(model, spec));
+        }
+        Some(Structured::Instruction) | None => {}
+    }
+    if caller_tools {
+        out.tool_config = Some(tool_config(model, req.tools, tool_choice));
+    }
     reasoning::apply(
         model,
         req.reasoning,
         &mut sampling,
-        reasoning_choice.as_ref().filter(|_| use_tools),
+        reasoning_choice.as_ref(),
         &mut out,
     )?;
+    cache::apply(model, req.auto_cache_points, &mut out);
     out.inference_config = inference_config(sampling);
     Ok(out)
 }
 
-fn tool_config(tools: Vec<Tool>, choice: Option<ToolChoice>) -> ToolConfig {
+/// A block of the system prompt (only text and cache points reach it).
+fn system_block(block: ContentBlock) -> Option<SystemBlock> {
+    match block {
+        ContentBlock::Text(t) => Some(SystemBlock::Text(t)),
+        ContentBlock::CachePoint(p) => Some(SystemBlock::CachePoint(p)),
+        _ => None,
+    }
+}
+
+/// The caller's tools: `strict` where the model takes it, a cache point
+/// after each tool that asked for one.
+fn tool_config(model: &Model, tools: Vec<Tool>, choice: Option<ToolChoice>) -> ToolConfig {
+    let mut entries = Vec::with_capacity(tools.len() + 1);
+    for t in tools {
+        entries.push(ToolEntry::ToolSpec(ToolSpec {
+            name: t.name,
+            description: t.description,
+            input_schema: InputSchema { json: t.parameters },
+            strict: t.strict.filter(|_| model.info.strict_tools),
+        }));
+        if let Some(mark) = t.cache {
+            entries.push(ToolEntry::CachePoint(turns::cache_point(mark)));
+        }
+    }
     ToolConfig {
-        tools: tools
-            .into_iter()
-            .map(|t| ToolEntry {
-                tool_spec: ToolSpec {
-                    name: t.name,
-                    description: t.description,
-                    input_schema: InputSchema { json: t.parameters },
-                },
-            })
-            .collect(),
+        tools: entries,
         tool_choice: match choice {
             None | Some(ToolChoice::None) => None,
             Some(ToolChoice::Auto) => Some(ConverseToolChoice::Auto(Empty {})),

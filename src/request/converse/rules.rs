@@ -2,10 +2,12 @@
 //! what a model lacks is a 400 naming the model and the field; what has a
 //! faithful adaptation is adapted (each one in the README).
 
+use crate::bedrock::converse::{ContentBlock, Message};
 use crate::catalog::resolve::Model;
 use crate::catalog::SamplingRule;
 use crate::error::ApiError;
-use crate::request::parse::message::{self, Part, Role};
+use crate::request::parse::message::{self, Role};
+use crate::request::parse::parts::Part;
 use crate::request::parse::tools::ToolChoice;
 use crate::request::parse::Sampling;
 
@@ -19,26 +21,75 @@ pub(super) fn name(model: &Model) -> String {
     }
 }
 
-/// Refuses image parts for models without images, and outside user messages.
-pub(super) fn check_images(messages: &[message::Message], model: &Model) -> Result<(), ApiError> {
+/// Refuses images and documents where the model or Converse takes none:
+/// models without them, messages other than user and tool messages, and
+/// tool messages when the model takes no tools.
+pub(super) fn check_media(messages: &[message::Message], model: &Model) -> Result<(), ApiError> {
     for (i, m) in messages.iter().enumerate() {
-        for (j, p) in m.parts.iter().enumerate() {
-            if !matches!(p, Part::Image(_)) {
-                continue;
-            }
+        // The caller's part index: cache points are markers, not parts.
+        let parts = m.parts.iter().filter(|p| !matches!(p, Part::CachePoint(_)));
+        for (j, p) in parts.enumerate() {
+            let (what, takes) = match p {
+                Part::Image(_) => ("images", model.info.images),
+                Part::Document(_) => ("documents", model.info.documents),
+                _ => continue,
+            };
             let param = format!("messages.[{i}].content.[{j}]");
-            if m.role != Role::User {
+            let place_ok = match m.role {
+                Role::User => true,
+                Role::Tool => model.info.tools,
+                _ => false,
+            };
+            if !place_ok {
                 return Err(ApiError::invalid(
                     param,
-                    "Images are only accepted in user messages.",
+                    format!("Bedrock takes {what} only in user messages and in tool results of models with tools."),
                 ));
             }
-            if !model.info.images {
-                return Err(ApiError::invalid(
-                    param,
-                    format!("Model {} does not accept images on Bedrock.", name(model)),
-                ));
+            if !takes {
+                let message = if what == "images" {
+                    format!("Model {} does not accept images on Bedrock.", name(model))
+                } else {
+                    format!(
+                        "Model {} does not accept documents on Bedrock.",
+                        name(model)
+                    )
+                };
+                return Err(ApiError::invalid(param, message));
             }
+        }
+    }
+    Ok(())
+}
+
+/// The most documents Bedrock takes in one message.
+pub const MAX_DOCUMENTS_PER_TURN: usize = 5;
+
+/// The text Bedrock wants beside documents, where a turn has none of its own.
+pub const DOCUMENT_TEXT: &str = "(see the attached document)";
+
+/// Bedrock's document rules on the built turns: at most five per turn, and a
+/// text block beside them (one is added where the turn has none).
+pub(super) fn check_documents(turns: &mut [Message]) -> Result<(), ApiError> {
+    for (i, turn) in turns.iter_mut().enumerate() {
+        let docs = turn
+            .content
+            .iter()
+            .filter(|b| matches!(b, ContentBlock::Document(_)))
+            .count();
+        if docs > MAX_DOCUMENTS_PER_TURN {
+            return Err(ApiError::invalid(
+                "messages",
+                format!("Bedrock takes at most {MAX_DOCUMENTS_PER_TURN} documents in one turn; turn {i} has {docs}."),
+            ));
+        }
+        let has_text = turn
+            .content
+            .iter()
+            .any(|b| matches!(b, ContentBlock::Text(_)));
+        if docs > 0 && !has_text {
+            turn.content
+                .push(ContentBlock::Text(DOCUMENT_TEXT.to_string()));
         }
     }
     Ok(())

@@ -2,8 +2,8 @@
 
 use crate::error::ApiError;
 use crate::error::{clip, MAX_ECHO_CHARS};
-use crate::request::parse::data_url::{parse_image, Image};
 use crate::request::parse::fields::{is_tool_name, is_tool_use_id, take_opt_string, take_string};
+use crate::request::parse::parts::{parse_cache_control, parse_content, Part};
 use crate::request::parse::reasoning::{parse_blocks, ThinkingBlock};
 use serde_json::{Map, Value};
 
@@ -18,15 +18,6 @@ pub enum Role {
     Assistant,
     /// `tool` (a tool result).
     Tool,
-}
-
-/// A content part.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Part {
-    /// Text.
-    Text(String),
-    /// An inline image.
-    Image(Image),
 }
 
 /// A tool call made by the assistant earlier in the conversation.
@@ -149,7 +140,13 @@ fn parse_message(i: usize, v: Value) -> Result<Message, ApiError> {
         _ => Vec::new(),
     };
     let content_optional = role == Role::Assistant;
-    let parts = parse_content(i, content_optional, m.remove("content"))?;
+    let mut parts = parse_content(i, content_optional, m.remove("content"))?;
+    // LiteLLM's message-level `cache_control`: a cache point after the message.
+    if let Some(mark) = parse_cache_control(m.remove("cache_control"), &|| {
+        format!("messages.[{i}].cache_control")
+    })? {
+        parts.push(Part::CachePoint(mark));
+    }
     Ok(Message {
         role,
         parts,
@@ -207,65 +204,4 @@ fn parse_tool_call(i: usize, j: usize, v: Value) -> Result<ToolCall, ApiError> {
         name,
         arguments,
     })
-}
-
-fn parse_content(i: usize, optional: bool, v: Option<Value>) -> Result<Vec<Part>, ApiError> {
-    let param = || format!("messages.[{i}].content");
-    match v {
-        Some(Value::String(s)) => Ok(vec![Part::Text(s)]),
-        Some(Value::Array(parts)) => parts
-            .into_iter()
-            .enumerate()
-            .map(|(j, p)| parse_part(i, j, p))
-            .collect(),
-        None | Some(Value::Null) if optional => Ok(Vec::new()),
-        None | Some(Value::Null) => Err(ApiError::invalid(
-            param(),
-            "`content` is required for this role.",
-        )),
-        Some(_) => Err(ApiError::invalid(
-            param(),
-            "`content` must be a string or an array of content parts.",
-        )),
-    }
-}
-
-fn parse_part(i: usize, j: usize, v: Value) -> Result<Part, ApiError> {
-    let base = format!("messages.[{i}].content.[{j}]");
-    let Value::Object(mut p) = v else {
-        return Err(ApiError::invalid(
-            base,
-            "Each content part must be an object.",
-        ));
-    };
-    let kind = take_string(&mut p, "type", &|| format!("{base}.type"))?;
-    match kind.as_str() {
-        "text" => Ok(Part::Text(take_string(&mut p, "text", &|| {
-            format!("{base}.text")
-        })?)),
-        "image_url" => {
-            let url = match p.remove("image_url") {
-                Some(Value::Object(mut o)) => {
-                    take_string(&mut o, "url", &|| format!("{base}.image_url.url"))?
-                }
-                Some(Value::String(s)) => s,
-                _ => {
-                    return Err(ApiError::invalid(
-                        format!("{base}.image_url"),
-                        "An image part needs `image_url.url`.",
-                    ))
-                }
-            };
-            Ok(Part::Image(parse_image(url, &|| {
-                format!("{base}.image_url.url")
-            })?))
-        }
-        other => Err(ApiError::invalid(
-            format!("{base}.type"),
-            format!(
-                "Content part type `{}` is not supported.",
-                clip(other, MAX_ECHO_CHARS)
-            ),
-        )),
-    }
 }

@@ -7,7 +7,9 @@
 pub mod data_url;
 pub mod fields;
 pub mod message;
+pub mod parts;
 pub mod reasoning;
+pub mod response_format;
 pub mod tools;
 
 use crate::catalog::resolve::{Model, Models};
@@ -15,6 +17,7 @@ use crate::error::ApiError;
 use crate::request::parse::fields::{opt_bool, opt_number_in, opt_positive_int};
 use crate::request::parse::message::{parse_messages, Message};
 use crate::request::parse::reasoning::{parse_ask, ReasoningAsk};
+use crate::request::parse::response_format::{parse_response_format, ResponseFormat};
 use crate::request::parse::tools::{parse_tool_choice, parse_tools, Tool, ToolChoice};
 use serde_json::{Map, Value};
 
@@ -52,6 +55,11 @@ pub struct ChatRequest {
     pub tool_choice: Option<ToolChoice>,
     /// `reasoning_effort` or `thinking`, if given.
     pub reasoning: Option<ReasoningAsk>,
+    /// `response_format`, unless plain text.
+    pub response_format: Option<ResponseFormat>,
+    /// Cache points after the system prompt and the tools (the project's
+    /// `prompt_caching: "auto"`; set by the exchange, not by the caller).
+    pub auto_cache_points: bool,
 }
 
 /// Fields OpenAI clients send that Bedrock Converse cannot honour; accepted and ignored.
@@ -97,6 +105,7 @@ pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
     let tools = parse_tools(obj.remove("tools"))?;
     let tool_choice = parse_tool_choice(obj.remove("tool_choice"), &tools)?;
     let reasoning = parse_ask(&mut obj)?;
+    let response_format = parse_response_format(obj.remove("response_format"))?;
     check_unsupported(&mut obj)?;
     Ok(ChatRequest {
         model,
@@ -113,6 +122,8 @@ pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
         tools,
         tool_choice,
         reasoning,
+        response_format,
+        auto_cache_points: false,
     })
 }
 
@@ -191,16 +202,6 @@ fn check_unsupported(obj: &mut Map<String, Value>) -> Result<(), ApiError> {
             return Err(ApiError::invalid(
                 "logprobs",
                 "Bedrock does not return log probabilities.",
-            ))
-        }
-    }
-    match obj.remove("response_format") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(o)) if o.get("type").and_then(Value::as_str) == Some("text") => {}
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "response_format",
-                "Only `response_format: {\"type\": \"text\"}` is supported.",
             ))
         }
     }

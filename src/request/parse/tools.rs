@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use crate::error::{clip, MAX_ECHO_CHARS};
 use crate::request::parse::fields::{is_tool_name, take_opt_string, take_string};
+use crate::request::parse::parts::{parse_cache_control, CacheMark};
 use serde_json::{Map, Value};
 
 /// A function tool offered to the model.
@@ -14,6 +15,10 @@ pub struct Tool {
     pub description: Option<String>,
     /// JSON schema of the arguments (`{"type":"object"}` when absent).
     pub parameters: Value,
+    /// `function.strict`: schema-exact arguments.
+    pub strict: Option<bool>,
+    /// `cache_control` on the tool: a cache point after it.
+    pub cache: Option<CacheMark>,
 }
 
 /// OpenAI `tool_choice`.
@@ -99,10 +104,25 @@ fn parse_tool(i: usize, v: Value) -> Result<Tool, ApiError> {
             ))
         }
     };
+    let strict = match f.remove("strict") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(b),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                format!("{base}.function.strict"),
+                "`strict` must be a boolean.",
+            ))
+        }
+    };
+    let cache = parse_cache_control(t.remove("cache_control"), &|| {
+        format!("{base}.cache_control")
+    })?;
     Ok(Tool {
         name,
         description,
         parameters,
+        strict,
+        cache,
     })
 }
 
