@@ -4,6 +4,8 @@ import json
 import re
 import secrets
 
+from . import reasoning
+
 _WEATHER = re.compile(r"\bweather\b", re.IGNORECASE)
 
 
@@ -44,11 +46,13 @@ def _default_tool_uses(params):
     return []
 
 
-def build(params, model_id, script):
+def build(params, model_id, script, row=None):
     """Return the answer: ``{"content": [blocks], "stop_reason", "usage"}``.
 
     ``script`` (a dict, possibly empty) may override ``text``, ``tool_use``,
-    ``stop_reason`` and ``usage``. Content blocks use Converse's shapes.
+    ``reasoning``, ``redacted``, ``stop_reason`` and ``usage``. Content blocks use
+    Converse's shapes; ``row`` (the model's catalog row) decides the reasoning block:
+    first, except DeepSeek R1's, which follows the text (realdata n17).
     """
     tool_uses = script.get("tool_use")
     if tool_uses is None and "text" not in script:
@@ -61,12 +65,15 @@ def build(params, model_id, script):
     else:
         text = f"Hello from the Bedrock stand-in ({model_id})."
     content = [{"text": text}] if text else []
+    thought, thought_words = reasoning.answer_block(params, row, script)
+    if thought:
+        content.insert(len(content) if reasoning.family(row) == "deepseek_r1" else 0, thought)
     for call in tool_uses:
         content.append({"toolUse": {"toolUseId": call.get("id") or new_tool_use_id(),
                                     "name": call["name"], "input": call.get("input", {})}})
     stop = script.get("stop_reason") or ("tool_use" if tool_uses else "end_turn")
-    out_words = len((text or "").split()) + sum(len(json.dumps(c.get("input", {})).split())
-                                                 for c in tool_uses)
+    out_words = len((text or "").split()) + thought_words + sum(len(json.dumps(c.get("input", {})).split())
+                                                                for c in tool_uses)
     usage = script.get("usage")
     if usage is None:
         n = input_words(params)

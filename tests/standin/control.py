@@ -7,7 +7,7 @@ from . import models
 SCRIPT_KEYS = {
     "error", "message", "text", "stop_reason", "usage", "delay_ms", "raw", "reset_connection",
     "chunk_bytes", "chunk_delay_ms", "exception", "truncate", "bad_crc", "no_message_stop",
-    "tool_use",
+    "tool_use", "reasoning", "redacted",
 }
 _RESETS = {"before_response", "mid_stream"}
 
@@ -21,6 +21,10 @@ def check_script(script):
         return f"unknown script keys: {unknown}; allowed: {sorted(SCRIPT_KEYS)}"
     if "reset_connection" in script and script["reset_connection"] not in _RESETS:
         return f"reset_connection must be one of {sorted(_RESETS)}"
+    if "reasoning" in script and not isinstance(script["reasoning"], str):
+        return "reasoning must be a string (the model's reasoning text)"
+    if "redacted" in script and not isinstance(script["redacted"], bool):
+        return "redacted must be true or false"
     for call in script.get("tool_use") or []:
         if not isinstance(call, dict) or "name" not in call:
             return "each tool_use entry needs a name"

@@ -61,10 +61,25 @@ def _split_json(text):
     return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
+def _reasoning_deltas(content):
+    """A reasoning block's deltas (realdata s09, s10, s11): its text in pieces, then the
+    signature in one delta; a redacted block as one delta (the blob in base64, as JSON
+    carries blobs). A block with empty text (Claude's display "omitted") sends only
+    its signature."""
+    if "redactedContent" in content:
+        return [{"redactedContent": content["redactedContent"]}]
+    reasoning_text = content["reasoningText"]
+    text = reasoning_text["text"]
+    deltas = [{"text": piece} for piece in _split(text, 4)] if text else []
+    if "signature" in reasoning_text:
+        deltas.append({"signature": reasoning_text["signature"]})
+    return deltas or [{"text": ""}]
+
+
 def answer_events(answer, latency_ms):
     """Yield ``(kind, frame_bytes)`` for an answer, in ConverseStream's order.
 
-    ``kind`` is "messageStart", "delta" (text or tool input fragment),
+    ``kind`` is "messageStart", "delta" (text, reasoning or tool input fragment),
     "blockStart", "blockStop", "messageStop" or "metadata", so callers can
     inject exceptions or drop frames.
     """
@@ -73,6 +88,10 @@ def answer_events(answer, latency_ms):
         if "text" in block:
             for piece in _split(block["text"], 3):
                 yield "delta", event("contentBlockDelta", {"delta": {"text": piece},
+                                                           "contentBlockIndex": index})
+        elif "reasoningContent" in block:
+            for delta in _reasoning_deltas(block["reasoningContent"]):
+                yield "delta", event("contentBlockDelta", {"delta": {"reasoningContent": delta},
                                                            "contentBlockIndex": index})
         else:
             use = block["toolUse"]

@@ -2,11 +2,12 @@
 
 import re
 
+from . import reasoning
 from .errors import validation
 
 TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-# Content blocks none of the seed models accept in this stand-in.
-_UNSUPPORTED_BLOCKS = ("document", "video", "audio", "guardContent", "cachePoint", "reasoningContent",
+# Content blocks none of the seed models accept in this stand-in (reasoningContent: see below).
+_UNSUPPORTED_BLOCKS = ("document", "video", "audio", "guardContent", "cachePoint",
                        "citationsContent", "searchResult", "toolAddition", "toolRemoval")
 
 
@@ -23,8 +24,11 @@ def _check_block(block, where, role, caps):
     elif kind == "image" and not caps.images:
         raise validation("This model doesn't support image content. "
                          f"Remove the image block at {where} and try again.")
-    elif kind in _UNSUPPORTED_BLOCKS:
+    elif kind in _UNSUPPORTED_BLOCKS or (kind == "reasoningContent" and caps.row["reasoning"] is None):
         raise validation(f"This model doesn't support the {kind} content block (at {where}).")
+    elif kind == "reasoningContent":
+        # A reasoning model takes its reasoning back in assistant turns (botocore ReasoningTextBlock).
+        reasoning.check_block(block, where, role, caps.row)
     elif kind == "toolUse" and role != "assistant":
         raise validation(f"The toolUse block at {where} must be in an assistant message.")
     elif kind == "toolUse" and not isinstance(block["toolUse"]["input"], dict):
@@ -155,3 +159,6 @@ def check_converse(params, caps, streaming):
         raise validation("The toolConfig field must be defined when using toolUse and toolResult "
                          "content blocks.")
     _check_tool_pairing(messages)
+    # The model's own checks, which Bedrock passes back as "The model returned the following errors".
+    reasoning.check_fields(params, caps)
+    reasoning.check_history(params, caps)

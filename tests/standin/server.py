@@ -125,13 +125,13 @@ class Handler(BaseHTTPRequestHandler):
         }
         request_id = str(uuid.uuid4())
         try:
-            params = self._check(body, entry, route)
+            params, caps = self._check(body, entry, route)
         except StandinError as error:
             entry.update(status=error.status, error_type=error.name)
             self._record(entry, error.message)
             self._send_error(error, request_id)
             return
-        self._answer(params, entry, request_id, started)
+        self._answer(params, caps, entry, request_id, started)
 
     def _check(self, body, entry, route):
         headers = list(self.headers.items())
@@ -144,9 +144,9 @@ class Handler(BaseHTTPRequestHandler):
                                "Malformed input request, please reformat your input and try again.")
         params = validation.validate_body(entry["json"], entry["operation"], entry["model_id"])
         rules.check_converse(params, caps, streaming=entry["operation"] == "ConverseStream")
-        return params
+        return params, caps
 
-    def _answer(self, params, entry, request_id, started):
+    def _answer(self, params, caps, entry, request_id, started):
         script = self.server.state.pop_script()
         if not script:  # --fault-rate: queued scripts take precedence
             kind, script = self.server.faults.draw(entry["operation"])
@@ -166,7 +166,7 @@ class Handler(BaseHTTPRequestHandler):
             self._record(entry)
             self._send_error(error, request_id)
             return
-        answer = answers.build(params, entry["model_id"], script)
+        answer = answers.build(params, entry["model_id"], script, caps.row)
         latency = max(1, int((time.monotonic() - started) * 1000))
         entry.update(status=200)
         self._record(entry)

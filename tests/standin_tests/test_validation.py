@@ -152,7 +152,7 @@ def test_capable_models_accept_everything(url):
     full = body(user({"text": "look"}, image), system=[{"text": "be nice"}],
                 toolConfig=dict(TOOLS, toolChoice={"auto": {}}),
                 inferenceConfig={"maxTokens": 100, "temperature": 0, "topP": 1, "stopSequences": ["END"]},
-                additionalModelRequestFields={"top_k": 5, "nested": [1, {"a": None}]})
+                additionalModelRequestFields={"top_k": 5, "anthropic_beta": []})
     expect_ok(url, SONNET35, full)
     expect_ok(url, SONNET35, full, operation="converse-stream")
     expect_ok(url, LLAMA, body(system=[{"text": "be nice"}]))
