@@ -369,7 +369,7 @@ FIELD_CASES = [
      400, "stream_options.include_usage", "invalid_request"),
     ("stream_options-not-object", chat_body(stream=True, stream_options=True), 400, "stream_options",
      "invalid_request"),
-    ("response_format-json_object", chat_body(response_format={"type": "json_object"}), 400,
+    ("response_format-unknown-type", chat_body(response_format={"type": "xml"}), 400,
      "response_format", "invalid_request"),
     ("response_format-json_schema", chat_body(response_format={"type": "json_schema", "json_schema": {
         "name": "x", "schema": {"type": "object"}}}), 400, "response_format", "invalid_request"),
