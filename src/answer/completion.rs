@@ -136,7 +136,7 @@ pub fn parse_answer(body: &[u8], answer_tool: Option<&str>) -> Result<Answer, Ap
         }
         if let Some(u) = block.tool_use {
             if Some(u.name.as_str()) == answer_tool {
-                push_text(&mut text, &u.input.to_string());
+                push_text(&mut text, &json_text(&u.input));
                 continue;
             }
             tool_calls.push(ToolCall {
@@ -144,7 +144,7 @@ pub fn parse_answer(body: &[u8], answer_tool: Option<&str>) -> Result<Answer, Ap
                 kind: "function",
                 function: FunctionCall {
                     name: u.name,
-                    arguments: u.input.to_string(),
+                    arguments: json_text(&u.input),
                 },
             });
         }
@@ -204,4 +204,12 @@ pub fn to_chat_completion(
     let json = serde_json::to_vec(&completion)
         .map_err(|e| ApiError::internal(format!("could not encode the response: {e}")))?;
     Ok((json, summary))
+}
+
+/// `value` as compact JSON text. Through `serde_json::to_string`, the
+/// serializer the answers are written with: `Value`'s `Display` would ship
+/// a second one in the `.wasm`. A `Value` always serializes (its keys are
+/// strings), so the empty fallback is never taken.
+pub fn json_text(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }

@@ -6,17 +6,15 @@
 //! profile ARN for cost allocation, or a short alias of a profile id.
 
 use super::{arn, find, find_profile, ModelInfo};
-use serde::Deserialize;
+use crate::config::fields::Fields;
+use serde_json::Value;
 use std::rc::Rc;
 
 /// One entry of the configuration's `models`, as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct RawDeclared {
     id: String,
-    #[serde(default)]
     target: Option<String>,
-    #[serde(default)]
     base: Option<String>,
 }
 
@@ -41,6 +39,25 @@ fn id_chars_ok(s: &str) -> bool {
 }
 
 impl RawDeclared {
+    /// Reads `models[i]` (its fields' types; [`RawDeclared::validate`] checks the values).
+    pub fn read(v: Value, i: usize) -> Result<RawDeclared, String> {
+        let mut f = Fields::new(v, &format!("models[{i}]"), &["id", "target", "base"])?;
+        Ok(RawDeclared {
+            id: f.required_string("id")?,
+            target: f.string("target")?,
+            base: f.string("base")?,
+        })
+    }
+
+    /// Reads every entry of the configuration's `models`.
+    pub fn read_all(items: Vec<Value>) -> Result<Vec<RawDeclared>, String> {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| RawDeclared::read(v, i))
+            .collect()
+    }
+
     /// Checks one entry: a well-formed id and target (an ARN must be one
     /// Converse accepts) and a `base` that is a catalog row, given or
     /// resolved from the target (an ARN does not say what it serves).
@@ -109,7 +126,14 @@ mod tests {
     use super::*;
 
     fn raw(json: &str) -> Vec<RawDeclared> {
-        serde_json::from_str(json).unwrap()
+        read(json).unwrap()
+    }
+
+    fn read(json: &str) -> Result<Vec<RawDeclared>, String> {
+        match serde_json::from_str(json).unwrap() {
+            Value::Array(items) => RawDeclared::read_all(items),
+            _ => panic!("not an array: {json}"),
+        }
     }
 
     #[test]
@@ -150,6 +174,9 @@ mod tests {
             let err = validate_all(raw(json)).unwrap_err();
             assert!(err.contains(why), "{json}: {err}");
         }
-        assert!(serde_json::from_str::<Vec<RawDeclared>>(r#"[{"id": "a", "extra": 1}]"#).is_err());
+        let err = read(r#"[{"id": "a", "extra": 1}]"#).unwrap_err();
+        assert!(err.contains("models[0]: unknown field \"extra\""), "{err}");
+        let err = read(r#"[{"target": "a"}]"#).unwrap_err();
+        assert_eq!(err, "models[0].id is required");
     }
 }

@@ -108,11 +108,12 @@ mod tests {
     use super::*;
 
     fn models() -> Models {
-        let raw: Vec<RawDeclared> = serde_json::from_str(
+        let raw = RawDeclared::read_all(serde_json::from_str(
             r#"[{"id": "claude-fast", "target": "us.anthropic.claude-3-5-haiku-20241022-v1:0"},
                 {"id": "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1b2c3d4e5f6",
                  "base": "anthropic.claude-3-5-sonnet-20240620-v1:0"}]"#,
         )
+        .unwrap())
         .unwrap();
         Models::new(validate_all(raw).unwrap())
     }

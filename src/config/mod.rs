@@ -1,9 +1,11 @@
 //! The plugin configuration (schema version 1), parsed and checked once at configure time.
 
+pub mod fields;
 pub mod projects;
 
+use fields::Fields;
+use projects::parse_project;
 pub use projects::Project;
-use projects::{parse_project, RawProject};
 use std::rc::Rc;
 
 use crate::catalog::declared::{validate_all, RawDeclared};
@@ -11,7 +13,7 @@ use crate::catalog::resolve::Models;
 use crate::policy::CredentialSource;
 use crate::request::sigv4::Credentials;
 use crate::request::upstream::{is_valid_region, Endpoint};
-use serde::Deserialize;
+use serde_json::Value;
 
 /// Default cap on a request body, in bytes.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
@@ -26,12 +28,15 @@ pub const DEFAULT_MAX_TIMEOUT_SECONDS: u64 = 600;
 /// Why a plugin configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// Not JSON, or not the schema (unknown field, wrong type, missing field).
+    /// Not JSON.
+    #[error("plugin configuration is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Not the schema (unknown field, wrong type, missing field).
     #[error("plugin configuration is not valid: {0}")]
-    Schema(#[from] serde_json::Error),
+    Schema(String),
     /// The schema version is not one this build understands.
     #[error("plugin configuration version {0} is not supported (expected 1)")]
-    Version(u32),
+    Version(u64),
     /// A value is out of its allowed range or shape.
     #[error("plugin configuration: {0}")]
     Invalid(String),
@@ -65,47 +70,39 @@ pub struct Config {
     pub environment: Option<EnvironmentCredentials>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    version: u32,
-    projects: Vec<RawProject>,
-    #[serde(default)]
-    models: Vec<RawDeclared>,
-    #[serde(default)]
-    upstream: Option<RawUpstream>,
-    #[serde(default)]
-    limits: Option<RawLimits>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawUpstream {
-    endpoint: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLimits {
-    max_request_bytes: Option<usize>,
-    max_response_bytes: Option<usize>,
-    max_timeout_seconds: Option<u64>,
-}
-
 impl Config {
     /// Parses and validates the JSON that Envoy hands the plugin.
     pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
-        let raw: RawConfig = serde_json::from_slice(bytes)?;
-        if raw.version != 1 {
-            return Err(ConfigError::Version(raw.version));
+        let value: Value = serde_json::from_slice(bytes)?;
+        let mut f = Fields::new(
+            value,
+            "",
+            &["version", "projects", "models", "upstream", "limits"],
+        )
+        .map_err(ConfigError::Schema)?;
+        let version = f
+            .u64("version")
+            .map_err(ConfigError::Schema)?
+            .ok_or_else(|| ConfigError::Schema(f.missing("version")))?;
+        if version != 1 {
+            return Err(ConfigError::Version(version));
         }
-        if raw.projects.is_empty() {
+        let raw_projects = f
+            .array("projects")
+            .map_err(ConfigError::Schema)?
+            .ok_or_else(|| ConfigError::Schema(f.missing("projects")))?;
+        if raw_projects.is_empty() {
             return Err(ConfigError::Invalid("projects must not be empty".into()));
         }
-        let models = Models::new(validate_all(raw.models).map_err(ConfigError::Invalid)?);
-        let mut projects = Vec::with_capacity(raw.projects.len());
-        for p in raw.projects {
-            projects.push(Rc::new(parse_project(p, &models)?));
+        let declared = f
+            .array("models")
+            .map_err(ConfigError::Schema)?
+            .unwrap_or_default();
+        let declared = RawDeclared::read_all(declared).map_err(ConfigError::Schema)?;
+        let models = Models::new(validate_all(declared).map_err(ConfigError::Invalid)?);
+        let mut projects = Vec::with_capacity(raw_projects.len());
+        for (i, p) in raw_projects.into_iter().enumerate() {
+            projects.push(Rc::new(parse_project(p, i, &models)?));
         }
         for (i, p) in projects.iter().enumerate() {
             if projects.iter().skip(i + 1).any(|q| q.name == p.name) {
@@ -125,39 +122,55 @@ impl Config {
                 )));
             }
         }
-        let endpoint = match raw.upstream {
-            Some(u) => Some(Endpoint::parse(&u.endpoint).map_err(ConfigError::Invalid)?),
+        let endpoint = match f
+            .object("upstream", &["endpoint"])
+            .map_err(ConfigError::Schema)?
+        {
+            Some(mut u) => {
+                let e = u.required_string("endpoint").map_err(ConfigError::Schema)?;
+                Some(Endpoint::parse(&e).map_err(ConfigError::Invalid)?)
+            }
             None => None,
         };
-        let limits = raw.limits.unwrap_or(RawLimits {
-            max_request_bytes: None,
-            max_response_bytes: None,
-            max_timeout_seconds: None,
-        });
-        let max_request_bytes = limits
-            .max_request_bytes
-            .unwrap_or(DEFAULT_MAX_REQUEST_BYTES);
-        if !(1024..=64 * 1024 * 1024).contains(&max_request_bytes) {
+        let mut limits = f
+            .object(
+                "limits",
+                &[
+                    "max_request_bytes",
+                    "max_response_bytes",
+                    "max_timeout_seconds",
+                ],
+            )
+            .map_err(ConfigError::Schema)?;
+        let mut limit = |key: &str| match limits.as_mut() {
+            Some(l) => l.u64(key).map_err(ConfigError::Schema),
+            None => Ok(None),
+        };
+        let max_request_bytes = limit("max_request_bytes")?;
+        let max_response_bytes = limit("max_response_bytes")?;
+        let max_timeout_seconds = limit("max_timeout_seconds")?;
+        const MIB_64: u64 = 64 * 1024 * 1024;
+        let max_request_bytes = max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES as u64);
+        if !(1024..=MIB_64).contains(&max_request_bytes) {
             return Err(ConfigError::Invalid(
                 "limits.max_request_bytes must be between 1024 and 67108864".into(),
             ));
         }
-        let max_response_bytes = limits
-            .max_response_bytes
-            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES);
-        if !(1024..=64 * 1024 * 1024).contains(&max_response_bytes) {
+        let max_response_bytes = max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES as u64);
+        if !(1024..=MIB_64).contains(&max_response_bytes) {
             return Err(ConfigError::Invalid(
                 "limits.max_response_bytes must be between 1024 and 67108864".into(),
             ));
         }
-        let max_timeout_seconds = limits
-            .max_timeout_seconds
-            .unwrap_or(DEFAULT_MAX_TIMEOUT_SECONDS);
+        let max_timeout_seconds = max_timeout_seconds.unwrap_or(DEFAULT_MAX_TIMEOUT_SECONDS);
         if !(1..=3600).contains(&max_timeout_seconds) {
             return Err(ConfigError::Invalid(
                 "limits.max_timeout_seconds must be between 1 and 3600".into(),
             ));
         }
+        // Both are at most 64 MiB (checked above), so they fit a usize on wasm32.
+        let max_request_bytes = max_request_bytes as usize;
+        let max_response_bytes = max_response_bytes as usize;
         Ok(Config {
             projects,
             models,

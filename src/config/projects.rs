@@ -1,11 +1,12 @@
 //! Projects: who may call the gateway, and the check of the caller's
 //! `Project-Api-Key` against the configured SHA-256 hashes.
 
+use super::fields::Fields;
 use super::ConfigError;
 use crate::catalog::resolve::Models;
 use crate::policy::{Policy, RawPolicy};
 use crate::secret::{digest, same_digest};
-use serde::Deserialize;
+use serde_json::Value;
 use std::rc::Rc;
 
 /// A project allowed to call the gateway.
@@ -19,40 +20,45 @@ pub struct Project {
     pub policy: Policy,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawProject {
-    name: String,
-    key_sha256: String,
-    #[serde(default)]
-    policy: Option<RawPolicy>,
-}
-
-pub(crate) fn parse_project(p: RawProject, models: &Models) -> Result<Project, ConfigError> {
-    let name_ok = !p.name.is_empty()
-        && p.name.len() <= 64
-        && p.name
+/// Reads and checks `projects[i]`.
+pub(crate) fn parse_project(v: Value, i: usize, models: &Models) -> Result<Project, ConfigError> {
+    let mut f = Fields::new(
+        v,
+        &format!("projects[{i}]"),
+        &["name", "key_sha256", "policy"],
+    )
+    .map_err(ConfigError::Schema)?;
+    let name = f.required_string("name").map_err(ConfigError::Schema)?;
+    let key_sha256 = f
+        .required_string("key_sha256")
+        .map_err(ConfigError::Schema)?;
+    let policy = match f
+        .object("policy", RawPolicy::FIELDS)
+        .map_err(ConfigError::Schema)?
+    {
+        Some(p) => RawPolicy::read(p).map_err(ConfigError::Schema)?,
+        None => RawPolicy::default(),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
     if !name_ok {
         return Err(ConfigError::Invalid(format!(
-            "project name {:?} must be 1-64 characters of [A-Za-z0-9._-]",
-            p.name
+            "project name {name:?} must be 1-64 characters of [A-Za-z0-9._-]"
         )));
     }
-    let key_sha256 = parse_sha256_hex(&p.key_sha256).ok_or_else(|| {
+    let key_sha256 = parse_sha256_hex(&key_sha256).ok_or_else(|| {
         ConfigError::Invalid(format!(
-            "project {:?}: key_sha256 must be 64 hexadecimal characters",
-            p.name
+            "project {name:?}: key_sha256 must be 64 hexadecimal characters"
         ))
     })?;
-    let policy = p
-        .policy
-        .unwrap_or_default()
-        .validate(&p.name, models)
+    let policy = policy
+        .validate(&name, models)
         .map_err(ConfigError::Invalid)?;
     Ok(Project {
-        name: p.name,
+        name,
         key_sha256,
         policy,
     })

@@ -4,12 +4,11 @@
 pub mod rate_limit;
 
 use crate::catalog::resolve::{Model, Models};
+use crate::config::fields::Fields;
 use crate::error::ApiError;
-use serde::Deserialize;
 
 /// Where a project's upstream calls get their AWS credentials.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CredentialSource {
     /// The caller's `aws-*` request headers (the contract's default).
     #[default]
@@ -19,8 +18,7 @@ pub enum CredentialSource {
 }
 
 /// Whether the filter places cache points itself.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PromptCaching {
     /// Only where the caller's `cache_control` markers ask.
     #[default]
@@ -30,8 +28,7 @@ pub enum PromptCaching {
 }
 
 /// A Bedrock guardrail attached to every call of a project.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Guardrail {
     /// Guardrail id or ARN.
     pub identifier: String,
@@ -40,8 +37,7 @@ pub struct Guardrail {
 }
 
 /// `max_tokens` rules of a project.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MaxTokens {
     /// Requests asking for more are refused (400).
     pub ceiling: Option<u64>,
@@ -50,20 +46,13 @@ pub struct MaxTokens {
 }
 
 /// Policy fields of one project, as written in the configuration.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct RawPolicy {
-    #[serde(default)]
     allowed_models: Option<Vec<String>>,
-    #[serde(default)]
     max_tokens: Option<MaxTokens>,
-    #[serde(default)]
-    requests_per_minute: Option<u32>,
-    #[serde(default)]
+    requests_per_minute: Option<u64>,
     guardrail: Option<Guardrail>,
-    #[serde(default)]
     credentials: CredentialSource,
-    #[serde(default)]
     prompt_caching: PromptCaching,
 }
 
@@ -86,6 +75,50 @@ pub struct Policy {
 }
 
 impl RawPolicy {
+    /// Reads a project's `policy` object (its fields' types; [`RawPolicy::validate`] checks the values).
+    pub fn read(mut f: Fields) -> Result<RawPolicy, String> {
+        let max_tokens = match f.object("max_tokens", &["ceiling", "default"])? {
+            None => None,
+            Some(mut m) => Some(MaxTokens {
+                ceiling: m.u64("ceiling")?,
+                default: m.u64("default")?,
+            }),
+        };
+        let guardrail = match f.object("guardrail", &["identifier", "version"])? {
+            None => None,
+            Some(mut g) => Some(Guardrail {
+                identifier: g.required_string("identifier")?,
+                version: g.required_string("version")?,
+            }),
+        };
+        let credentials = match f.one_of("credentials", &["headers", "environment"])? {
+            Some(1) => CredentialSource::Environment,
+            _ => CredentialSource::Headers,
+        };
+        let prompt_caching = match f.one_of("prompt_caching", &["off", "auto"])? {
+            Some(1) => PromptCaching::Auto,
+            _ => PromptCaching::Off,
+        };
+        Ok(RawPolicy {
+            allowed_models: f.strings("allowed_models")?,
+            max_tokens,
+            requests_per_minute: f.u64("requests_per_minute")?,
+            guardrail,
+            credentials,
+            prompt_caching,
+        })
+    }
+
+    /// The fields a `policy` object may have.
+    pub const FIELDS: &'static [&'static str] = &[
+        "allowed_models",
+        "max_tokens",
+        "requests_per_minute",
+        "guardrail",
+        "credentials",
+        "prompt_caching",
+    ];
+
     /// Checks every field; `project` names the project in errors.
     pub fn validate(self, project: &str, models: &Models) -> Result<Policy, String> {
         if let Some(ids) = &self.allowed_models {
@@ -114,11 +147,18 @@ impl RawPolicy {
                 ));
             }
         }
-        if self.requests_per_minute == Some(0) {
-            return Err(format!(
-                "project {project:?}: requests_per_minute must be positive"
-            ));
-        }
+        let requests_per_minute = match self.requests_per_minute {
+            None => None,
+            Some(n) => match u32::try_from(n) {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    return Err(format!(
+                        "project {project:?}: requests_per_minute must be between 1 and {}",
+                        u32::MAX
+                    ))
+                }
+            },
+        };
         if let Some(g) = &self.guardrail {
             if !is_guardrail_id(&g.identifier) || !is_guardrail_version(&g.version) {
                 return Err(format!(
@@ -129,7 +169,7 @@ impl RawPolicy {
         Ok(Policy {
             allowed_models,
             max_tokens: mt,
-            requests_per_minute: self.requests_per_minute,
+            requests_per_minute,
             guardrail: self.guardrail,
             credentials: self.credentials,
             prompt_caching: self.prompt_caching,

@@ -10,6 +10,7 @@
 //!   told, at the end of the system prompt, to answer with one JSON object.
 
 use super::rules::name;
+use crate::answer::completion::json_text;
 use crate::bedrock::converse::{
     ConverseToolChoice, Empty, InputSchema, JsonSchemaDefinition, NamedTool, TextFormat,
     TextFormatStructure, ToolConfig, ToolEntry, ToolSpec,
@@ -91,7 +92,7 @@ pub(super) fn plan(
             kind: "json_schema",
             structure: TextFormatStructure {
                 json_schema: JsonSchemaDefinition {
-                    schema: schema.to_string(),
+                    schema: json_text(&schema),
                     name: Some(schema_name),
                     description,
                 },

@@ -71,16 +71,19 @@ pub fn opt_positive_int(
 }
 
 /// Removes `key`; null or absent is `None`, anything but a number in `min..=max` an error.
+///
+/// The bounds are whole numbers so that the message formats integers: a float
+/// `Display` would ship core's float formatter in the `.wasm` for one message.
 pub fn opt_number_in(
     obj: &mut Map<String, Value>,
     key: &'static str,
-    min: f64,
-    max: f64,
+    min: u8,
+    max: u8,
 ) -> Result<Option<f64>, ApiError> {
     match obj.remove(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if (min..=max).contains(&x) => Ok(Some(x)),
+            Some(x) if (f64::from(min)..=f64::from(max)).contains(&x) => Ok(Some(x)),
             _ => Err(ApiError::invalid(
                 key,
                 format!("`{key}` must be between {min} and {max}."),

@@ -95,8 +95,8 @@ pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
     let stream = opt_bool(&mut obj, "stream")?.unwrap_or(false);
     let include_usage = parse_stream_options(obj.remove("stream_options"))?;
     let timeout_seconds = opt_positive_int(&mut obj, "timeout")?;
-    let temperature = opt_number_in(&mut obj, "temperature", 0.0, 2.0)?;
-    let top_p = opt_number_in(&mut obj, "top_p", 0.0, 1.0)?;
+    let temperature = opt_number_in(&mut obj, "temperature", 0, 2)?;
+    let top_p = opt_number_in(&mut obj, "top_p", 0, 1)?;
     // Both are validated; `max_tokens` wins when both are sent.
     let max_tokens = opt_positive_int(&mut obj, "max_tokens")?;
     let max_completion_tokens = opt_positive_int(&mut obj, "max_completion_tokens")?;
