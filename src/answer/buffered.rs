@@ -164,8 +164,14 @@ pub(crate) fn stream_context(aws_request_id: Option<&str>, pending: &Pending) ->
 
 /// `chatcmpl-` + Bedrock's request id, else Envoy's `x-request-id`, else the creation time.
 fn response_id(aws_request_id: Option<&str>, pending: &Pending) -> String {
+    const PREFIX: &str = "chatcmpl-";
     match aws_request_id.or(pending.caller.request_id.as_deref()) {
-        Some(rid) => format!("chatcmpl-{rid}"),
-        None => format!("chatcmpl-{}", pending.created),
+        Some(rid) => {
+            let mut id = String::with_capacity(PREFIX.len() + rid.len());
+            id.push_str(PREFIX);
+            id.push_str(rid);
+            id
+        }
+        None => format!("{PREFIX}{}", pending.created),
     }
 }

@@ -74,7 +74,8 @@ pub fn parse_messages(v: Option<Value>) -> Result<Vec<Message>, ApiError> {
 }
 
 fn parse_role(i: usize, v: Option<Value>) -> Result<Role, ApiError> {
-    let param = format!("messages.[{i}].role");
+    // Formatted only for an error: a valid message costs no allocation here.
+    let param = || format!("messages.[{i}].role");
     match v {
         Some(Value::String(r)) => match r.as_str() {
             "system" | "developer" => Ok(Role::System),
@@ -82,15 +83,15 @@ fn parse_role(i: usize, v: Option<Value>) -> Result<Role, ApiError> {
             "assistant" => Ok(Role::Assistant),
             "tool" => Ok(Role::Tool),
             _ => Err(ApiError::invalid(
-                param,
+                param(),
                 format!(
                     "Unknown role `{}`; expected system, developer, user, assistant or tool.",
                     clip(&r, MAX_ECHO_CHARS)
                 ),
             )),
         },
-        None | Some(Value::Null) => Err(ApiError::invalid(param, "Each message needs a `role`.")),
-        Some(_) => Err(ApiError::invalid(param, "`role` must be a string.")),
+        None | Some(Value::Null) => Err(ApiError::invalid(param(), "Each message needs a `role`.")),
+        Some(_) => Err(ApiError::invalid(param(), "`role` must be a string.")),
     }
 }
 

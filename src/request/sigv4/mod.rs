@@ -87,15 +87,23 @@ fn hex(bytes: &[u8; 32]) -> [u8; 64] {
 /// `%3A`, `/` → `%2F`); the canonical URI encodes that path again (`%3A` →
 /// `%253A`), as botocore does for every service but S3.
 pub fn uri_encode(out: &mut Vec<u8>, input: &[u8], keep_slash: bool) {
-    for &b in input {
-        if b.is_ascii_alphanumeric()
+    let kept = |b: u8| {
+        b.is_ascii_alphanumeric()
             || matches!(b, b'-' | b'.' | b'_' | b'~')
             || (keep_slash && b == b'/')
-        {
-            out.push(b);
-        } else {
-            out.extend_from_slice(&[b'%', digit(HEX_UPPER, b >> 4), digit(HEX_UPPER, b)]);
-        }
+    };
+    out.reserve(input.len());
+    let mut rest = input;
+    // Runs of kept bytes are copied whole; ids hold few bytes to encode.
+    while !rest.is_empty() {
+        let run = rest.iter().position(|&b| !kept(b)).unwrap_or(rest.len());
+        let (plain, tail) = rest.split_at(run);
+        out.extend_from_slice(plain);
+        let Some((&b, tail)) = tail.split_first() else {
+            break;
+        };
+        out.extend_from_slice(&[b'%', digit(HEX_UPPER, b >> 4), digit(HEX_UPPER, b)]);
+        rest = tail;
     }
 }
 
