@@ -84,7 +84,7 @@ fn each_effort_becomes_the_families_field() {
         let c = ok(ask(SONNET_46, json!({"reasoning_effort": effort})));
         assert_eq!(
             c["additionalModelRequestFields"],
-            json!({"thinking": {"type": "adaptive"}})
+            json!({"thinking": {"type": "adaptive", "display": "summarized"}})
         );
         assert_eq!(c["outputConfig"], json!({"effort": want}), "{effort}");
         let nova_level = if effort == "xhigh" { "high" } else { want };
@@ -156,7 +156,7 @@ fn the_anthropic_thinking_extension_is_accepted() {
         json!({"thinking": {"type": "enabled", "budget_tokens": 4096}}),
     ));
     assert_eq!(c["outputConfig"]["effort"], "high");
-    let c = ok(ask(SONNET_46, json!({"thinking": {"type": "adaptive"}})));
+    let c = ok(ask(SONNET_46, json!({"thinking": {"type": "adaptive", "display": "summarized"}})));
     assert_eq!(
         c["additionalModelRequestFields"]["thinking"]["type"],
         "adaptive"
@@ -193,7 +193,7 @@ fn refusals_name_the_field() {
             "thinking.budget_tokens",
         ),
         (
-            ask(SONNET_45, json!({"thinking": {"type": "adaptive"}})),
+            ask(SONNET_45, json!({"thinking": {"type": "adaptive", "display": "summarized"}})),
             "thinking.type",
         ),
         (

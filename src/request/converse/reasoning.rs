@@ -4,8 +4,10 @@
 //! - Claude 3.7 – 4.5: `thinking: {type: "enabled", budget_tokens}`, the
 //!   budget from [`BUDGETS`]; `maxTokens` is raised above the budget when the
 //!   caller's is too small or absent. A forced `tool_choice` is refused.
-//! - Claude 4.6 and later: `thinking: {type: "adaptive"}` and
-//!   `outputConfig.effort`.
+//! - Claude 4.6 and later: `thinking: {type: "adaptive", display:
+//!   "summarized"}` and `outputConfig.effort`. Opus 4.7 changed `display`'s
+//!   default to `omitted` (a signature and no text), so the filter asks for
+//!   the summary OpenAI clients show as `reasoning_content`.
 //! - Both Claude kinds: `temperature` is dropped (thinking runs at 1) and a
 //!   `top_p` below 0.95 is dropped (Anthropic's limits while thinking).
 //! - Nova 2: `reasoningConfig: {type: "enabled", maxReasoningEffort}`.
@@ -195,7 +197,10 @@ pub(super) fn apply(
                 _ => None,
             };
             thinking_sampling(sampling);
-            fields.insert("thinking".into(), json!({"type": "adaptive"}));
+            fields.insert(
+                "thinking".into(),
+                json!({"type": "adaptive", "display": "summarized"}),
+            );
         }
         Reasoning::Nova | Reasoning::OpenAiEffort => {
             let ReasoningAsk::Effort(e) = ask else {
