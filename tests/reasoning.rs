@@ -156,7 +156,10 @@ fn the_anthropic_thinking_extension_is_accepted() {
         json!({"thinking": {"type": "enabled", "budget_tokens": 4096}}),
     ));
     assert_eq!(c["outputConfig"]["effort"], "high");
-    let c = ok(ask(SONNET_46, json!({"thinking": {"type": "adaptive", "display": "summarized"}})));
+    let c = ok(ask(
+        SONNET_46,
+        json!({"thinking": {"type": "adaptive", "display": "summarized"}}),
+    ));
     assert_eq!(
         c["additionalModelRequestFields"]["thinking"]["type"],
         "adaptive"
@@ -193,7 +196,10 @@ fn refusals_name_the_field() {
             "thinking.budget_tokens",
         ),
         (
-            ask(SONNET_45, json!({"thinking": {"type": "adaptive", "display": "summarized"}})),
+            ask(
+                SONNET_45,
+                json!({"thinking": {"type": "adaptive", "display": "summarized"}}),
+            ),
             "thinking.type",
         ),
         (
@@ -332,6 +338,34 @@ fn a_tool_loop_without_its_blocks_goes_without_thinking() {
         ok(body)["additionalModelRequestFields"]["thinking"]["type"],
         "enabled"
     );
+}
+
+#[test]
+fn a_two_round_tool_loop_is_judged_by_its_first_round() {
+    // The second assistant turn of the loop carries no thinking (Claude thinks
+    // once per turn): with the first round's blocks, thinking stays on.
+    let second_round = |body: &mut Value| {
+        body["messages"].as_array_mut().unwrap().extend([
+            json!({"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_2", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]}),
+            json!({"role": "tool", "tool_call_id": "call_2", "content": "Rain"}),
+        ]);
+    };
+    let mut body = tool_loop(true);
+    second_round(&mut body);
+    let c = ok(body);
+    assert_eq!(
+        c["additionalModelRequestFields"]["thinking"]["type"], "enabled",
+        "{c}"
+    );
+    assert!(
+        c["messages"][3]["content"][0].get("toolUse").is_some(),
+        "{c}"
+    );
+    // Without the first round's blocks it goes without thinking.
+    let mut body = tool_loop(false);
+    second_round(&mut body);
+    assert!(ok(body).get("additionalModelRequestFields").is_none());
 }
 
 #[test]

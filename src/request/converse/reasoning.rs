@@ -80,25 +80,38 @@ pub(super) fn takes_thinking_blocks(model: &Model) -> bool {
 }
 
 /// True when the conversation ends in a tool loop (the user's tool results
-/// after the assistant's tool use) whose assistant turn lacks its thinking.
+/// after the assistant's tool use) whose first assistant turn lacks its
+/// thinking. Anthropic's rule: the first assistant turn after the last user
+/// turn that answers no tool must start with its thinking block; later turns
+/// of the loop carry none (Claude thinks once per turn without interleaved
+/// thinking), so a two-round loop is judged by its first round.
 fn tool_loop_lacks_thinking(turns: &[Message]) -> bool {
-    let Some((last, rest)) = turns.split_last() else {
-        return false;
+    let answers_tools = |m: &Message| {
+        m.role == ConverseRole::User
+            && m.content
+                .iter()
+                .any(|b| matches!(b, ContentBlock::ToolResult(_)))
     };
-    let answers_tools = last.role == ConverseRole::User
-        && last
-            .content
+    if !turns.last().is_some_and(answers_tools) {
+        return false;
+    }
+    let start = turns
+        .iter()
+        .rposition(|m| m.role == ConverseRole::User && !answers_tools(m))
+        .map_or(0, |i| i + 1);
+    let Some(first) = turns.get(start..).and_then(|loop_turns| {
+        loop_turns
             .iter()
-            .any(|b| matches!(b, ContentBlock::ToolResult(_)));
-    let Some(assistant) = rest.last().filter(|_| answers_tools) else {
+            .find(|m| m.role == ConverseRole::Assistant)
+    }) else {
         return false;
     };
-    assistant
+    first
         .content
         .iter()
         .any(|b| matches!(b, ContentBlock::ToolUse(_)))
         && !matches!(
-            assistant.content.first(),
+            first.content.first(),
             Some(ContentBlock::ReasoningContent(_))
         )
 }
