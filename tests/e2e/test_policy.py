@@ -5,6 +5,7 @@ This module starts its own gateway (two Envoy worker threads) with:
   beta   a Bedrock guardrail
   lim    6 requests per minute
   envp   credentials from the proxy's environment (the stand-in's permanent key, us-west-2)
+  think  max_tokens ceiling 3000 (below what a high reasoning effort needs)
 """
 
 import concurrent.futures
@@ -24,13 +25,15 @@ from e2e.helpers import CLAUDE, LLAMA, SEED_MESSAGES, assert_openai_error, chat_
 from e2e.keys import PERMANENT, aws_headers
 
 KEYS = {"alpha": "sk-pol-alpha-000000000000000000000001", "beta": "sk-pol-beta-0000000000000000000000002",
-        "lim": "sk-pol-lim-00000000000000000000000003", "envp": "sk-pol-envp-000000000000000000000004"}
+        "lim": "sk-pol-lim-00000000000000000000000003", "envp": "sk-pol-envp-000000000000000000000004",
+        "think": "sk-pol-think-00000000000000000000000005"}
 LIMIT = 6
 POLICIES = {
     "alpha": {"allowed_models": [LLAMA, CLAUDE], "max_tokens": {"ceiling": 500, "default": 128}},
     "beta": {"guardrail": {"identifier": "grtest0123", "version": "3"}},
     "lim": {"requests_per_minute": LIMIT},
     "envp": {"credentials": "environment"},
+    "think": {"max_tokens": {"ceiling": 3000}},
 }
 
 
@@ -231,3 +234,19 @@ def test_access_log_holds_project_model_and_tokens(pgw, standin):
     text = open(pgw.access_log).read()
     for secret in list(KEYS.values()) + [PERMANENT["secret_access_key"]]:
         assert secret not in text
+
+
+def test_a_thinking_budget_above_the_ceiling_is_refused(pgw, standin):
+    # reasoning_effort high is a 4096-token budget, so max_tokens rises to 8192: above the ceiling.
+    model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    body = chat_body(model=model, reasoning_effort="high", messages=[{"role": "user", "content": "Hi"}])
+    r = post(pgw, body, headers=headers("think"))
+    err = assert_openai_error(r, 400, param="reasoning_effort", kind="invalid_request_error")
+    assert "3000" in err["message"]
+    assert standin.requests() == []
+    # low (1024 + 4096 = 5120) is still above; with max_tokens 1500 it fits (1024 + 1500).
+    body.update(reasoning_effort="low", max_tokens=1500)
+    r = post(pgw, body, headers=headers("think"))
+    assert r.status_code == 200, r.text
+    [seen] = standin.requests()
+    assert seen["json"]["inferenceConfig"]["maxTokens"] == 1500
