@@ -17,9 +17,37 @@ pub const MAX_MESSAGE_BYTES: usize = 1024;
 pub const MAX_ECHO_CHARS: usize = 64;
 
 /// An error that leaves the filter as `{"error": {...}}` with `status`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{status} {kind}: {message}")]
-pub struct ApiError {
+///
+/// Boxed, so that every `Result<_, ApiError>` on the hot path stays one
+/// pointer wide (the error is the rare case); its fields read through
+/// [`ErrorDetail`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError(Box<ErrorDetail>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorDetail;
+    fn deref(&self) -> &ErrorDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorDetail {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.kind, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// What an [`ApiError`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDetail {
     /// HTTP status code of the reply.
     pub status: u16,
     /// OpenAI `error.type` (e.g. `invalid_request_error`).
@@ -74,21 +102,46 @@ impl ApiError {
         code: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
     ) -> Self {
-        let mut message = message.into();
+        Self::build(status, kind, code.into(), message.into())
+    }
+
+    // Errors are the cold path of every check: built out of line, once, so
+    // that the hundreds of call sites stay small in the `.wasm`.
+    #[cold]
+    #[inline(never)]
+    fn build(
+        status: u16,
+        kind: &'static str,
+        code: Cow<'static, str>,
+        mut message: String,
+    ) -> Self {
         truncate(&mut message, MAX_MESSAGE_BYTES);
-        ApiError {
+        ApiError(Box::new(ErrorDetail {
             status,
             kind,
-            code: code.into(),
+            code,
             param: None,
             message,
             headers: Vec::new(),
-        }
+        }))
     }
 
     /// 400 `invalid_request_error` about the request field or header `param`.
     pub fn invalid(param: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self::new(400, "invalid_request_error", "invalid_request", message).with_param(param)
+        Self::invalid_owned(param.into(), message.into())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn invalid_owned(param: Cow<'static, str>, message: String) -> Self {
+        let mut e = Self::build(
+            400,
+            "invalid_request_error",
+            "invalid_request".into(),
+            message,
+        );
+        e.param = Some(param);
+        e
     }
 
     /// 401 for a missing, unknown or duplicated project key.
