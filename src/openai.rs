@@ -20,6 +20,9 @@ pub struct ChatCompletion<'a> {
     /// Token counts, when Bedrock reported them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// The service tier Bedrock served the request in, when it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<&'static str>,
 }
 
 /// A choice of a `chat.completion`.
@@ -188,6 +191,9 @@ pub struct ChatChunk<'a> {
     /// Only on the final usage chunk.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// Only on the final usage chunk: the service tier Bedrock served, when it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<&'static str>,
 }
 
 /// The choice of a chunk.

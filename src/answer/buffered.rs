@@ -74,12 +74,7 @@ pub(crate) fn rewrite_buffered(b: &Buffering, body: &[u8]) -> Rewritten {
         };
         to_chat_completion(body, &ctx)
     } else {
-        let creds = &b.pending.caller.credentials;
-        let mut secrets = vec![
-            creds.access_key_id.as_str(),
-            creds.secret_access_key.as_str(),
-        ];
-        secrets.extend(creds.session_token.as_deref());
+        let secrets = b.pending.caller.auth.secrets();
         Err(from_upstream(
             b.status,
             b.error_type.as_deref(),

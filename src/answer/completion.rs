@@ -1,6 +1,6 @@
 //! Converse answer → OpenAI `chat.completion`.
 
-use crate::bedrock::converse::{ConverseResponse, TokenUsage};
+use crate::bedrock::converse::{ConverseResponse, ServedTier, TokenUsage};
 use crate::error::ApiError;
 use crate::exchange::record::Summary;
 use crate::openai::{
@@ -68,6 +68,8 @@ pub struct Answer {
     pub usage: Option<Usage>,
     /// Web citations of the text.
     pub annotations: Vec<Annotation>,
+    /// The service tier Bedrock served, when it said.
+    pub service_tier: Option<&'static str>,
 }
 
 /// Appends `piece` to the answer's text.
@@ -161,6 +163,7 @@ pub fn parse_answer(body: &[u8], answer_tool: Option<&str>) -> Result<Answer, Ap
         finish_reason,
         annotations,
         usage: resp.usage.map(usage),
+        service_tier: resp.service_tier.as_ref().and_then(ServedTier::name),
     })
 }
 
@@ -200,6 +203,7 @@ pub fn to_chat_completion(
         }],
         system_fingerprint: None,
         usage: answer.usage,
+        service_tier: answer.service_tier,
     };
     let json = serde_json::to_vec(&completion)
         .map_err(|e| ApiError::internal(format!("could not encode the response: {e}")))?;

@@ -57,6 +57,6 @@ pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), Ap
         );
     }
     ctx.choice(&mut out, Delta::default(), Some(answer.finish_reason));
-    ctx.end(&mut out, answer.usage);
+    ctx.end(&mut out, answer.usage, answer.service_tier);
     Ok((out, summary))
 }

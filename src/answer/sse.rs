@@ -67,7 +67,7 @@ impl StreamContext {
             logprobs: None,
             finish_reason: finish,
         }];
-        self.chunk(out, &choices, None);
+        self.chunk(out, &choices, None, None);
     }
 
     /// Appends the first chunk: `role: assistant` and empty content.
@@ -124,14 +124,20 @@ impl StreamContext {
 
     /// Appends what ends a finished answer: the usage chunk (`choices: []`)
     /// when the caller asked for it, then `[DONE]`.
-    pub fn end(&self, out: &mut Vec<u8>, usage: Option<Usage>) {
+    pub fn end(&self, out: &mut Vec<u8>, usage: Option<Usage>, service_tier: Option<&'static str>) {
         if self.include_usage {
-            self.chunk(out, &[], usage);
+            self.chunk(out, &[], usage, service_tier);
         }
         out.extend_from_slice(DONE);
     }
 
-    fn chunk(&self, out: &mut Vec<u8>, choices: &[ChunkChoice<'_>], usage: Option<Usage>) {
+    fn chunk(
+        &self,
+        out: &mut Vec<u8>,
+        choices: &[ChunkChoice<'_>],
+        usage: Option<Usage>,
+        service_tier: Option<&'static str>,
+    ) {
         let chunk = ChatChunk {
             id: &self.id,
             object: "chat.completion.chunk",
@@ -140,6 +146,7 @@ impl StreamContext {
             system_fingerprint: None,
             choices,
             usage,
+            service_tier,
         };
         write_data(out, &chunk);
     }

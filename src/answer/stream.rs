@@ -42,6 +42,7 @@ struct Events {
     /// tool), whose input streams as content.
     answer_block: Option<u32>,
     usage: Option<TokenUsage>,
+    service_tier: Option<&'static str>,
     finish: Option<&'static str>,
 }
 
@@ -58,6 +59,7 @@ impl StreamTranslator {
                 reasoning_blocks: Vec::new(),
                 answer_block: None,
                 usage: None,
+                service_tier: None,
                 finish: None,
             },
         }
@@ -104,7 +106,9 @@ impl StreamTranslator {
                 &mut out,
             ),
             (Phase::Stopped, Ok(())) => {
-                events.ctx.end(&mut out, events.usage.map(usage));
+                events
+                    .ctx
+                    .end(&mut out, events.usage.map(usage), events.service_tier);
                 events.phase = Phase::Closed;
             }
         }
@@ -217,7 +221,13 @@ impl Events {
                 self.ctx.choice(out, Delta::default(), Some(reason));
                 self.phase = Phase::Stopped;
             }
-            StreamEvent::Metadata { usage } => self.usage = usage.or(self.usage),
+            StreamEvent::Metadata {
+                usage,
+                service_tier,
+            } => {
+                self.usage = usage.or(self.usage);
+                self.service_tier = service_tier.or(self.service_tier);
+            }
             StreamEvent::Exception { name, message } => {
                 self.fail(&from_stream_exception(&name, &message), out);
             }

@@ -28,6 +28,15 @@ pub struct ConverseRequest {
     /// `outputConfig`: effort (adaptive thinking), structured output.
     #[serde(skip_serializing_if = "OutputConfig::is_empty")]
     pub output_config: OutputConfig,
+    /// `serviceTier`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<ServiceTierConfig>,
+    /// `performanceConfig`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performance_config: Option<PerformanceConfig>,
+    /// `requestMetadata`: pairs for model invocation logs (cost attribution).
+    #[serde(skip_serializing_if = "RequestMetadata::is_empty")]
+    pub request_metadata: RequestMetadata,
     /// Not sent: the tool whose input is the answer's content (structured
     /// output by a forced tool), for the answer's translation.
     #[serde(skip)]
@@ -82,6 +91,38 @@ pub struct JsonSchemaDefinition {
     /// The caller's description.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// `serviceTier`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ServiceTierConfig {
+    /// `priority`, `default` or `flex`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// `performanceConfig`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct PerformanceConfig {
+    /// `standard` or `optimized`.
+    pub latency: &'static str,
+}
+
+/// `requestMetadata`, a JSON object of string pairs, in the order given.
+#[derive(Debug, Default, PartialEq)]
+pub struct RequestMetadata(pub Vec<(String, String)>);
+
+impl RequestMetadata {
+    /// No pairs.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for RequestMetadata {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
 /// `guardrailConfig` (the same two fields in Converse and ConverseStream).
@@ -339,6 +380,26 @@ pub struct ConverseResponse {
     /// Token counts.
     #[serde(default)]
     pub usage: Option<TokenUsage>,
+    /// The service tier that served the request.
+    #[serde(default)]
+    pub service_tier: Option<ServedTier>,
+}
+
+/// An answer's `serviceTier`.
+#[derive(Debug, Deserialize)]
+pub struct ServedTier {
+    /// `priority`, `default`, `flex` or `reserved`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl ServedTier {
+    /// The tier's name, if it is one Bedrock documents (botocore's `ServiceTierType`).
+    pub fn name(&self) -> Option<&'static str> {
+        ["priority", "default", "flex", "reserved"]
+            .into_iter()
+            .find(|t| *t == self.kind)
+    }
 }
 
 /// `output` of a Converse answer.

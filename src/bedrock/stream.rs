@@ -1,7 +1,7 @@
 //! ConverseStream events, classified by frame headers (never guessed from JSON).
 
 use crate::answer::eventstream::Message;
-use crate::bedrock::converse::TokenUsage;
+use crate::bedrock::converse::{ServedTier, TokenUsage};
 use serde::Deserialize;
 
 /// One ConverseStream event.
@@ -43,6 +43,8 @@ pub enum StreamEvent {
     Metadata {
         /// Token counts, when present.
         usage: Option<TokenUsage>,
+        /// The service tier that served the request, when present.
+        service_tier: Option<&'static str>,
     },
     /// `:message-type: exception` (or `error`).
     Exception {
@@ -128,6 +130,8 @@ struct Stop {
 #[derive(Deserialize)]
 struct Meta {
     usage: Option<TokenUsage>,
+    #[serde(rename = "serviceTier")]
+    service_tier: Option<ServedTier>,
 }
 
 #[derive(Deserialize)]
@@ -206,7 +210,10 @@ impl StreamEvent {
             }
             Some("metadata") => {
                 let meta: Meta = json(payload, "metadata")?;
-                StreamEvent::Metadata { usage: meta.usage }
+                StreamEvent::Metadata {
+                    usage: meta.usage,
+                    service_tier: meta.service_tier.as_ref().and_then(ServedTier::name),
+                }
             }
             Some(_) => StreamEvent::Ignored,
             None => return Err(EventError("event without :event-type".into())),

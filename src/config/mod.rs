@@ -11,6 +11,8 @@ use std::rc::Rc;
 use crate::catalog::declared::{validate_all, RawDeclared};
 use crate::catalog::resolve::Models;
 use crate::policy::CredentialSource;
+use crate::request::bearer::BearerToken;
+use crate::request::caller::UpstreamAuth;
 use crate::request::sigv4::Credentials;
 use crate::request::upstream::{is_valid_region, Endpoint};
 use serde_json::Value;
@@ -45,8 +47,9 @@ pub enum ConfigError {
 /// The proxy's own AWS credentials, for projects with `credentials: environment`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentCredentials {
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
-    pub credentials: Credentials,
+    /// `AWS_BEARER_TOKEN_BEDROCK` (a Bedrock API key, preferred as botocore
+    /// does), else `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+    pub auth: UpstreamAuth,
     /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), used when the caller names none.
     pub region: String,
 }
@@ -68,6 +71,9 @@ pub struct Config {
     pub max_timeout_seconds: u64,
     /// Set by [`Config::with_environment`] when a project needs it.
     pub environment: Option<EnvironmentCredentials>,
+    /// The Region Envoy's `aws_request_signing` filter signs for (`envoy_signer.region`),
+    /// required when a project uses `credentials: envoy`.
+    pub envoy_signer_region: Option<String>,
 }
 
 impl Config {
@@ -77,7 +83,14 @@ impl Config {
         let mut f = Fields::new(
             value,
             "",
-            &["version", "projects", "models", "upstream", "limits"],
+            &[
+                "version",
+                "projects",
+                "models",
+                "upstream",
+                "limits",
+                "envoy_signer",
+            ],
         )
         .map_err(ConfigError::Schema)?;
         let version = f
@@ -132,6 +145,30 @@ impl Config {
             }
             None => None,
         };
+        let envoy_signer_region = match f
+            .object("envoy_signer", &["region"])
+            .map_err(ConfigError::Schema)?
+        {
+            Some(mut e) => {
+                let region = e.required_string("region").map_err(ConfigError::Schema)?;
+                if !is_valid_region(&region) {
+                    return Err(ConfigError::Invalid(format!(
+                        "envoy_signer.region {region:?} is not an AWS region"
+                    )));
+                }
+                Some(region)
+            }
+            None => None,
+        };
+        if envoy_signer_region.is_none()
+            && projects
+                .iter()
+                .any(|p| p.policy.credentials == CredentialSource::Envoy)
+        {
+            return Err(ConfigError::Invalid(
+                "a project uses credentials \"envoy\" but envoy_signer.region (the Region of Envoy's aws_request_signing filter) is not set".into(),
+            ));
+        }
         let mut limits = f
             .object(
                 "limits",
@@ -179,6 +216,7 @@ impl Config {
             max_response_bytes,
             max_timeout_seconds,
             environment: None,
+            envoy_signer_region,
         })
     }
 
@@ -200,12 +238,20 @@ impl Config {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let (Some(access_key_id), Some(secret_access_key)) =
-            (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"))
-        else {
-            return Err(ConfigError::Invalid(
-                "a project uses credentials \"environment\" but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not in the VM's environment (vm_config.environment_variables)".into(),
-            ));
+        let auth = match (
+            get("AWS_BEARER_TOKEN_BEDROCK"),
+            get("AWS_ACCESS_KEY_ID"),
+            get("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Some(token), _, _) => UpstreamAuth::Bearer(BearerToken::new(token)),
+            (None, Some(access_key_id), Some(secret_access_key)) => UpstreamAuth::SigV4(Credentials {
+                access_key_id,
+                secret_access_key,
+                session_token: get("AWS_SESSION_TOKEN"),
+            }),
+            _ => return Err(ConfigError::Invalid(
+                "a project uses credentials \"environment\" but neither AWS_BEARER_TOKEN_BEDROCK nor AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are in the VM's environment (vm_config.environment_variables)".into(),
+            )),
         };
         let region = get("AWS_REGION")
             .or_else(|| get("AWS_DEFAULT_REGION"))
@@ -215,14 +261,7 @@ impl Config {
                 "a project uses credentials \"environment\" but AWS_REGION is missing or not a region".into(),
             ));
         }
-        self.environment = Some(EnvironmentCredentials {
-            credentials: Credentials {
-                access_key_id,
-                secret_access_key,
-                session_token: get("AWS_SESSION_TOKEN"),
-            },
-            region,
-        });
+        self.environment = Some(EnvironmentCredentials { auth, region });
         Ok(self)
     }
 }

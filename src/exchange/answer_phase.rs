@@ -15,6 +15,17 @@ impl<L: RateLimiter> Exchange<L> {
         self.record.status = Some(rewritten.status);
         self.record.usage = rewritten.summary.usage;
         self.record.finish_reason = rewritten.summary.finish_reason;
+        self.spend_tokens();
+    }
+
+    /// Counts the answer's tokens against the project's budget, once its usage is known.
+    fn spend_tokens(&mut self) {
+        let (Some(project), Some(usage)) = (&self.record.project, self.record.usage) else {
+            return;
+        };
+        if project.policy.tokens_per_minute.is_some() {
+            self.limiter.spend_tokens(&project.name, usage.total_tokens);
+        }
     }
 
     /// Response headers arrived.
@@ -141,6 +152,7 @@ impl<L: RateLimiter> Exchange<L> {
                     let summary = tr.summary();
                     self.record.usage = summary.usage;
                     self.record.finish_reason = summary.finish_reason;
+                    self.spend_tokens();
                 } else {
                     self.state = State::Streaming(tr);
                 }

@@ -137,6 +137,12 @@ impl<L: RateLimiter> Exchange<L> {
                 return self.fail(&err);
             }
         }
+        if let Some(budget) = project.policy.tokens_per_minute {
+            if let Err(retry_after) = self.limiter.tokens_left(&project.name, budget) {
+                let err = ApiError::rate_limited(&project.name, budget, "tokens", retry_after);
+                return self.fail(&err);
+            }
+        }
         if end_of_stream {
             return self.fail(&ApiError::invalid("body", "The request has no body."));
         }

@@ -8,8 +8,9 @@ use crate::error::ApiError;
 use crate::exchange::record::Record;
 use crate::exchange::step::Name;
 use crate::policy::PromptCaching;
-use crate::request::caller::Caller;
-use crate::request::converse::to_converse;
+use crate::request::caller::{Caller, UpstreamAuth};
+use crate::request::converse::{options, to_converse};
+use crate::request::headers::ENVOY_SIGNER_HEADER;
 use crate::request::parse;
 use crate::request::sigv4::{sign_request, SignRequest, SigningKeys};
 use crate::request::upstream;
@@ -52,7 +53,9 @@ pub(crate) fn plan(
         .min(config.max_timeout_seconds);
     let tools_streaming = model.info.tools_streaming;
     let stream = req.stream;
+    let options = std::mem::take(&mut req.options);
     let mut converse = to_converse(req)?;
+    options::apply(&model, options, policy, &caller.project.name, &mut converse)?;
     if let (Some(ceiling), Some(asked)) = (
         policy.max_tokens.ceiling,
         converse
@@ -83,24 +86,38 @@ pub(crate) fn plan(
     let streamed = mode == Mode::Stream;
     let authority = upstream::authority(config.endpoint.as_ref(), &caller.region);
     let path = upstream::converse_path(model.target(), streamed);
-    let signed = sign_request(
-        &SignRequest {
-            authority: &authority,
-            path: &path,
-            body: &payload,
-            region: &caller.region,
-        },
-        &caller.credentials,
-        now,
-        signing_keys,
-    )
-    .map_err(|e| ApiError::invalid("aws-secret-access-key", e.to_string()))?;
     let accept = if streamed {
         "application/vnd.amazon.eventstream"
     } else {
         "application/json"
     };
-    let mut headers: Vec<(Name, String)> = Vec::with_capacity(signed.len() + 6);
+    let mut headers: Vec<(Name, String)> = Vec::with_capacity(10);
+    match &caller.auth {
+        UpstreamAuth::SigV4(credentials) => {
+            let signed = sign_request(
+                &SignRequest {
+                    authority: &authority,
+                    path: &path,
+                    body: &payload,
+                    region: &caller.region,
+                },
+                credentials,
+                now,
+                signing_keys,
+            )
+            .map_err(|e| ApiError::invalid("aws-secret-access-key", e.to_string()))?;
+            headers.extend(
+                signed
+                    .into_iter()
+                    .map(|(name, value)| (Cow::Borrowed(name), value)),
+            );
+        }
+        UpstreamAuth::Bearer(token) => {
+            headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
+        }
+        // The route this header selects runs Envoy's signer (see README, "credentials: envoy").
+        UpstreamAuth::Envoy => headers.push((ENVOY_SIGNER_HEADER.into(), "envoy".into())),
+    }
     headers.push((":path".into(), path));
     headers.push((":authority".into(), authority));
     headers.push(("content-type".into(), "application/json".into()));
@@ -110,11 +127,6 @@ pub(crate) fn plan(
         "x-envoy-upstream-rq-timeout-ms".into(),
         (timeout * 1000).to_string(),
     ));
-    headers.extend(
-        signed
-            .into_iter()
-            .map(|(name, value)| (Cow::Borrowed(name), value)),
-    );
     let created = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -1,11 +1,14 @@
 //! Per-project policy from the plugin configuration: models, token limits,
-//! request rate, guardrail and where the AWS credentials come from.
+//! request and token rates, guardrail, where the AWS credentials come from,
+//! and the Bedrock options a project pays for (service tier, latency,
+//! request metadata).
 
 pub mod rate_limit;
 
 use crate::catalog::resolve::{Model, Models};
 use crate::config::fields::Fields;
 use crate::error::ApiError;
+use crate::request::parse::options::{Latency, ServiceTier};
 
 /// Where a project's upstream calls get their AWS credentials.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -15,6 +18,18 @@ pub enum CredentialSource {
     Headers,
     /// The proxy's own credentials, handed to the VM as environment variables.
     Environment,
+    /// None: Envoy's `aws_request_signing` filter, after this one, signs
+    /// with the credentials its provider chain finds and refreshes.
+    Envoy,
+}
+
+/// A project's service tier rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierRule {
+    /// Used when a request names none (or `auto`).
+    Default(ServiceTier),
+    /// Every request: one that names another tier is refused.
+    Pin(ServiceTier),
 }
 
 /// Whether the filter places cache points itself.
@@ -54,6 +69,10 @@ pub struct RawPolicy {
     guardrail: Option<Guardrail>,
     credentials: CredentialSource,
     prompt_caching: PromptCaching,
+    service_tier: Option<TierRule>,
+    latency: Option<Latency>,
+    request_metadata: Option<bool>,
+    tokens_per_minute: Option<u64>,
 }
 
 /// A project's validated policy.
@@ -72,6 +91,14 @@ pub struct Policy {
     pub credentials: CredentialSource,
     /// Cache points placed by the filter.
     pub prompt_caching: PromptCaching,
+    /// The service tier default or pin.
+    pub service_tier: Option<TierRule>,
+    /// Latency-optimized inference on the models that offer it.
+    pub latency: Option<Latency>,
+    /// Send Converse `requestMetadata` (project, `user`, `metadata`).
+    pub request_metadata: bool,
+    /// Tokens per minute across all worker threads of one Envoy.
+    pub tokens_per_minute: Option<u64>,
 }
 
 impl RawPolicy {
@@ -91,9 +118,43 @@ impl RawPolicy {
                 version: g.required_string("version")?,
             }),
         };
-        let credentials = match f.one_of("credentials", &["headers", "environment"])? {
+        let credentials = match f.one_of("credentials", &["headers", "environment", "envoy"])? {
             Some(1) => CredentialSource::Environment,
+            Some(2) => CredentialSource::Envoy,
             _ => CredentialSource::Headers,
+        };
+        let service_tier = match f.object("service_tier", &["default", "pin"])? {
+            None => None,
+            Some(mut t) => {
+                let default = t.one_of("default", &ServiceTier::NAMES)?;
+                let pin = t.one_of("pin", &ServiceTier::NAMES)?;
+                let tier = |i: usize| ServiceTier::ALL.get(i).copied();
+                match (default.and_then(tier), pin.and_then(tier)) {
+                    (Some(d), None) => Some(TierRule::Default(d)),
+                    (None, Some(p)) => Some(TierRule::Pin(p)),
+                    _ => {
+                        return Err(format!(
+                            "{} needs one of `default` or `pin`",
+                            f.path_of("service_tier")
+                        ))
+                    }
+                }
+            }
+        };
+        let latency = match f.one_of("latency", &["standard", "optimized"])? {
+            None => None,
+            Some(1) => Some(Latency::Optimized),
+            Some(_) => Some(Latency::Standard),
+        };
+        let request_metadata = match f.take("request_metadata") {
+            None => None,
+            Some(serde_json::Value::Bool(b)) => Some(b),
+            Some(_) => {
+                return Err(format!(
+                    "{} must be true or false",
+                    f.path_of("request_metadata")
+                ))
+            }
         };
         let prompt_caching = match f.one_of("prompt_caching", &["off", "auto"])? {
             Some(1) => PromptCaching::Auto,
@@ -106,6 +167,10 @@ impl RawPolicy {
             guardrail,
             credentials,
             prompt_caching,
+            service_tier,
+            latency,
+            request_metadata,
+            tokens_per_minute: f.u64("tokens_per_minute")?,
         })
     }
 
@@ -117,6 +182,10 @@ impl RawPolicy {
         "guardrail",
         "credentials",
         "prompt_caching",
+        "service_tier",
+        "latency",
+        "request_metadata",
+        "tokens_per_minute",
     ];
 
     /// Checks every field; `project` names the project in errors.
@@ -159,6 +228,11 @@ impl RawPolicy {
                 }
             },
         };
+        if self.tokens_per_minute == Some(0) {
+            return Err(format!(
+                "project {project:?}: tokens_per_minute must be positive"
+            ));
+        }
         if let Some(g) = &self.guardrail {
             if !is_guardrail_id(&g.identifier) || !is_guardrail_version(&g.version) {
                 return Err(format!(
@@ -173,6 +247,10 @@ impl RawPolicy {
             guardrail: self.guardrail,
             credentials: self.credentials,
             prompt_caching: self.prompt_caching,
+            service_tier: self.service_tier,
+            latency: self.latency,
+            request_metadata: self.request_metadata.unwrap_or(true),
+            tokens_per_minute: self.tokens_per_minute,
         })
     }
 }

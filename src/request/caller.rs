@@ -5,6 +5,7 @@ use crate::config::{Config, Project};
 use crate::error::ApiError;
 use crate::header::{single, HeaderPair};
 use crate::policy::CredentialSource;
+use crate::request::bearer::BearerToken;
 use crate::request::sigv4::Credentials;
 use crate::request::upstream::is_valid_region;
 use std::rc::Rc;
@@ -23,13 +24,42 @@ pub enum Route {
     Models,
 }
 
+/// How the upstream call is authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamAuth {
+    /// A SigV4 signature made with these credentials.
+    SigV4(Credentials),
+    /// A Bedrock API key, sent as `authorization: Bearer`.
+    Bearer(BearerToken),
+    /// None by this filter: Envoy's `aws_request_signing` filter signs after it.
+    Envoy,
+}
+
+impl UpstreamAuth {
+    /// The secrets it holds, for redacting whatever the upstream echoes.
+    pub fn secrets(&self) -> Vec<&str> {
+        match self {
+            UpstreamAuth::SigV4(c) => {
+                let mut s = vec![c.access_key_id.as_str(), c.secret_access_key.as_str()];
+                s.extend(c.session_token.as_deref());
+                s
+            }
+            UpstreamAuth::Bearer(t) => vec![t.expose()],
+            UpstreamAuth::Envoy => Vec::new(),
+        }
+    }
+}
+
+/// The request header that carries a caller's Bedrock API key.
+pub const BEARER_HEADER: &str = "aws-bearer-token-bedrock";
+
 /// An authenticated caller, ready to have its body translated.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The project the key belongs to (name and policy).
     pub project: Rc<Project>,
-    /// Credentials to sign with.
-    pub credentials: Credentials,
+    /// How the upstream call is authenticated.
+    pub auth: UpstreamAuth,
     /// Region for the host name and the signature.
     pub region: String,
     /// Envoy's `x-request-id`, the fallback for the response id.
@@ -112,27 +142,47 @@ pub fn check_request<H: HeaderPair>(
             return Err(ApiError::too_large(config.max_request_bytes));
         }
     }
-    let (credentials, region) = match (project.policy.credentials, &config.environment) {
+    let (auth, region) = match (project.policy.credentials, &config.environment) {
         (CredentialSource::Environment, Some(env)) => {
             let region = match single(headers, "aws-region-name") {
                 Ok(None) => env.region.clone(),
                 _ => checked_region(headers)?.to_string(),
             };
-            (env.credentials.clone(), region)
+            (env.auth.clone(), region)
         }
         (CredentialSource::Environment, None) => {
             return Err(ApiError::internal(
                 "The gateway has no AWS credentials configured for this project.",
             ))
         }
-        (CredentialSource::Headers, _) => (
-            header_credentials(headers)?,
-            checked_region(headers)?.to_string(),
-        ),
+        (CredentialSource::Envoy, _) => {
+            let Some(signer) = config.envoy_signer_region.as_deref() else {
+                return Err(ApiError::internal(
+                    "The gateway has no Envoy signer configured for this project.",
+                ));
+            };
+            if !matches!(single(headers, "aws-region-name"), Ok(None))
+                && checked_region(headers)? != signer
+            {
+                return Err(ApiError::invalid(
+                    "aws-region-name",
+                    format!("This project's calls are signed by the gateway for Region `{signer}` only."),
+                ));
+            }
+            (UpstreamAuth::Envoy, signer.to_string())
+        }
+        (CredentialSource::Headers, _) => {
+            let auth = header_auth(headers)?;
+            let region = checked_region(headers)?.to_string();
+            if let UpstreamAuth::Bearer(token) = &auth {
+                check_key_region(token, &region)?;
+            }
+            (auth, region)
+        }
     };
     Ok(Caller {
         project: Rc::clone(project),
-        credentials,
+        auth,
         region,
         request_id: single(headers, "x-request-id")
             .ok()
@@ -150,6 +200,41 @@ fn checked_region<H: HeaderPair>(headers: &[H]) -> Result<&str, ApiError> {
         ));
     }
     Ok(region)
+}
+
+/// The caller's own credentials: a Bedrock API key or AWS keys, not both.
+fn header_auth<H: HeaderPair>(headers: &[H]) -> Result<UpstreamAuth, ApiError> {
+    let present = |name| !matches!(single(headers, name), Ok(None));
+    if !present(BEARER_HEADER) {
+        return header_credentials(headers).map(UpstreamAuth::SigV4);
+    }
+    if [
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "aws-session-token",
+    ]
+    .into_iter()
+    .any(present)
+    {
+        return Err(ApiError::invalid(
+            BEARER_HEADER,
+            "Send either a Bedrock API key (`aws-bearer-token-bedrock`) or AWS keys (`aws-access-key-id`, `aws-secret-access-key`), not both.",
+        ));
+    }
+    let token = BearerToken::new(required(headers, BEARER_HEADER)?.to_string());
+    Ok(UpstreamAuth::Bearer(token))
+}
+
+/// A short-term key works only in the Region that issued it: another one is
+/// refused here, before Bedrock would answer 403.
+fn check_key_region(token: &BearerToken, region: &str) -> Result<(), ApiError> {
+    match token.issued_region() {
+        Some(issued) if issued != region => Err(ApiError::invalid(
+            "aws-region-name",
+            format!("This short-term Bedrock API key was issued in Region `{issued}` and works only there; set `aws-region-name: {issued}`."),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn header_credentials<H: HeaderPair>(headers: &[H]) -> Result<Credentials, ApiError> {

@@ -10,6 +10,12 @@
 use crate::exchange::step::Name;
 use crate::header::HeaderPair;
 
+/// Set by the filter on a call Envoy's `aws_request_signing` filter must
+/// sign (`credentials: envoy`): the shipped route that matches it enables
+/// that filter and removes the header before the call leaves. Never taken
+/// from a caller.
+pub const ENVOY_SIGNER_HEADER: &str = "x-bedrock-openai-signer";
+
 fn starts_with_ignore_case(name: &str, prefix: &str) -> bool {
     name.get(..prefix.len())
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
@@ -17,10 +23,12 @@ fn starts_with_ignore_case(name: &str, prefix: &str) -> bool {
 
 /// Request headers that must never reach the upstream: the project key, every
 /// `aws-*` credential header, the client's own `authorization`, any `x-amz*`
-/// header, `accept-encoding` (the filter must read the answer uncompressed)
-/// and `content-length` (the body is replaced).
+/// header, `accept-encoding` (the filter must read the answer uncompressed),
+/// `content-length` (the body is replaced) and [`ENVOY_SIGNER_HEADER`] (only
+/// the filter sets it).
 pub fn is_withheld(name: &str) -> bool {
     name.eq_ignore_ascii_case("project-api-key")
+        || name.eq_ignore_ascii_case(ENVOY_SIGNER_HEADER)
         || starts_with_ignore_case(name, "aws-")
         || name.eq_ignore_ascii_case("authorization")
         || starts_with_ignore_case(name, "x-amz")

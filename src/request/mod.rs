@@ -1,5 +1,6 @@
 //! The request half: from the caller's headers and body to a signed Converse call.
 
+pub mod bearer;
 pub mod caller;
 pub mod converse;
 pub mod headers;

@@ -35,7 +35,9 @@ impl RootContext for Root {
         {
             Ok(config) => {
                 for p in &config.projects {
-                    if p.policy.requests_per_minute.is_some() {
+                    if p.policy.requests_per_minute.is_some()
+                        || p.policy.tokens_per_minute.is_some()
+                    {
                         limiter::init(&p.name);
                     }
                 }

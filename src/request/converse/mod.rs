@@ -5,6 +5,7 @@
 //! `temperature` above 1 (OpenAI allows up to 2) is sent as 1, Converse's maximum.
 
 mod cache;
+pub mod options;
 mod output;
 mod reasoning;
 mod rules;
@@ -83,6 +84,9 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseRequest, ApiError> {
         guardrail_config: None,
         additional_model_request_fields: Map::new(),
         output_config: OutputConfig::default(),
+        service_tier: None,
+        performance_config: None,
+        request_metadata: Default::default(),
         answer_tool: None,
     };
     match structured {

@@ -7,6 +7,7 @@
 pub mod data_url;
 pub mod fields;
 pub mod message;
+pub mod options;
 pub mod parts;
 pub mod reasoning;
 pub mod response_format;
@@ -16,6 +17,7 @@ use crate::catalog::resolve::{Model, Models};
 use crate::error::ApiError;
 use crate::request::parse::fields::{opt_bool, opt_number_in, opt_positive_int};
 use crate::request::parse::message::{parse_messages, Message};
+use crate::request::parse::options::{parse_options, Options};
 use crate::request::parse::reasoning::{parse_ask, ReasoningAsk};
 use crate::request::parse::response_format::{parse_response_format, ResponseFormat};
 use crate::request::parse::tools::{parse_tool_choice, parse_tools, Tool, ToolChoice};
@@ -57,6 +59,8 @@ pub struct ChatRequest {
     pub reasoning: Option<ReasoningAsk>,
     /// `response_format`, unless plain text.
     pub response_format: Option<ResponseFormat>,
+    /// Service tier, latency, `user` and `metadata`.
+    pub options: Options,
     /// Cache points after the system prompt and the tools (the project's
     /// `prompt_caching: "auto"`; set by the exchange, not by the caller).
     pub auto_cache_points: bool,
@@ -64,14 +68,11 @@ pub struct ChatRequest {
 
 /// Fields OpenAI clients send that Bedrock Converse cannot honour; accepted and ignored.
 pub const IGNORED_FIELDS: &[&str] = &[
-    "user",
     "seed",
     "presence_penalty",
     "frequency_penalty",
     "logit_bias",
-    "metadata",
     "store",
-    "service_tier",
     "parallel_tool_calls",
     "top_logprobs",
     "prediction",
@@ -106,6 +107,7 @@ pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
     let tool_choice = parse_tool_choice(obj.remove("tool_choice"), &tools)?;
     let reasoning = parse_ask(&mut obj)?;
     let response_format = parse_response_format(obj.remove("response_format"))?;
+    let options = parse_options(&mut obj)?;
     check_unsupported(&mut obj)?;
     Ok(ChatRequest {
         model,
@@ -123,6 +125,7 @@ pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
         tool_choice,
         reasoning,
         response_format,
+        options,
         auto_cache_points: false,
     })
 }
