@@ -15,8 +15,18 @@ Environment (see the README):
   PROJECT_POLICIES  optional JSON file {"<project name>": {<policy>}, ...}
                     (README: per-project policy); a project with
                     "credentials": "environment" makes the launcher hand
-                    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
-                    and AWS_REGION to the filter's VM
+                    AWS_BEARER_TOKEN_BEDROCK, AWS_ACCESS_KEY_ID,
+                    AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_REGION to
+                    the filter's VM; one with "credentials": "envoy" adds
+                    Envoy's aws_request_signing filter (envoy/aws-request-signing.yaml)
+  ENVOY_SIGNER_REGION
+                    the Region Envoy's signer signs for (default AWS_REGION,
+                    then AWS_DEFAULT_REGION)
+  ENVOY_SIGNER_CREDENTIALS
+                    where Envoy's signer finds credentials: unset for Envoy's
+                    default chain (environment, credentials file, web identity,
+                    container, instance profile), `environment`, or
+                    `file:<path>` (a credentials file, re-read when replaced)
   BEDROCK_MODELS_FILE
                     optional JSON file {"models": [{"id", "target"?, "base"?}, ...]}
                     of operator-declared models (README: operator-declared
@@ -45,6 +55,7 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENVOY_YAML = os.path.join(ROOT, "envoy", "envoy.yaml")
+SIGNER_YAML = os.path.join(ROOT, "envoy", "aws-request-signing.yaml")
 DEV_KEYS_FILE = os.path.join(ROOT, "envoy", "dev-project-keys.txt")
 WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
 RUN_DIR = os.path.join(ROOT, "run")  # scratch space for rendered configs (gitignored)
@@ -52,6 +63,9 @@ RUN_DIR = os.path.join(ROOT, "run")  # scratch space for rendered configs (gitig
 HCM_FILTER = "envoy.filters.network.http_connection_manager"
 WASM_FILTER = "envoy.filters.http.wasm"
 DFP_FILTER = "envoy.filters.http.dynamic_forward_proxy"
+SIGNER_FILTER = "envoy.filters.http.aws_request_signing"
+SIGNED_CLUSTER = "bedrock_signed"
+HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 CLUSTER = "bedrock"
 
 
@@ -118,8 +132,8 @@ def load_projects(env, read_file, say):
 
 
 # Host variables handed to the VM for projects that sign with the proxy's own credentials.
-ENVIRONMENT_CREDENTIAL_KEYS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                               "AWS_REGION", "AWS_DEFAULT_REGION"]
+ENVIRONMENT_CREDENTIAL_KEYS = ["AWS_BEARER_TOKEN_BEDROCK", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                               "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"]
 
 
 def load_policies(env, project_names, read_file, say):
@@ -248,6 +262,64 @@ class Template:
 # ---------------------------------------------------------------- rendering
 
 
+def signer_region(env):
+    """The Region Envoy's signer signs for."""
+    for key in ("ENVOY_SIGNER_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        region = env.get(key, "").strip()
+        if region:
+            return region, key
+    raise LaunchError('a project uses "credentials": "envoy": set ENVOY_SIGNER_REGION (or AWS_REGION), '
+                      "the Region Envoy's signer signs for")
+
+
+def signer_credentials(env):
+    """The signer's credential_provider for ENVOY_SIGNER_CREDENTIALS (None: Envoy's default chain)."""
+    raw = env.get("ENVOY_SIGNER_CREDENTIALS", "").strip()
+    if not raw:
+        return None
+    if raw == "environment":
+        return {"custom_credential_provider_chain": True, "environment_credential_provider": {}}
+    kind, sep, path = raw.partition(":")
+    if kind == "file" and sep and path:
+        return {"custom_credential_provider_chain": True, "credentials_file_provider": {
+            "credentials_data_source": {
+                "filename": path,
+                # A file moved into this directory (how Kubernetes updates a secret) is re-read at once.
+                "watched_directory": {"path": os.path.dirname(os.path.abspath(path))},
+            },
+            "profile": env.get("AWS_PROFILE", "").strip() or "default",
+        }}
+    raise LaunchError(f"ENVOY_SIGNER_CREDENTIALS={raw!r}: expected `environment` or `file:<path>` "
+                      "(or unset for Envoy's default chain)")
+
+
+def add_signer(clusters, bedrock, hosts, fragment, env, say):
+    """Splices envoy/aws-request-signing.yaml in: `bedrock_signed`, a copy of the `bedrock` cluster
+    (clusters[bedrock]) whose upstream filters sign, and the marked route before the others of each
+    of `hosts` (virtual hosts). Returns the Region it signs for."""
+    region, source = signer_region(env)
+    provider = signer_credentials(env)
+    filters = copy.deepcopy(fragment["upstream_http_filters"])
+    signer = next(f for f in filters if f["name"] == SIGNER_FILTER)["typed_config"]
+    signer["region"] = region
+    if provider is not None:
+        signer["credential_provider"] = provider
+    signed = copy.deepcopy(clusters[bedrock])
+    signed["name"] = SIGNED_CLUSTER
+    if "load_assignment" in signed:
+        signed["load_assignment"]["cluster_name"] = SIGNED_CLUSTER
+    options = signed.setdefault("typed_extension_protocol_options", {}).setdefault(
+        HTTP_OPTIONS, {"@type": f"type.googleapis.com/{HTTP_OPTIONS}", "explicit_http_config": {
+            "http_protocol_options": {}}})
+    options["http_filters"] = filters
+    clusters.append(signed)
+    for host in hosts:
+        host["routes"].insert(0, copy.deepcopy(fragment["route"]))
+    say(f"Envoy signs for some projects: Region {region} ({source}), credentials from "
+        f"{env.get('ENVOY_SIGNER_CREDENTIALS', '').strip() or 'the default chain'}")
+    return region
+
+
 def endpoint_cluster(template, scheme, host, port, shape):
     """A plain cluster to host:port, keeping the template's limits and HTTP/1.1 options."""
     try:
@@ -353,6 +425,11 @@ def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name=
         clusters[bedrock] = endpoint_cluster(clusters[bedrock], scheme, host, port, shape)
     else:
         say("upstream: https://bedrock-runtime.<region>.amazonaws.com (region from each request)")
+
+    if any(isinstance(p, dict) and p.get("credentials") == "envoy" for p in policies.values()):
+        fragment = yaml.safe_load(read_file(SIGNER_YAML))
+        hosts = shape.at(hcm, ["route_config", "virtual_hosts"], HCM_FILTER, "the route config's virtual hosts")
+        plugin_json["envoy_signer"] = {"region": add_signer(clusters, bedrock, hosts, fragment, env, say)}
 
     plugin["configuration"]["value"] = json.dumps(plugin_json, separators=(",", ":"))
     return cfg

@@ -150,3 +150,65 @@ def test_template_of_another_shape_is_a_launch_error(change, expected):
 def test_template_that_is_not_a_mapping():
     with pytest.raises(gateway.LaunchError, match=r"^envoy/envoy.yaml: expected an Envoy bootstrap config"):
         gateway.render("- just\n- a list\n", {}, ARGS, wasm=WASM, read_file=no_files)
+
+
+def signer_files(policies):
+    signer = os.path.join(ROOT, "envoy", "aws-request-signing.yaml")
+
+    def read(path):
+        if path == "policies.json":
+            return json.dumps(policies)
+        assert path == signer, path
+        with open(signer, encoding="utf-8") as f:
+            return f.read()
+    return read
+
+
+@pytest.mark.parametrize("credentials,provider", [
+    ("", None),
+    ("environment", {"custom_credential_provider_chain": True, "environment_credential_provider": {}}),
+    ("file:/var/run/aws/credentials", {"custom_credential_provider_chain": True, "credentials_file_provider": {
+        "credentials_data_source": {"filename": "/var/run/aws/credentials",
+                                    "watched_directory": {"path": "/var/run/aws"}},
+        "profile": "default"}}),
+])
+def test_a_project_signed_by_envoy_adds_the_signed_cluster_and_route(credentials, provider):
+    env = {"PROJECT_API_KEYS": "alpha=sk-a,beta=sk-b", "PROJECT_POLICIES": "policies.json",
+           "AWS_REGION": "eu-central-1", "ENVOY_SIGNER_CREDENTIALS": credentials}
+    cfg, said = render(env=env, read_file=signer_files({"alpha": {"credentials": "envoy"}}))
+    clusters = {c["name"]: c for c in cfg["static_resources"]["clusters"]}
+    assert set(clusters) == {"bedrock", "bedrock_signed"}
+    options = clusters["bedrock_signed"]["typed_extension_protocol_options"][gateway.HTTP_OPTIONS]
+    signer, codec = options["http_filters"]
+    assert codec["name"] == "envoy.filters.http.upstream_codec"
+    assert signer["typed_config"]["region"] == "eu-central-1"
+    assert signer["typed_config"].get("credential_provider") == provider
+    assert "http_filters" not in clusters["bedrock"]["typed_extension_protocol_options"][gateway.HTTP_OPTIONS]
+    # Same upstream otherwise (here the dynamic forward proxy to AWS).
+    assert clusters["bedrock_signed"]["cluster_type"] == clusters["bedrock"]["cluster_type"]
+    routes = hcm_of(cfg)["route_config"]["virtual_hosts"][0]["routes"]
+    assert routes[0]["route"]["cluster"] == "bedrock_signed"
+    assert routes[0]["match"]["headers"] == [{"name": "x-bedrock-openai-signer", "string_match": {"exact": "envoy"}}]
+    assert routes[0]["request_headers_to_remove"] == ["x-bedrock-openai-signer"]
+    assert routes[1]["route"]["cluster"] == "bedrock"
+    plugin = json.loads(hcm_of(cfg)["http_filters"][0]["typed_config"]["config"]["configuration"]["value"])
+    assert plugin["envoy_signer"] == {"region": "eu-central-1"}
+    assert any("Envoy signs" in s for s in said)
+
+
+def test_without_such_a_project_nothing_of_the_signer_is_added():
+    env = {"PROJECT_API_KEYS": "alpha=sk-a", "PROJECT_POLICIES": "policies.json", "AWS_REGION": "eu-central-1"}
+    cfg, _ = render(env=env, read_file=signer_files({"alpha": {"credentials": "environment"}}))
+    assert [c["name"] for c in cfg["static_resources"]["clusters"]] == ["bedrock"]
+    assert "envoy_signer" not in hcm_of(cfg)["http_filters"][0]["typed_config"]["config"]["configuration"]["value"]
+
+
+@pytest.mark.parametrize("env,why", [
+    ({}, "ENVOY_SIGNER_REGION"),
+    ({"AWS_REGION": "us-east-1", "ENVOY_SIGNER_CREDENTIALS": "vault"}, "ENVOY_SIGNER_CREDENTIALS"),
+    ({"AWS_REGION": "us-east-1", "ENVOY_SIGNER_CREDENTIALS": "file:"}, "ENVOY_SIGNER_CREDENTIALS"),
+])
+def test_signer_settings_are_checked(env, why):
+    env = {"PROJECT_API_KEYS": "alpha=sk-a", "PROJECT_POLICIES": "policies.json", **env}
+    with pytest.raises(gateway.LaunchError, match=why):
+        render(env=env, read_file=signer_files({"alpha": {"credentials": "envoy"}}))
