@@ -343,3 +343,40 @@ fn nothing_follows_the_finish_chunk_but_usage() {
     assert!(!serde_json::to_string(&ev).unwrap().contains("late"));
     assert_eq!(ev[ev.len() - 2]["usage"]["total_tokens"], 2);
 }
+
+#[test]
+fn the_usage_chunk_says_which_service_tier_served() {
+    let stream = [
+        event("messageStart", json!({"role": "assistant"})),
+        event(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"text": "ok"}}),
+        ),
+        event("messageStop", json!({"stopReason": "end_turn"})),
+        event(
+            "metadata",
+            json!({"usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8},
+                                 "metrics": {"latencyMs": 10}, "serviceTier": {"type": "flex"}}),
+        ),
+    ]
+    .concat();
+    let out = events(&run(&[&stream], true));
+    let usage = &out[out.len() - 2];
+    assert_eq!(usage["service_tier"], "flex");
+    assert!(out[..out.len() - 2]
+        .iter()
+        .all(|c| c.get("service_tier").is_none()));
+    // A tier Bedrock does not document is not passed on.
+    let stream = [
+        event("messageStart", json!({"role": "assistant"})),
+        event("messageStop", json!({"stopReason": "end_turn"})),
+        event(
+            "metadata",
+            json!({"usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8},
+                                 "serviceTier": {"type": "turbo"}}),
+        ),
+    ]
+    .concat();
+    let out = events(&run(&[&stream], true));
+    assert!(out[out.len() - 2].get("service_tier").is_none());
+}

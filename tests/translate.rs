@@ -440,3 +440,21 @@ fn upstream_error_odd_inputs() {
     );
     assert!(!e.message.contains("AKIAEXAMPLEKEY123"), "{}", e.message);
 }
+
+#[test]
+fn the_answer_says_which_service_tier_served() {
+    let mut body: Value =
+        serde_json::from_slice(&converse_answer(json!([{"text": "ok"}]), "end_turn")).unwrap();
+    assert!(complete(&body.to_string().into_bytes())
+        .get("service_tier")
+        .is_none());
+    body["serviceTier"] = json!({"type": "priority"});
+    assert_eq!(
+        complete(&body.to_string().into_bytes())["service_tier"],
+        "priority"
+    );
+    body["serviceTier"] = json!({"type": "turbo"});
+    assert!(complete(&body.to_string().into_bytes())
+        .get("service_tier")
+        .is_none());
+}
