@@ -47,7 +47,10 @@ def test_every_readme_invalid_config_fails_validate(plugin, tmp_path):
 def test_the_readme_policy_example_is_valid(tmp_path):
     text = open(README, encoding="utf-8").read()
     m = re.search(r"## Plugin configuration \(schema version 1\).*?```json\n(.*?)```", text, re.S)
-    example = json.loads(m.group(1).replace("<64 hex chars: SHA-256 of the project key>", HASH))
+    # Each project its own key hash (the filter refuses two projects sharing one).
+    parts = m.group(1).split("<64 hex chars: SHA-256 of the project key>")
+    example = json.loads("".join(p + (hashlib.sha256(str(i).encode()).hexdigest() if i < len(parts) - 1 else "")
+                                 for i, p in enumerate(parts)))
     cfg, _ = rendered()
     wasm_plugin(cfg)[1]["configuration"]["value"] = json.dumps(example)
     r = envoy_validate(cfg, tmp_path)
