@@ -6,6 +6,7 @@ This module starts its own gateway (two Envoy worker threads) with:
   lim    6 requests per minute
   envp   credentials from the proxy's environment (the stand-in's permanent key, us-west-2)
   think  max_tokens ceiling 3000 (below what a high reasoning effort needs)
+  tpm    a budget of 100 tokens per minute
 """
 
 import concurrent.futures
@@ -26,7 +27,7 @@ from e2e.keys import PERMANENT, aws_headers
 
 KEYS = {"alpha": "sk-pol-alpha-000000000000000000000001", "beta": "sk-pol-beta-0000000000000000000000002",
         "lim": "sk-pol-lim-00000000000000000000000003", "envp": "sk-pol-envp-000000000000000000000004",
-        "think": "sk-pol-think-00000000000000000000000005"}
+        "think": "sk-pol-think-00000000000000000000000005", "tpm": "sk-pol-tpm-000000000000000000000000006"}
 LIMIT = 6
 POLICIES = {
     "alpha": {"allowed_models": [LLAMA, CLAUDE], "max_tokens": {"ceiling": 500, "default": 128}},
@@ -34,6 +35,7 @@ POLICIES = {
     "lim": {"requests_per_minute": LIMIT},
     "envp": {"credentials": "environment"},
     "think": {"max_tokens": {"ceiling": 3000}},
+    "tpm": {"tokens_per_minute": 100},
 }
 
 
@@ -250,3 +252,33 @@ def test_a_thinking_budget_above_the_ceiling_is_refused(pgw, standin):
     assert r.status_code == 200, r.text
     [seen] = standin.requests()
     assert seen["json"]["inferenceConfig"]["maxTokens"] == 1500
+
+
+def test_a_token_budget_is_spent_by_answers_and_refilled_next_minute(pgw, standin):
+    wait_for_fresh_minute()
+    c = openai.OpenAI(base_url=pgw.base_url, api_key="x", max_retries=0, timeout=30,
+                      default_headers=headers("tpm"))
+    usage = {"inputTokens": 30, "outputTokens": 10, "totalTokens": 40}
+    # 40 tokens non-streamed, 40 streamed (the count comes with the stream's metadata event): 80 < 100.
+    standin.script({"usage": usage})
+    assert c.chat.completions.create(model=LLAMA, messages=SEED_MESSAGES).usage.total_tokens == 40
+    standin.script({"usage": usage})
+    assert list(c.chat.completions.create(model=LLAMA, messages=SEED_MESSAGES, stream=True))
+    # Under the budget still: this one is admitted and brings the window to 120.
+    standin.script({"usage": usage})
+    c.chat.completions.create(model=LLAMA, messages=SEED_MESSAGES)
+    assert len(standin.requests()) == 3
+    # Spent: refused before Bedrock, on either worker thread, streamed or not.
+    for body in (chat_body(), chat_body(stream=True)):
+        r = post(pgw, body, headers=headers("tpm"))
+        err = assert_openai_error(r, 429, kind="rate_limit_error", code="rate_limit_exceeded")
+        assert "100 tokens per minute" in err["message"]
+    retry_after = int(r.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    assert len(standin.requests()) == 3
+    # Another project is not affected.
+    assert post(pgw, chat_body(), headers=headers("think")).status_code == 200
+    # The next window admits again.
+    time.sleep(retry_after + 1)
+    standin.script({"usage": usage})
+    assert c.chat.completions.create(model=LLAMA, messages=SEED_MESSAGES).choices[0].message.content
