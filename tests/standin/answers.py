@@ -4,7 +4,7 @@ import json
 import re
 import secrets
 
-from . import reasoning
+from . import documents, reasoning, structured, tiers
 
 _WEATHER = re.compile(r"\bweather\b", re.IGNORECASE)
 
@@ -46,25 +46,43 @@ def _default_tool_uses(params):
     return []
 
 
-def build(params, model_id, script, row=None):
-    """Return the answer: ``{"content": [blocks], "stop_reason", "usage"}``.
+def _text_blocks(params, model_id, script, tool_uses, row):
+    """The answer's text: the script's, none beside tool calls, JSON following
+    outputConfig.textFormat (structured.py), a citation of a cited document
+    (documents.py), or the greeting."""
+    if "text" in script:
+        return [{"text": script["text"]}] if script["text"] else []
+    if tool_uses:
+        return []
+    text = structured.answer_text(params)
+    if text is not None:
+        return [{"text": text}]
+    found = documents.cited(params) if row and row["citations"] else None
+    if found:
+        return documents.citations_blocks(*found)
+    return [{"text": f"Hello from the Bedrock stand-in ({model_id})."}]
+
+
+def build(params, model_id, script, row=None, cache=None):
+    """Return the answer: ``{"content": [blocks], "stop_reason", "usage", "served"}``.
 
     ``script`` (a dict, possibly empty) may override ``text``, ``tool_use``,
     ``reasoning``, ``redacted``, ``stop_reason`` and ``usage``. Content blocks use
     Converse's shapes; ``row`` (the model's catalog row) decides the reasoning block:
-    first, except DeepSeek R1's, which follows the text (realdata n17).
+    first, except DeepSeek R1's, which follows the text (realdata n17). A strict
+    tool's default input follows its schema. ``cache`` (caching.Cache) counts the
+    cached tokens of a request with cache points; ``served`` holds the serviceTier and
+    performanceConfig members the response echoes (tiers.py).
     """
     tool_uses = script.get("tool_use")
     if tool_uses is None and "text" not in script:
         tool_uses = _default_tool_uses(params)
+        for call in tool_uses:
+            schema = structured.strict_tool_schema(params, call["name"])
+            if schema is not None:
+                call["input"] = structured.instance(schema)
     tool_uses = tool_uses or []
-    if "text" in script:
-        text = script["text"]
-    elif tool_uses:
-        text = None
-    else:
-        text = f"Hello from the Bedrock stand-in ({model_id})."
-    content = [{"text": text}] if text else []
+    content = _text_blocks(params, model_id, script, tool_uses, row)
     thought, thought_words = reasoning.answer_block(params, row, script)
     if thought:
         content.insert(len(content) if reasoning.family(row) == "deepseek_r1" else 0, thought)
@@ -72,13 +90,20 @@ def build(params, model_id, script, row=None):
         content.append({"toolUse": {"toolUseId": call.get("id") or new_tool_use_id(),
                                     "name": call["name"], "input": call.get("input", {})}})
     stop = script.get("stop_reason") or ("tool_use" if tool_uses else "end_turn")
-    out_words = len((text or "").split()) + thought_words + sum(len(json.dumps(c.get("input", {})).split())
-                                                                for c in tool_uses)
+    out_words = (sum(documents.block_words(b) for b in content) + thought_words
+                 + sum(len(json.dumps(c.get("input", {})).split()) for c in tool_uses))
     usage = script.get("usage")
     if usage is None:
         n = input_words(params)
-        usage = {"inputTokens": n, "outputTokens": out_words, "totalTokens": n + out_words}
-    return {"content": content, "stop_reason": stop, "usage": usage}
+        usage = cache.usage(params, model_id, n, out_words) if cache is not None else None
+        usage = usage or {"inputTokens": n, "outputTokens": out_words, "totalTokens": n + out_words}
+        if row and row["provider"] == "anthropic" and row["prompt_caching"]:
+            # Claude models that cache report both counts even with no cache point (realdata n07,
+            # n09-n11, n13, n18); Claude 3.5 Sonnet v1 (n01, n04) and Nova (n14, n15) report neither.
+            usage.setdefault("cacheReadInputTokens", 0)
+            usage.setdefault("cacheWriteInputTokens", 0)
+    served = tiers.echo(params, row) if row else {}
+    return {"content": content, "stop_reason": stop, "usage": usage, "served": served}
 
 
 def converse_json(answer, latency_ms):
@@ -88,4 +113,5 @@ def converse_json(answer, latency_ms):
         "stopReason": answer["stop_reason"],
         "usage": answer["usage"],
         "metrics": {"latencyMs": latency_ms},
+        **answer.get("served", {}),
     }

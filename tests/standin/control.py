@@ -1,8 +1,9 @@
-"""The /_standin/ control API: recorded requests, reset, scripts, health."""
+"""The /_standin/ control API: recorded requests, reset, scripts, health, inference
+profiles, Bedrock API keys (bearer.py) and the prompt cache (caching.py)."""
 
 import json
 
-from . import models
+from . import bearer, models
 
 SCRIPT_KEYS = {
     "error", "message", "text", "stop_reason", "usage", "delay_ms", "raw", "reset_connection",
@@ -50,6 +51,23 @@ def handle(handler, body):
         except (ValueError, KeyError, TypeError) as exc:
             handler._send_json(400, {"message": f"bad inference profile: {exc}"})
             return
+        handler._send_json(200, {"ok": True})
+    elif path == "/_standin/bearer-tokens" and handler.command == "POST":
+        # A long-term Bedrock API key this "account" has (or had: "expired": true).
+        try:
+            entry = json.loads(body)
+            bearer.register(entry["token"], entry.get("expired", False))
+        except (ValueError, KeyError, TypeError) as exc:
+            handler._send_json(400, {"message": f"bad bearer token: {exc}"})
+            return
+        handler._send_json(200, {"ok": True})
+    elif path == "/_standin/bearer-tokens" and handler.command == "DELETE":
+        bearer.forget_registered()
+        handler._send_json(200, {"ok": True})
+    elif path == "/_standin/cache" and handler.command == "GET":
+        handler._send_json(200, state.cache.entries())
+    elif path == "/_standin/cache" and handler.command == "DELETE":
+        state.cache.clear()
         handler._send_json(200, {"ok": True})
     elif path == "/_standin/script" and handler.command == "POST":
         try:

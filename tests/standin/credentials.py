@@ -17,6 +17,15 @@ TEMPORARY = {
 
 ALL = (PERMANENT, TEMPORARY)
 
+# A long-term Bedrock API key the stand-in knows ("ABSK" + base64 of
+# "BedrockAPIKey-<id>-at-<account>:<secret>", the shape of real long-term keys; see
+# bearer.py). Short-term keys need no entry: they are presigned with PERMANENT or
+# TEMPORARY (testing.short_term_key).
+BEARER_LONG_TERM = (
+    "ABSKQmVkcm9ja0FQSUtleS1zdG5kLWF0LTAwMDAwMDAwMDAwMDpzdGFuZGlu"
+    "QmVhcmVyU2VjcmV0MDAwMSthYmNkZWZnaGlqa2xtbm9w"
+)
+
 
 def lookup(access_key_id):
     """Return the credential dict for ``access_key_id``, or None if unknown."""

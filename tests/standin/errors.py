@@ -47,22 +47,31 @@ DEFAULT_MESSAGES = {
 
 
 class StandinError(Exception):
-    """An error the stand-in answers with, in Bedrock's wire shape."""
+    """An error the stand-in answers with, in Bedrock's wire shape.
 
-    def __init__(self, name, message=None, status=None):
+    ``coral`` forces the AWS-wide namespace in x-amzn-ErrorType (the front door's
+    own refusals, e.g. an API key's AccessDeniedException: awslabs/aws-sdk-swift#1991
+    shows ``AccessDeniedException:http://internal.amazon.com/coral/com.amazon.coral.service/``);
+    ``message_key`` is the body's key: ``message``, or ``Message`` where AWS capitalises
+    it (the API-key refusals: anomalyco/opencode#47073, ai4s-research/open-science#53).
+    """
+
+    def __init__(self, name, message=None, status=None, coral=None, message_key="message"):
         super().__init__(message)
         self.name = name
         self.message = message if message is not None else DEFAULT_MESSAGES.get(name, name)
         self.status = status if status is not None else STATUS.get(name, 400)
+        self.coral = self.name in _CORAL_ERRORS if coral is None else coral
+        self.message_key = message_key
 
     def header_value(self):
         """Value of the x-amzn-ErrorType header, e.g. ``ValidationException:http://...``."""
-        ns = CORAL_NS if self.name in _CORAL_ERRORS else BEDROCK_NS
+        ns = CORAL_NS if self.coral else BEDROCK_NS
         return f"{self.name}:{ns}"
 
     def body(self):
-        """JSON body bytes: ``{"message": ...}``."""
-        return json.dumps({"message": self.message}).encode()
+        """JSON body bytes: ``{"message": ...}`` (or ``{"Message": ...}``)."""
+        return json.dumps({self.message_key: self.message}).encode()
 
 
 def validation(message):

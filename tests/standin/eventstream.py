@@ -52,7 +52,8 @@ def _split(text, parts):
     words = text.split(" ")
     size = max(1, -(-len(words) // parts))
     chunks = [" ".join(words[i:i + size]) for i in range(0, len(words), size)]
-    return [c + (" " if i < len(chunks) - 1 else "") for i, c in enumerate(chunks)]
+    pieces = [c + (" " if i < len(chunks) - 1 else "") for i, c in enumerate(chunks)]
+    return [p for p in pieces if p] or [""]  # a trailing space leaves no empty delta
 
 
 def _split_json(text):
@@ -93,6 +94,16 @@ def answer_events(answer, latency_ms):
             for delta in _reasoning_deltas(block["reasoningContent"]):
                 yield "delta", event("contentBlockDelta", {"delta": {"reasoningContent": delta},
                                                            "contentBlockIndex": index})
+        elif "citationsContent" in block:
+            # realdata s13: the citation first (botocore CitationsDelta), then the cited text.
+            cited = block["citationsContent"]
+            for citation in cited["citations"]:
+                yield "delta", event("contentBlockDelta", {"delta": {"citation": citation},
+                                                           "contentBlockIndex": index})
+            for part in cited["content"]:
+                for piece in _split(part["text"], 3):
+                    yield "delta", event("contentBlockDelta", {"delta": {"text": piece},
+                                                               "contentBlockIndex": index})
         else:
             use = block["toolUse"]
             yield "blockStart", event("contentBlockStart", {
@@ -103,4 +114,6 @@ def answer_events(answer, latency_ms):
                                                            "contentBlockIndex": index})
         yield "blockStop", event("contentBlockStop", {"contentBlockIndex": index})
     yield "messageStop", event("messageStop", {"stopReason": answer["stop_reason"]})
-    yield "metadata", event("metadata", {"usage": answer["usage"], "metrics": {"latencyMs": latency_ms}})
+    # ConverseStreamMetadataEvent also carries serviceTier and performanceConfig (botocore).
+    yield "metadata", event("metadata", {"usage": answer["usage"], "metrics": {"latencyMs": latency_ms},
+                                         **answer.get("served", {})})

@@ -3,6 +3,8 @@
 import collections
 import threading
 
+from .caching import Cache
+
 
 class State:
     """Shared server state: recorded requests and queued scripts."""
@@ -12,6 +14,7 @@ class State:
         self._requests = []
         self._scripts = collections.deque()
         self._generation = 0
+        self.cache = Cache()  # the simulated prompt cache (caching.py)
 
     @property
     def generation(self):
@@ -46,8 +49,9 @@ class State:
             return self._scripts.popleft() if self._scripts else {}
 
     def reset(self):
-        """Forget recorded requests and queued scripts."""
+        """Forget recorded requests, queued scripts and the prompt cache."""
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
             self._generation += 1
+        self.cache.clear()

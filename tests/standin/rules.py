@@ -2,13 +2,14 @@
 
 import re
 
-from . import reasoning
+from . import caching, documents, reasoning, structured, tiers
 from .errors import validation
 
 TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-# Content blocks none of the seed models accept in this stand-in (reasoningContent: see below).
-_UNSUPPORTED_BLOCKS = ("document", "video", "audio", "guardContent", "cachePoint",
-                       "citationsContent", "searchResult", "toolAddition", "toolRemoval")
+# Content blocks no catalog model accepts in this stand-in (reasoningContent: see below).
+# documents.py checks document blocks, caching.py cachePoint blocks; citationsContent
+# (an earlier answer's cited text) goes back only in assistant turns of citing models.
+_UNSUPPORTED_BLOCKS = ("video", "audio", "guardContent", "searchResult", "toolAddition", "toolRemoval")
 
 
 def _check_text(text, where):
@@ -24,8 +25,11 @@ def _check_block(block, where, role, caps):
     elif kind == "image" and not caps.images:
         raise validation("This model doesn't support image content. "
                          f"Remove the image block at {where} and try again.")
-    elif kind in _UNSUPPORTED_BLOCKS or (kind == "reasoningContent" and caps.row["reasoning"] is None):
+    elif (kind in _UNSUPPORTED_BLOCKS or (kind == "reasoningContent" and caps.row["reasoning"] is None)
+          or (kind == "citationsContent" and not caps.row["citations"])):
         raise validation(f"This model doesn't support the {kind} content block (at {where}).")
+    elif kind == "citationsContent" and role != "assistant":
+        raise validation(f"The citationsContent block at {where} must be in an assistant message.")
     elif kind == "reasoningContent":
         # A reasoning model takes its reasoning back in assistant turns (botocore ReasoningTextBlock).
         reasoning.check_block(block, where, role, caps.row)
@@ -99,6 +103,8 @@ def _check_tool_config(config, caps, streaming):
         raise validation("This model doesn't support tool use in streaming mode.")
     names = []
     for i, tool in enumerate(config["tools"]):
+        if "cachePoint" in tool:
+            continue  # caching.py
         spec = tool.get("toolSpec")
         if spec is None:
             raise validation(f"The tool at toolConfig.tools.{i} must be a toolSpec.")
@@ -159,6 +165,10 @@ def check_converse(params, caps, streaming):
         raise validation("The toolConfig field must be defined when using toolUse and toolResult "
                          "content blocks.")
     _check_tool_pairing(messages)
+    documents.check(params, caps)
+    tiers.check(params, caps)
+    structured.check(params, caps)
+    caching.check(params, caps, tiers.latency_served(params, caps.row))
     # The model's own checks, which Bedrock passes back as "The model returned the following errors".
     reasoning.check_fields(params, caps)
     reasoning.check_history(params, caps)

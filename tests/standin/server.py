@@ -10,7 +10,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import answers, control, httpio, models, rules, sigv4check, streaming, validation
+from . import answers, bearer, control, httpio, models, rules, sigv4check, streaming, validation
 from .errors import STATUS, StandinError
 from .faults import Faults
 from .recorder import State
@@ -121,7 +121,7 @@ class Handler(BaseHTTPRequestHandler):
             "method": self.command, "path": raw_path, "model_id": model_id,
             "operation": operation, "headers": [[k, v] for k, v in self.headers.items()],
             "body": body.decode("utf-8", "replace"), "json": parsed,
-            "status": None, "error_type": None,
+            "status": None, "error_type": None, "auth": None,
         }
         request_id = str(uuid.uuid4())
         try:
@@ -133,9 +133,36 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._answer(params, caps, entry, request_id, started)
 
+    def _authenticate(self, headers, body, entry):
+        """SigV4 or a Bedrock API key, by the Authorization header's scheme; returns the Region.
+
+        Several Authorization headers count as one value joined by ", " (RFC 9110 §5.3),
+        so a bearer key followed by a signature is a malformed key. SigV4 headers beside
+        a bearer key (X-Amz-Date, X-Amz-Security-Token, ...) play no part: no public source
+        says what AWS does with both, and the scheme decides which credential is checked.
+        The record keeps the kind of credential, never a key (bearer.py).
+        """
+        values = [v for k, v in headers if k.lower() == "authorization"]
+        scheme, _, token = ", ".join(values).strip().partition(" ")
+        if scheme.lower() != "bearer":
+            entry["auth"] = {"kind": "sigv4" if values else "none", "access_key_id": None}
+            access_key_id, region = sigv4check.verify(self.command, self.path, headers, body)
+            entry["auth"] = {"kind": "sigv4", "access_key_id": access_key_id}
+            return region
+        record, region, error = bearer.verify(token.strip(), headers)
+        ignored = sorted({k.lower() for k, _ in headers if k.lower() in bearer.SIGV4_HEADERS})
+        if ignored:
+            record["ignored_sigv4_headers"] = ignored
+        entry["auth"] = record
+        shown = f"Bearer <sha256:{record['token_sha256']}>"
+        entry["headers"] = [[k, shown if k.lower() == "authorization" else v] for k, v in entry["headers"]]
+        if error:
+            raise error
+        return region
+
     def _check(self, body, entry, route):
         headers = list(self.headers.items())
-        _, region = sigv4check.verify(self.command, self.path, headers, body)
+        region = self._authenticate(headers, body, entry)
         if route is None or self.command != "POST":
             raise StandinError("UnknownOperationException", "UnknownOperationException")
         caps = models.resolve(entry["model_id"], region)
@@ -143,6 +170,8 @@ class Handler(BaseHTTPRequestHandler):
             raise StandinError("ValidationException",
                                "Malformed input request, please reformat your input and try again.")
         params = validation.validate_body(entry["json"], entry["operation"], entry["model_id"])
+        if "requestMetadata" in params:
+            entry["request_metadata"] = params["requestMetadata"]
         rules.check_converse(params, caps, streaming=entry["operation"] == "ConverseStream")
         return params, caps
 
@@ -166,7 +195,9 @@ class Handler(BaseHTTPRequestHandler):
             self._record(entry)
             self._send_error(error, request_id)
             return
-        answer = answers.build(params, entry["model_id"], script, caps.row)
+        answer = answers.build(params, entry["model_id"], script, caps.row, self.server.state.cache)
+        if "cacheReadInputTokens" in answer["usage"]:
+            entry["cache"] = {k: answer["usage"].get(k) for k in ("cacheReadInputTokens", "cacheWriteInputTokens")}
         latency = max(1, int((time.monotonic() - started) * 1000))
         entry.update(status=200)
         self._record(entry)

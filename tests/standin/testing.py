@@ -1,5 +1,6 @@
 """Helpers for tests: botocore clients and hand-signed raw requests against a stand-in."""
 
+import base64
 import datetime
 import http.client
 import json
@@ -11,7 +12,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from . import credentials
+from . import bearer, credentials
 
 REGION = "us-east-1"
 
@@ -81,3 +82,48 @@ def control(url, method, path, payload=None):
     if headers.get("content-type") == "application/json":
         return status, json.loads(data)
     return status, data.decode()
+
+
+def short_term_key(cred=credentials.PERMANENT, region=REGION, when=None, expires=bearer.MAX_EXPIRES):
+    """A short-term Bedrock API key, laid out as AWS's token generator makes one:
+    "bedrock-api-key-" + base64 of a SigV4-presigned CallWithBearerToken URL + "&Version=1"."""
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    url = bearer.presign(cred, region, when, expires) + bearer.TOKEN_VERSION
+    return bearer.SHORT_PREFIX + base64.b64encode(url.encode()).decode()
+
+
+def bearer_call(url, model_id, payload, token, operation="converse", extra_headers=()):
+    """Send a JSON ``payload`` with ``Authorization: Bearer <token>`` and no signature."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    host = urllib.parse.urlsplit(url).netloc
+    headers = [("Host", host), ("Content-Type", "application/json"), ("Authorization", f"Bearer {token}"),
+               *extra_headers]
+    return send(url, model_path(model_id, operation), body, headers)
+
+
+def bearer_client(url, region=REGION):
+    """A real botocore client that authenticates with a Bedrock API key: botocore prefers
+    bearer auth when AWS_BEARER_TOKEN_BEDROCK is set and no credentials are given in code
+    (set the variable, e.g. with monkeypatch.setenv, before creating and using it).
+
+    botocore's BearerAuth refuses a plain-HTTP endpoint ("Bearer authorization requires
+    an HTTPS endpoint") and the stand-in speaks HTTP, so this client signs the request
+    as https and sends it to ``url`` unchanged; the headers are botocore's own.
+    """
+    session = botocore.session.get_session()
+    c = session.create_client(
+        "bedrock-runtime", region_name=region, endpoint_url=url,
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=10))
+    plain = url.startswith("http://")
+
+    def as_https(request, **_):
+        if plain and request.url.startswith("http://"):
+            request.url = "https://" + request.url[len("http://"):]
+
+    def back_to_http(request, **_):
+        if plain and request.url.startswith("https://"):
+            request.url = "http://" + request.url[len("https://"):]
+
+    c.meta.events.register_first("before-sign.bedrock-runtime", as_https)
+    c.meta.events.register_first("before-send.bedrock-runtime", back_to_http)
+    return c
