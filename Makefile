@@ -45,7 +45,8 @@ $(VENV)/.lint-stamp: tests/requirements-lint.txt
 
 lint-venv: $(VENV)/.lint-stamp
 
-# The official OpenAI npm SDK, used as a second real client by the e2e tests.
+# The npm clients of the e2e tests: the official OpenAI SDK, the Vercel AI SDK
+# (ai + @ai-sdk/openai-compatible) and LangChain's @langchain/openai.
 tests/node/node_modules/.stamp: tests/node/package.json tests/node/package-lock.json
 	npm ci --prefix tests/node --no-audit --no-fund
 	touch $@

@@ -104,3 +104,15 @@ def node(gateway, request, headers=None):
                       "headers": headers or {"Project-Api-Key": PROJECT_KEY_ALPHA, **aws_headers()}})
     done = subprocess.run(["node", NODE_CHAT, arg], capture_output=True, text=True, timeout=60, check=True)
     return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+NODE_CLIENTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "node", "clients.mjs")
+
+
+def node_client(gateway, scenario, model, headers=None, **args):
+    """Run one tests/node/clients.mjs scenario (Vercel AI SDK, LangChain.js); its one JSON line, parsed."""
+    arg = json.dumps({"scenario": scenario, "baseURL": gateway.base_url, "model": model,
+                      "headers": headers or {"Project-Api-Key": PROJECT_KEY_ALPHA, **aws_headers()}, **args})
+    done = subprocess.run(["node", NODE_CLIENTS, arg], capture_output=True, text=True, timeout=60, check=True)
+    [line] = done.stdout.splitlines()
+    return json.loads(line)
