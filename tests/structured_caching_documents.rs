@@ -170,6 +170,48 @@ fn strict_tools_only_where_the_model_takes_them() {
         .is_none());
 }
 
+#[test]
+fn value_bounds_become_words_and_strict_tools_close_their_objects() {
+    let bounded = json!({"type": "object", "properties": {
+        "age": {"type": "integer", "minimum": 0, "maximum": 150, "description": "Years"},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 20}, "minItems": 1, "maxItems": 5},
+        "codes": {"type": "array", "items": {"type": "string"}, "minItems": 2}}});
+    let format = json!({"type": "json_schema", "json_schema": {"name": "p", "schema": bounded}});
+    let c = ok(body(NATIVE, json!({"response_format": format})));
+    let def = &c["outputConfig"]["textFormat"]["structure"]["jsonSchema"];
+    let schema: Value = serde_json::from_str(def["schema"].as_str().unwrap()).unwrap();
+    let age = &schema["properties"]["age"];
+    assert_eq!(
+        age,
+        &json!({"type": "integer", "description": "Years (minimum 0, maximum 150)"})
+    );
+    let tags = &schema["properties"]["tags"];
+    assert_eq!(tags["minItems"], 1, "minItems 0 or 1 is taken");
+    assert_eq!(tags["description"], "maxItems 5");
+    assert_eq!(
+        tags["items"],
+        json!({"type": "string", "description": "maxLength 20"})
+    );
+    assert_eq!(schema["properties"]["codes"]["description"], "minItems 2");
+    assert!(schema["properties"]["codes"].get("minItems").is_none());
+    // The same rules for a strict tool; a tool that is not strict is left as it came.
+    let tools = |strict: bool| {
+        json!([{"type": "function", "function": {"name": "f", "strict": strict,
+        "parameters": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}}}])
+    };
+    let c = ok(body(NATIVE, json!({"tools": tools(true)})));
+    let sent = &c["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"];
+    assert_eq!(sent["additionalProperties"], false);
+    assert_eq!(
+        sent["properties"]["n"],
+        json!({"type": "integer", "description": "minimum 1"})
+    );
+    let c = ok(body(NATIVE, json!({"tools": tools(false)})));
+    let sent = &c["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"];
+    assert!(sent.get("additionalProperties").is_none());
+    assert_eq!(sent["properties"]["n"]["minimum"], 1);
+}
+
 // ---------------------------------------------------------------- answers by tool
 
 fn tool_answer() -> Vec<u8> {

@@ -126,11 +126,17 @@ fn system_block(block: ContentBlock) -> Option<SystemBlock> {
 fn tool_config(model: &Model, tools: Vec<Tool>, choice: Option<ToolChoice>) -> ToolConfig {
     let mut entries = Vec::with_capacity(tools.len() + 1);
     for t in tools {
+        let strict = t.strict.filter(|_| model.info.strict_tools);
+        let mut schema = t.parameters;
+        if strict == Some(true) {
+            // A strict tool's schema follows structured output's rules.
+            output::fit_schema(&mut schema);
+        }
         entries.push(ToolEntry::ToolSpec(ToolSpec {
             name: t.name,
             description: t.description,
-            input_schema: InputSchema { json: t.parameters },
-            strict: t.strict.filter(|_| model.info.strict_tools),
+            input_schema: InputSchema { json: schema },
+            strict,
         }));
         if let Some(mark) = t.cache {
             entries.push(ToolEntry::CachePoint(turns::cache_point(mark)));

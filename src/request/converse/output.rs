@@ -1,9 +1,8 @@
 //! `response_format` on Converse.
 //!
 //! - `json_schema`, on models with native structured output:
-//!   `outputConfig.textFormat` with the schema as a JSON string; every object
-//!   of the schema gets `additionalProperties: false` where it says nothing
-//!   (Bedrock requires it).
+//!   `outputConfig.textFormat` with the schema as a JSON string, made one
+//!   Bedrock's constrained decoding takes (see [`fit_schema`]).
 //! - `json_schema` elsewhere, on models that can be made to call a tool: one
 //!   tool named after the schema, forced; its input is the answer's content.
 //! - `json_object`: Converse has no schema-free JSON mode, so the model is
@@ -35,8 +34,29 @@ pub(super) enum Structured {
     Instruction,
 }
 
-/// Sets `additionalProperties: false` on every object schema that says nothing about it.
-fn close_objects(schema: &mut Value) {
+/// Value bounds Bedrock's constrained decoding refuses ("For 'integer' type,
+/// properties maximum, minimum are not supported"; `minItems` above 1 too).
+const BOUNDS: [&str; 12] = [
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "minItems",
+];
+
+/// Makes `schema` one Bedrock's structured output (and strict tools) take:
+/// every object schema that says nothing about it gets `additionalProperties:
+/// false` (Bedrock requires it), and value bounds Bedrock refuses become
+/// words in the schema's `description` (`minimum 1, maximum 5`), so that the
+/// model still sees them (as Vercel's AI SDK does for Anthropic's compiler).
+pub(super) fn fit_schema(schema: &mut Value) {
     match schema {
         Value::Object(o) => {
             let is_object = o.get("type").is_some_and(|t| {
@@ -47,23 +67,44 @@ fn close_objects(schema: &mut Value) {
             if is_object && !o.contains_key("additionalProperties") {
                 o.insert("additionalProperties".into(), Value::Bool(false));
             }
+            let mut words = Vec::new();
+            for key in BOUNDS {
+                let keep =
+                    key == "minItems" && o.get(key).and_then(Value::as_u64).is_some_and(|n| n <= 1);
+                if keep {
+                    continue;
+                }
+                if let Some(v) = o.remove(key) {
+                    words.push(format!("{key} {}", json_text(&v)));
+                }
+            }
+            if !words.is_empty() {
+                let said = o.get("description").and_then(Value::as_str).unwrap_or("");
+                let joined = words.join(", ");
+                let description = if said.is_empty() {
+                    joined
+                } else {
+                    format!("{said} ({joined})")
+                };
+                o.insert("description".into(), Value::String(description));
+            }
             for (key, value) in o.iter_mut() {
                 match key.as_str() {
                     // Values that are schemas, or maps or lists of schemas.
                     "properties" | "$defs" | "definitions" | "patternProperties" => {
                         if let Value::Object(map) = value {
-                            map.values_mut().for_each(close_objects);
+                            map.values_mut().for_each(fit_schema);
                         }
                     }
                     "items" | "additionalItems" | "not" | "if" | "then" | "else" | "contains"
                     | "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
-                        close_objects(value);
+                        fit_schema(value);
                     }
                     _ => {}
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(close_objects),
+        Value::Array(items) => items.iter_mut().for_each(fit_schema),
         _ => {}
     }
 }
@@ -87,7 +128,7 @@ pub(super) fn plan(
     };
     let info = model.info;
     if info.structured_output {
-        close_objects(&mut schema);
+        fit_schema(&mut schema);
         return Ok(Structured::Native(TextFormat {
             kind: "json_schema",
             structure: TextFormatStructure {
