@@ -35,15 +35,28 @@ def _default_tool_uses(params):
     if not config:
         return []
     choice = config.get("toolChoice") or {"auto": {}}
-    names = [t["toolSpec"]["name"] for t in config["tools"] if "toolSpec" in t]
+    specs = {t["toolSpec"]["name"]: t["toolSpec"] for t in config["tools"] if "toolSpec" in t}
+    names = list(specs)
     if "tool" in choice:
-        return [{"name": choice["tool"]["name"], "input": {"location": "Paris"}}]
+        name = choice["tool"]["name"]
+        return [{"name": name, "input": _tool_input(specs.get(name))}]
     last_user = next((m for m in reversed(params["messages"]) if m["role"] == "user"), None)
     said_weather = last_user and any(_WEATHER.search(t) for t in _texts(
         [b for b in last_user["content"] if "text" in b]))
     if said_weather or "any" in choice:
-        return [{"name": names[0], "input": {"location": "Paris"}}]
+        return [{"name": names[0], "input": _tool_input(specs[names[0]])}]
     return []
+
+
+def _tool_input(spec):
+    """What the model passes a tool it calls unscripted: a weather tool (a `location`
+    property) gets Paris; any other tool a small input valid against its schema, as a
+    model following the tool's input schema would give."""
+    schema = ((spec or {}).get("inputSchema") or {}).get("json") or {}
+    if "location" in (schema.get("properties") or {}):
+        return {"location": "Paris"}
+    value = structured.instance(schema)
+    return value if isinstance(value, dict) else {}
 
 
 def _text_blocks(params, model_id, script, tool_uses, row):

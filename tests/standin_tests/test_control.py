@@ -118,10 +118,14 @@ def test_bad_script_rejected(url):
 
 def test_weather_tool_use_converse(url):
     payload = {"messages": [{"role": "user", "content": [{"text": "What is the weather like?"}]}],
-               "toolConfig": {"tools": [{"toolSpec": {"name": "lookup", "inputSchema": {"json": {"type": "object"}}}}]}}
+               "toolConfig": {"tools": [{"toolSpec": {"name": "lookup", "inputSchema": {"json": {
+                   "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+                   "required": ["city"]}}}}]}}
     out = testing.client(url).converse(modelId=CLAUDE, **payload)
     [block] = out["output"]["message"]["content"]
-    assert block["toolUse"]["name"] == "lookup" and block["toolUse"]["input"] == {"location": "Paris"}
+    # Not a weather tool (no `location`): an input that follows the tool's schema.
+    assert block["toolUse"]["name"] == "lookup" and set(block["toolUse"]["input"]) == {"city"}
+    assert isinstance(block["toolUse"]["input"]["city"], str)
     assert out["stopReason"] == "tool_use"
 
 

@@ -12,7 +12,8 @@ from standin import eventstream, testing
 
 CLAUDE = "anthropic.claude-3-sonnet-20240229-v1:0"
 HELLO = {"messages": [{"role": "user", "content": [{"text": "Hello there"}]}]}
-TOOLS = {"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": {"type": "object"}}}},
+TOOLS = {"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": {
+    "type": "object", "properties": {"location": {"type": "string"}}}}}},
                    {"toolSpec": {"name": "get_time", "inputSchema": {"json": {"type": "object"}}}}]}
 
 
