@@ -1165,6 +1165,22 @@ fn upstream_errors_keep_their_meaning() {
 }
 
 #[test]
+fn envoy_s_rate_limit_is_not_called_bedrock_s() {
+    let step = upstream_answer(
+        good_headers(),
+        429,
+        &[("x-envoy-ratelimited", "true"), ("content-length", "0")],
+        b"",
+    );
+    let (status, v) = client_view(&step, 429);
+    assert_eq!(status, 429);
+    assert_eq!(v["error"]["code"], "rate_limit_exceeded");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("shared by the gateways"), "{message}");
+    assert!(!message.contains("Upstream"), "{message}");
+}
+
+#[test]
 fn upstream_error_never_echoes_credentials() {
     let message = format!(
         r#"{{"message":"The request signature we calculated does not match. Key {AKID} secret {SECRET} token {TOKEN}"}}"#

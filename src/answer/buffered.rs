@@ -5,6 +5,7 @@ use crate::answer::completion::{to_chat_completion, ResponseContext};
 use crate::answer::replay;
 use crate::answer::sse::StreamContext;
 use crate::error::bedrock::from_upstream;
+use crate::error::ApiError;
 use crate::exchange::record::Summary;
 use crate::exchange::step::{Effect, Step, Verdict};
 use crate::request::caller::Caller;
@@ -39,6 +40,8 @@ pub(crate) struct Buffering {
     pub(crate) status: u16,
     pub(crate) error_type: Option<String>,
     pub(crate) aws_request_id: Option<String>,
+    /// Envoy's rate-limit filter answered (`x-envoy-ratelimited`), not Bedrock.
+    pub(crate) limited_by_envoy: bool,
 }
 
 /// A buffered upstream answer rewritten into OpenAI's shape.
@@ -64,7 +67,9 @@ pub(crate) fn rewrite_buffered(b: &Buffering, body: &[u8]) -> Rewritten {
             };
         }
     }
-    let result = if b.status == 200 {
+    let result = if b.status == 429 && b.limited_by_envoy {
+        Err(ApiError::fleet_rate_limited(&b.pending.caller.project.name))
+    } else if b.status == 200 {
         let id = response_id(b.aws_request_id.as_deref(), &b.pending);
         let ctx = ResponseContext {
             id: &id,

@@ -232,6 +232,17 @@ impl ApiError {
         e
     }
 
+    /// 429 from Envoy's rate-limit filter: the limit the gateways share
+    /// (Envoy's global rate-limit service), not Bedrock's.
+    pub fn fleet_rate_limited(project: &str) -> Self {
+        Self::new(
+            429,
+            "rate_limit_error",
+            "rate_limit_exceeded",
+            format!("Project `{project}` has used its limit shared by the gateways (Envoy's rate limit service) for now; retry in a minute."),
+        )
+    }
+
     /// 500 for a condition the gateway itself cannot handle.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "api_error", "gateway_error", message)

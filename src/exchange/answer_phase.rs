@@ -69,6 +69,7 @@ impl<L: RateLimiter> Exchange<L> {
             status,
             error_type: find("x-amzn-errortype"),
             aws_request_id: find("x-amzn-requestid"),
+            limited_by_envoy: first(headers, "x-envoy-ratelimited").is_some(),
         };
         if end_of_stream {
             let rewritten = rewrite_buffered(&buffering, b"");

@@ -165,7 +165,9 @@ def assert_rate_limited(gw, project, stream):
     with pytest.raises(openai.RateLimitError) as e:
         ask(gw, project, stream, True if stream else None)
     r = e.value.response
-    assert_openai_error(r, 429, kind="rate_limit_error", code="rate_limit_exceeded")
+    err = assert_openai_error(r, 429, kind="rate_limit_error", code="rate_limit_exceeded")
+    # Envoy's rate-limit filter answered, not Bedrock: the message says so.
+    assert "shared by the gateways" in err["message"], err
     return r
 
 
