@@ -199,7 +199,7 @@ mod tests {
             "c": {"type": "object", "additionalProperties": true},
             "d": {"anyOf": [{"type": "object"}, {"type": "null"}]}},
             "$defs": {"e": {"properties": {}}}});
-        close_objects(&mut s);
+        fit_schema(&mut s);
         assert_eq!(s["additionalProperties"], false);
         assert_eq!(s["properties"]["a"]["additionalProperties"], false);
         assert_eq!(s["properties"]["b"]["items"]["additionalProperties"], false);
