@@ -1,13 +1,16 @@
-"""Credentials platform teams use: Envoy's own signer (`credentials: envoy`) fed by its
-provider chain, a rotating credentials file picked up without a restart, and projects that
-sign with the caller's keys on the same gateway, never re-signed by Envoy.
+"""Credentials platform teams use: Bedrock API keys (a caller's, long-term and short-term
+from AWS's own generator, and the proxy's AWS_BEARER_TOKEN_BEDROCK), Envoy's own signer
+(`credentials: envoy`) fed by its provider chain, a rotating credentials file picked up
+without a restart, and projects that sign with the caller's keys on the same gateway,
+never re-signed by Envoy.
 
-This module starts its own gateway with:
+The Envoy-signer tests start their own gateways with:
   envy   credentials "envoy": signed by Envoy's aws_request_signing filter
   hdrs   the caller's aws-* headers (the default)
-The stand-in checks every signature with botocore.
+The stand-in checks every signature with botocore and knows the Bedrock API keys it issued.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -16,10 +19,13 @@ import sys
 import openai
 import pytest
 import requests
+from aws_bedrock_token_generator import BedrockTokenGenerator
+from botocore.credentials import Credentials
 
 from e2e.conftest import GATEWAY_PY, ROOT, Gateway, free_port, http_get, stop, wait_until
-from e2e.helpers import LLAMA, assert_openai_error, chat_body, post
-from e2e.keys import PERMANENT, TEMPORARY, aws_headers
+from e2e.helpers import LLAMA, SECRETS, assert_openai_error, chat_body, post
+from e2e.keys import PERMANENT, PROJECT_KEY_ALPHA, TEMPORARY, aws_headers
+from standin.credentials import BEARER_LONG_TERM
 
 KEYS = {"envy": "sk-cred-envy-000000000000000000000001", "hdrs": "sk-cred-hdrs-000000000000000000000002"}
 POLICIES = {"envy": {"credentials": "envoy"}}
@@ -162,3 +168,98 @@ def test_a_rotated_credentials_file_is_used_without_a_restart(file_gw, standin):
     headers = dict((k.lower(), v) for k, v in seen["headers"])
     assert headers["x-amz-security-token"] == TEMPORARY["session_token"]
     assert file_gw.proc.poll() is None  # the same Envoy
+
+
+# ---------------------------------------------------------------- Bedrock API keys
+
+
+def bearer_headers(token, region="us-east-1"):
+    return {"Project-Api-Key": PROJECT_KEY_ALPHA, "aws-bearer-token-bedrock": token, "aws-region-name": region}
+
+
+def short_term_key(creds=PERMANENT, region="us-east-1"):
+    """A short-term key from AWS's aws-bedrock-token-generator, as a platform would mint it."""
+    return BedrockTokenGenerator().get_token(
+        Credentials(creds["access_key_id"], creds["secret_access_key"], creds.get("session_token")), region)
+
+
+def fingerprint(token):
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("kind", ["long-term", "short-term"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_a_bedrock_api_key_is_sent_as_a_bearer_and_nowhere_else(gateway, standin, kind, stream):
+    token = BEARER_LONG_TERM if kind == "long-term" else short_term_key()
+    c = openai.OpenAI(base_url=gateway.base_url, api_key="sk-openai-unused", max_retries=0, timeout=30,
+                      default_headers=bearer_headers(token))
+    if stream:
+        chunks = list(c.chat.completions.create(model=LLAMA, messages=MESSAGES, stream=True,
+                                                stream_options={"include_usage": True}))
+        seen_text = json.dumps([ch.model_dump() for ch in chunks])
+    else:
+        seen_text = c.chat.completions.create(model=LLAMA, messages=MESSAGES).model_dump_json()
+    [seen] = standin.requests()
+    assert seen["status"] == 200, seen
+    assert seen["auth"]["kind"] == "bearer" and seen["auth"]["token_sha256"] == fingerprint(token)
+    names = {k.lower() for k, _ in seen["headers"]}
+    assert not names & {"x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "aws-bearer-token-bedrock"}
+    # The stand-in's own record redacts it: nowhere else did it go.
+    assert token not in seen_text and token not in json.dumps(seen)
+    assert token not in gateway.log_text()
+
+
+def test_a_short_term_key_is_refused_in_another_region_before_bedrock(gateway, standin):
+    token = short_term_key(region="eu-west-1")
+    r = post(gateway, chat_body(), headers={**bearer_headers(token, region="us-east-1"),
+                                           "Content-Type": "application/json"})
+    err = assert_openai_error(r, 400, param="aws-region-name", kind="invalid_request_error")
+    assert "eu-west-1" in err["message"] and token not in r.text
+    assert standin.requests() == []
+
+
+def test_an_unknown_key_gets_bedrock_s_403(gateway, standin):
+    token = "ABSK" + "QmVkcm9ja0FQSUtleS1ub3BlLWF0LTAwMDAwMDAwMDAwMDpub3Bl"
+    r = post(gateway, chat_body(), headers={**bearer_headers(token), "Content-Type": "application/json"})
+    err = assert_openai_error(r, 403)
+    assert "API Key is valid" in err["message"] and token not in r.text
+    [seen] = standin.requests()
+    assert seen["status"] == 403
+
+
+def test_both_kinds_of_credential_are_refused(gateway, standin):
+    headers = {**bearer_headers(BEARER_LONG_TERM), **aws_headers(), "Content-Type": "application/json"}
+    r = post(gateway, chat_body(), headers=headers)
+    assert_openai_error(r, 400, param="aws-bearer-token-bedrock", kind="invalid_request_error")
+    for secret in [BEARER_LONG_TERM, *SECRETS]:
+        assert secret not in r.text
+    assert standin.requests() == []
+
+
+@pytest.fixture(scope="module")
+def proxy_bearer_gw(standin, tmp_path_factory):
+    """`credentials: environment` with only AWS_BEARER_TOKEN_BEDROCK in the proxy's environment."""
+    work = tmp_path_factory.mktemp("proxy-bearer")
+    (work / "policies.json").write_text(json.dumps({"envb": {"credentials": "environment"}}))
+    port, admin = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(GATEWAY_PORT=str(port), ADMIN_PORT=str(admin), PROJECT_API_KEYS="envb=sk-cred-envb-0000000000000003",
+               PROJECT_POLICIES=str(work / "policies.json"), AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url,
+               AWS_BEARER_TOKEN_BEDROCK=BEARER_LONG_TERM, AWS_REGION="us-east-1")
+    log = str(work / "envoy.log")
+    with open(work / "launcher.log", "w") as out:
+        proc = subprocess.Popen([sys.executable, GATEWAY_PY, "--log-path", log], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    g = Gateway(port, admin, proc, log)
+    wait_until(proc, lambda: http_get(f"{g.admin_url}/ready") == (200, "LIVE\n"), "proxy-bearer gateway", log)
+    yield g
+    stop(proc)
+
+
+def test_the_proxy_s_own_bedrock_api_key(proxy_bearer_gw, standin):
+    c = openai.OpenAI(base_url=proxy_bearer_gw.base_url, api_key="sk-openai-unused", max_retries=0, timeout=30,
+                      default_headers={"Project-Api-Key": "sk-cred-envb-0000000000000003"})
+    assert c.chat.completions.create(model=LLAMA, messages=MESSAGES).choices[0].message.content
+    [seen] = standin.requests()
+    assert seen["status"] == 200 and seen["auth"]["token_sha256"] == fingerprint(BEARER_LONG_TERM)
+    assert BEARER_LONG_TERM not in proxy_bearer_gw.log_text()

@@ -131,7 +131,8 @@ def _check_long_term(token):
 
 def presign(cred, region, when, expires):
     """The presigned URL (without scheme) botocore's SigV4QueryAuth gives for a token."""
-    request = AWSRequest(method="GET", url=f"https://{TOKEN_HOST}/", params={"Action": "CallWithBearerToken"},
+    # POST, as AWS's aws-bedrock-token-generator signs it (token_generator.py).
+    request = AWSRequest(method="POST", url=f"https://{TOKEN_HOST}/", params={"Action": "CallWithBearerToken"},
                          headers={"host": TOKEN_HOST})
     signer = SigV4QueryAuth(Credentials(cred["access_key_id"], cred["secret_access_key"],
                                         cred.get("session_token")), "bedrock", region, expires=expires)

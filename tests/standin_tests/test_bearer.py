@@ -6,6 +6,8 @@ import datetime
 import json
 
 import pytest
+from aws_bedrock_token_generator import BedrockTokenGenerator
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from standin import bearer, credentials, testing
@@ -68,6 +70,16 @@ def test_short_term_keys_need_no_registration(url, recorded, monkeypatch, cred):
     assert status == 200, data
     assert recorded()[-1]["auth"]["key_type"] == "short-term"
     assert via_botocore(url, monkeypatch, token)["stopReason"] == "end_turn"
+
+
+@pytest.mark.parametrize("cred", [credentials.PERMANENT, credentials.TEMPORARY], ids=["permanent", "temporary"])
+def test_aws_s_own_token_generator_is_the_judge(url, recorded, cred):
+    # A key minted by AWS's own generator (not by the stand-in's presign) is accepted.
+    token = BedrockTokenGenerator().get_token(
+        Credentials(cred["access_key_id"], cred["secret_access_key"], cred.get("session_token")), testing.REGION)
+    status, _, data = testing.bearer_call(url, CLAUDE, HELLO, token)
+    assert status == 200, data
+    assert recorded()[-1]["auth"]["key_type"] == "short-term"
 
 
 def test_a_short_term_key_works_in_the_region_that_issued_it(url):
