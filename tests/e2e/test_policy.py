@@ -7,6 +7,8 @@ This module starts its own gateway (two Envoy worker threads) with:
   envp   credentials from the proxy's environment (the stand-in's permanent key, us-west-2)
   think  max_tokens ceiling 3000 (below what a high reasoning effort needs)
   tpm    a budget of 100 tokens per minute
+  pin    service tier pinned to flex, latency optimized, no request metadata
+  dflt   service tier priority by default
 """
 
 import concurrent.futures
@@ -27,7 +29,8 @@ from e2e.keys import PERMANENT, aws_headers
 
 KEYS = {"alpha": "sk-pol-alpha-000000000000000000000001", "beta": "sk-pol-beta-0000000000000000000000002",
         "lim": "sk-pol-lim-00000000000000000000000003", "envp": "sk-pol-envp-000000000000000000000004",
-        "think": "sk-pol-think-00000000000000000000000005", "tpm": "sk-pol-tpm-000000000000000000000000006"}
+        "think": "sk-pol-think-00000000000000000000000005", "tpm": "sk-pol-tpm-000000000000000000000000006",
+        "pin": "sk-pol-pin-000000000000000000000000007", "dflt": "sk-pol-dflt-00000000000000000000000008"}
 LIMIT = 6
 POLICIES = {
     "alpha": {"allowed_models": [LLAMA, CLAUDE], "max_tokens": {"ceiling": 500, "default": 128}},
@@ -36,6 +39,8 @@ POLICIES = {
     "envp": {"credentials": "environment"},
     "think": {"max_tokens": {"ceiling": 3000}},
     "tpm": {"tokens_per_minute": 100},
+    "pin": {"service_tier": {"pin": "flex"}, "latency": "optimized", "request_metadata": False},
+    "dflt": {"service_tier": {"default": "priority"}},
 }
 
 
@@ -282,3 +287,38 @@ def test_a_token_budget_is_spent_by_answers_and_refilled_next_minute(pgw, standi
     time.sleep(retry_after + 1)
     standin.script({"usage": usage})
     assert c.chat.completions.create(model=LLAMA, messages=SEED_MESSAGES).choices[0].message.content
+
+
+NOVA = "amazon.nova-pro-v1:0"
+HAIKU_35 = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+def test_a_pinned_tier_latency_and_no_metadata(pgw, standin):
+    c = openai.OpenAI(base_url=pgw.base_url, api_key="x", max_retries=0, default_headers=headers("pin"))
+    resp = c.chat.completions.create(model=NOVA, messages=SEED_MESSAGES, user="alice", metadata={"team": "x"})
+    assert resp.service_tier == "flex"
+    [seen] = standin.requests()
+    assert seen["json"]["serviceTier"] == {"type": "flex"}
+    assert seen["json"]["performanceConfig"] == {"latency": "optimized"}
+    assert "requestMetadata" not in seen["json"]
+    standin.reset()
+    # Asking for another tier is refused; asking for the pinned one (or auto) is fine.
+    r = post(pgw, chat_body(model=NOVA, service_tier="priority"), headers=headers("pin"))
+    err = assert_openai_error(r, 400, param="service_tier")
+    assert "flex" in err["message"]
+    assert standin.requests() == []
+    assert post(pgw, chat_body(model=NOVA, service_tier="auto"), headers=headers("pin")).status_code == 200
+    # A model without flex cannot serve a project pinned to it.
+    standin.reset()
+    r = post(pgw, chat_body(model=HAIKU_35), headers=headers("pin"))
+    assert_openai_error(r, 400, param="service_tier")
+    assert standin.requests() == []
+
+
+def test_a_default_tier_gives_way_where_the_model_lacks_it(pgw, standin):
+    c = openai.OpenAI(base_url=pgw.base_url, api_key="x", max_retries=0, default_headers=headers("dflt"))
+    assert c.chat.completions.create(model=NOVA, messages=SEED_MESSAGES).service_tier == "priority"
+    assert c.chat.completions.create(model=NOVA, messages=SEED_MESSAGES, service_tier="flex").service_tier == "flex"
+    c.chat.completions.create(model=HAIKU_35, messages=SEED_MESSAGES)
+    sent = [r["json"].get("serviceTier") for r in standin.requests()]
+    assert sent == [{"type": "priority"}, {"type": "flex"}, None]
