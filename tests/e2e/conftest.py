@@ -93,7 +93,14 @@ class Standin:
         return json.loads(body)
 
     def reset(self):
+        """Forget recorded requests, queued scripts and the prompt cache."""
         http_post_json(f"{self.url}/_standin/reset", {})
+
+    def clear_cache(self):
+        """Forget the prompt cache only."""
+        req = urllib.request.Request(f"{self.url}/_standin/cache", method="DELETE")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 200
 
     def script(self, behaviour):
         """Queue a behaviour for the next valid model request (INTERFACES.md)."""

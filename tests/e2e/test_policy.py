@@ -9,6 +9,7 @@ This module starts its own gateway (two Envoy worker threads) with:
   tpm    a budget of 100 tokens per minute
   pin    service tier pinned to flex, latency optimized, no request metadata
   dflt   service tier priority by default
+  auto   prompt caching auto
 """
 
 import concurrent.futures
@@ -30,7 +31,8 @@ from e2e.keys import PERMANENT, aws_headers
 KEYS = {"alpha": "sk-pol-alpha-000000000000000000000001", "beta": "sk-pol-beta-0000000000000000000000002",
         "lim": "sk-pol-lim-00000000000000000000000003", "envp": "sk-pol-envp-000000000000000000000004",
         "think": "sk-pol-think-00000000000000000000000005", "tpm": "sk-pol-tpm-000000000000000000000000006",
-        "pin": "sk-pol-pin-000000000000000000000000007", "dflt": "sk-pol-dflt-00000000000000000000000008"}
+        "pin": "sk-pol-pin-000000000000000000000000007", "dflt": "sk-pol-dflt-00000000000000000000000008",
+        "auto": "sk-pol-auto-00000000000000000000000009"}
 LIMIT = 6
 POLICIES = {
     "alpha": {"allowed_models": [LLAMA, CLAUDE], "max_tokens": {"ceiling": 500, "default": 128}},
@@ -41,6 +43,7 @@ POLICIES = {
     "tpm": {"tokens_per_minute": 100},
     "pin": {"service_tier": {"pin": "flex"}, "latency": "optimized", "request_metadata": False},
     "dflt": {"service_tier": {"default": "priority"}},
+    "auto": {"prompt_caching": "auto"},
 }
 
 
@@ -322,3 +325,20 @@ def test_a_default_tier_gives_way_where_the_model_lacks_it(pgw, standin):
     c.chat.completions.create(model=HAIKU_35, messages=SEED_MESSAGES)
     sent = [r["json"].get("serviceTier") for r in standin.requests()]
     assert sent == [{"type": "priority"}, {"type": "flex"}, None]
+
+
+def test_auto_prompt_caching_needs_no_client_change(pgw, standin):
+    standin.clear_cache()
+    c = openai.OpenAI(base_url=pgw.base_url, api_key="x", max_retries=0, default_headers=headers("auto"))
+    messages = [{"role": "system", "content": "You are the ACME support assistant. " * 40},
+                {"role": "user", "content": "Hello!"}]
+    tools = [{"type": "function", "function": {"name": "lookup", "description": "Look a ticket up",
+                                               "parameters": {"type": "object"}}}]
+    sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    first = c.chat.completions.create(model=sonnet, messages=messages, tools=tools)
+    second = c.chat.completions.create(model=sonnet, messages=messages, tools=tools)
+    sent = standin.requests()[0]["json"]
+    assert sent["system"][-1] == {"cachePoint": {"type": "default"}}
+    assert sent["toolConfig"]["tools"][-1] == {"cachePoint": {"type": "default"}}
+    assert first.usage.prompt_tokens_details.cached_tokens == 0
+    assert second.usage.prompt_tokens_details.cached_tokens > 0
