@@ -9,6 +9,11 @@
 //   node --no-liftoff bench/wasm_host.mjs CONFIG.json REQUEST.headers \
 //        REQUEST.body RESPONSE.json FILTER.wasm [FILTER2.wasm ...]
 //
+// With STREAM=1, RESPONSE is a ConverseStream answer (event-stream frames),
+// the request asks for `stream: true`, and each frame reaches the module in
+// its own response-body callback, as a slow stream does: the module's time
+// per event (response-body callbacks only) is reported beside the request's.
+//
 // Several modules are measured interleaved, in batches (BATCH requests,
 // ROUNDS rounds), so a noisy machine slows them alike; the per-request time
 // of a module is the median of its batch means (and the fastest batch).
@@ -29,10 +34,25 @@ const requestHeaders = readFileSync(headersPath, 'utf8').split('\n').filter((l) 
   .map((l) => { const i = l.indexOf(': '); return [l.slice(0, i).toLowerCase(), l.slice(i + 2)]; });
 requestHeaders.unshift([':method', 'POST'], [':path', '/v1/amazon-bedrock/chat/completions'],
   [':authority', '127.0.0.1:8080'], [':scheme', 'http']);
-const requestBody = readFileSync(bodyPath);
+const STREAM = process.env.STREAM === '1';
+const requestBody = STREAM
+  ? Buffer.from(JSON.stringify({ ...JSON.parse(readFileSync(bodyPath, 'utf8')), stream: true }))
+  : readFileSync(bodyPath);
 const responseBody = readFileSync(responsePath);
-const responseHeaders = [[':status', '200'], ['content-type', 'application/json'],
-  ['content-length', String(responseBody.length)], ['x-amzn-requestid', 'b0c5a2f2-6d2b-4e8e-9a51-3f1f3c1d2e4f']];
+const responseHeaders = STREAM
+  ? [[':status', '200'], ['content-type', 'application/vnd.amazon.eventstream'],
+    ['x-amzn-requestid', 'b0c5a2f2-6d2b-4e8e-9a51-3f1f3c1d2e4f']]
+  : [[':status', '200'], ['content-type', 'application/json'],
+    ['content-length', String(responseBody.length)], ['x-amzn-requestid', 'b0c5a2f2-6d2b-4e8e-9a51-3f1f3c1d2e4f']];
+// The answer's event-stream frames (each starts with its total length, big-endian).
+const frames = [];
+if (STREAM) {
+  for (let o = 0; o < responseBody.length;) {
+    const n = responseBody.readUInt32BE(o);
+    frames.push(responseBody.subarray(o, o + n));
+    o += n;
+  }
+}
 
 // Map and buffer types of the proxy-wasm ABI.
 const MAP = { 0: 'requestHeaders', 2: 'responseHeaders' };
@@ -195,7 +215,8 @@ function load(path) {
     imports[imp.module][imp.name] = table[imp.name] || (() => { throw new Error(`unexpected host call ${imp.name}`); });
   }
   const instance = new WebAssembly.Instance(module, imports);
-  const vm = { path, exp: instance.exports, mem: instance.exports.memory, nextId: 2, batches: [], calls: {} };
+  const vm = { path, exp: instance.exports, mem: instance.exports.memory, nextId: 2, batches: [], calls: {},
+    eventBatches: [], eventTime: 0 };
   use(vm);
   state = { pluginConfiguration: pluginConfig, wire: {} };
   exp._initialize();
@@ -207,7 +228,9 @@ function load(path) {
 
 function use(vm) { exp = vm.exp; mem = vm.mem; }
 
-// One request as Envoy drives it for a non-streaming chat completion.
+// One request as Envoy drives it for a non-streaming chat completion (or,
+// with STREAM, a streamed one whose frames arrive one per callback; their
+// time is added to vm.eventTime and what the client gets to state.sse).
 function oneRequest(vm) {
   const id = vm.nextId++;
   state = { requestHeaders: requestHeaders.slice(), responseHeaders: responseHeaders.slice(), requestBody, responseBody,
@@ -216,7 +239,22 @@ function oneRequest(vm) {
   exp.proxy_on_request_headers(id, state.requestHeaders.length, 0);
   exp.proxy_on_request_body(id, requestBody.length, 1);
   exp.proxy_on_response_headers(id, state.responseHeaders.length, 0);
-  exp.proxy_on_response_body(id, state.responseBody.length, 1);
+  if (STREAM) {
+    const out = [];
+    const t0 = performance.now();
+    for (const f of frames) {
+      state.responseBody = f;
+      exp.proxy_on_response_body(id, f.length, 0);
+      out.push(state.responseBody);
+    }
+    state.responseBody = Buffer.alloc(0);
+    exp.proxy_on_response_body(id, 0, 1);
+    vm.eventTime += performance.now() - t0;
+    out.push(state.responseBody);
+    state.sse = Buffer.concat(out.map((b) => Buffer.from(b)));
+  } else {
+    exp.proxy_on_response_body(id, state.responseBody.length, 1);
+  }
   exp.proxy_on_log(id);
   exp.proxy_on_done(id);
   exp.proxy_on_delete(id);
@@ -227,9 +265,10 @@ const vms = wasmPaths.map(load);
 for (const vm of vms) {
   use(vm);
   const first = oneRequest(vm);
-  const answer = dec.decode(first.responseBody);
-  if (first.localReply || !answer.includes('"chat.completion"')) {
-    throw new Error(`${vm.path} did not answer a chat.completion: ${first.localReply} ${answer.slice(0, 300)}`);
+  const answer = dec.decode(STREAM ? first.sse : first.responseBody);
+  const wanted = STREAM ? '"chat.completion.chunk"' : '"chat.completion"';
+  if (first.localReply || !answer.includes(wanted) || (STREAM && !answer.endsWith('data: [DONE]\n\n'))) {
+    throw new Error(`${vm.path} did not answer a ${wanted}: ${first.localReply} ${answer.slice(0, 300)}`);
   }
   state = first;
   vm.upstreamPath = pairs(0).find(([k]) => k === ':path')?.[1];
@@ -239,9 +278,11 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const vm of vms) {
     use(vm);
     calls = vm.calls;
+    vm.eventTime = 0;
     const t0 = performance.now();
     for (let i = 0; i < BATCH; i++) oneRequest(vm);
     vm.batches.push(((performance.now() - t0) * 1000) / BATCH);
+    if (STREAM) vm.eventBatches.push((vm.eventTime * 1000) / (BATCH * frames.length));
   }
 }
 const round1 = (x) => Math.round(x * 10) / 10;
@@ -253,5 +294,10 @@ for (const vm of vms) {
     wasm: vm.path, requests: n, median_us: round1(b[Math.floor(b.length / 2)]), min_us: round1(b[0]),
     host_calls: Object.values(perRequest).reduce((x, y) => x + y, 0), calls: perRequest,
     memory_bytes: vm.mem.buffer.byteLength, upstream_path: vm.upstreamPath,
+    ...(STREAM ? (() => {
+      const e = vm.eventBatches.slice().sort((x, y) => x - y);
+      return { events: frames.length, per_event_median_us: Math.round(e[Math.floor(e.length / 2)] * 100) / 100,
+        per_event_min_us: Math.round(e[0] * 100) / 100 };
+    })() : {}),
   }));
 }

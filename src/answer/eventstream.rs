@@ -5,6 +5,12 @@
 //! than the cap: a frame's prelude is checked as soon as its 12 bytes are
 //! here, so garbage or an absurd length fails at once.
 //!
+//! The streaming path ([`FrameDecoder::feed`]) lends each frame as a
+//! [`FrameRef`] that borrows its headers and payload, and reads frames
+//! straight out of the bytes Envoy handed over when none is pending: a
+//! frame costs no allocation and no copy. [`FrameDecoder::next_frame`]
+//! gives owned [`Message`]s (the tests and fuzz targets compare those).
+//!
 //! The frame format (prelude, typed headers, payload, CRC-32s) is small and
 //! fixed, so it is decoded here rather than with `aws-smithy-eventstream`,
 //! whose decoder brought `bytes`, `aws-smithy-types` and a 16 KB CRC table
@@ -76,35 +82,121 @@ impl Message {
     }
 }
 
-/// CRC-32 (IEEE 802.3, as zlib) lookup table, built at compile time (1 KB).
-// Evaluated by the compiler: an index out of range fails the build, it cannot panic at run time.
-#[allow(clippy::indexing_slicing)]
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
+/// A decoded frame, borrowed from the bytes it came in (its header block
+/// already checked: names and string values are UTF-8, every type known).
+#[derive(Debug, Clone, Copy)]
+pub struct FrameRef<'a> {
+    headers: &'a [u8],
+    /// The payload bytes.
+    pub payload: &'a [u8],
+}
 
-/// CRC-32 of `bytes`.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    !bytes.iter().fold(!0u32, |c, &b| {
-        let index = usize::from((c as u8) ^ b);
-        CRC_TABLE.get(index).copied().unwrap_or(0) ^ (c >> 8)
+impl<'a> FrameRef<'a> {
+    /// The string value of header `name`, if present and a string.
+    pub fn header_str(&self, name: &str) -> Option<&'a str> {
+        let mut r = Reader(self.headers);
+        while !r.0.is_empty() {
+            let name_len = usize::from(r.u8().ok()?);
+            let key = r.take(name_len).ok()?;
+            match r.u8().ok()? {
+                7 => {
+                    let len = usize::from(u16::from_be_bytes(r.array().ok()?));
+                    let value = r.take(len).ok()?;
+                    if key == name.as_bytes() {
+                        return std::str::from_utf8(value).ok();
+                    }
+                }
+                tag => r.skip_value(tag).ok()?,
+            }
+        }
+        None
+    }
+
+    /// The frame as an owned [`Message`].
+    pub fn to_message(&self) -> Result<Message, DecodeError> {
+        let mut headers = Vec::new();
+        let mut r = Reader(self.headers);
+        while !r.0.is_empty() {
+            let name_len = usize::from(r.u8()?);
+            let name = r.utf8(name_len)?;
+            headers.push((name, r.value()?));
+        }
+        Ok(Message {
+            headers,
+            payload: self.payload.to_vec(),
+        })
+    }
+}
+
+/// Whether [`FrameDecoder::feed`] goes on after a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Decode the next frame.
+    Continue,
+    /// Stop: the rest of the bytes are dropped (the stream is over).
+    Stop,
+}
+
+/// CRC-32 (IEEE 802.3, as zlib) tables for slicing by 8: table 0 is the
+/// classic bytewise one, table k advances a byte k more positions. Built on
+/// first use into zeroed memory, so the `.wasm` ships no 8 KB of data.
+type CrcTables = [[u32; 256]; 8];
+
+fn crc_tables() -> &'static CrcTables {
+    static TABLES: std::sync::OnceLock<CrcTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = [[0u32; 256]; 8];
+        for (i, slot) in (0u32..).zip(t[0].iter_mut()) {
+            let mut c = i;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *slot = c;
+        }
+        let base = t[0];
+        for k in 1..8 {
+            let (done, rest) = t.split_at_mut(k);
+            if let (Some(prev), Some(next)) = (done.last(), rest.first_mut()) {
+                for (slot, &p) in next.iter_mut().zip(prev.iter()) {
+                    *slot = (p >> 8) ^ at(&base, p as u8);
+                }
+            }
+        }
+        t
     })
+}
+
+/// Entry `i` of a table: `i` is a byte, the table has 256 entries.
+fn at(table: &[u32; 256], i: u8) -> u32 {
+    table.get(usize::from(i)).copied().unwrap_or(0)
+}
+
+/// CRC-32 of `bytes`, eight bytes a step.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let [t0, t1, t2, t3, t4, t5, t6, t7] = crc_tables();
+    let mut c = !0u32;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let [a, b, d, e, f, g, h, j] = <[u8; 8]>::try_from(w).unwrap_or_default();
+        let lo = u32::from_le_bytes([a, b, d, e]) ^ c;
+        let [l0, l1, l2, l3] = lo.to_le_bytes();
+        c = at(t7, l0)
+            ^ at(t6, l1)
+            ^ at(t5, l2)
+            ^ at(t4, l3)
+            ^ at(t3, f)
+            ^ at(t2, g)
+            ^ at(t1, h)
+            ^ at(t0, j);
+    }
+    for &b in words.remainder() {
+        c = at(t0, (c as u8) ^ b) ^ (c >> 8);
+    }
+    !c
 }
 
 /// Reads big-endian integers off the front of a slice.
@@ -132,6 +224,27 @@ impl<'a> Reader<'a> {
     fn utf8(&mut self, n: usize) -> Result<String, DecodeError> {
         let bytes = self.take(n)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Frame("header is not UTF-8"))
+    }
+
+    /// Skips a value of type `tag` (checking it as [`Reader::value`] would).
+    fn skip_value(&mut self, tag: u8) -> Result<(), DecodeError> {
+        let n = match tag {
+            0 | 1 => 0,
+            2 => 1,
+            3 => 2,
+            4 => 4,
+            5 | 8 => 8,
+            9 => 16,
+            6 => usize::from(u16::from_be_bytes(self.array()?)),
+            7 => {
+                let len = usize::from(u16::from_be_bytes(self.array()?));
+                std::str::from_utf8(self.take(len)?)
+                    .map_err(|_| DecodeError::Frame("header is not UTF-8"))?;
+                return Ok(());
+            }
+            _ => return Err(DecodeError::Frame("unknown header value type")),
+        };
+        self.take(n).map(|_| ())
     }
 
     fn value(&mut self) -> Result<HeaderValue, DecodeError> {
@@ -164,8 +277,9 @@ fn be_u32(bytes: &[u8], at: usize) -> u32 {
         .map_or(0, u32::from_be_bytes)
 }
 
-/// Decodes one whole frame (`frame.len()` is its total length, prelude checked).
-fn decode(frame: &[u8], headers_len: usize) -> Result<Message, DecodeError> {
+/// Checks one whole frame (`frame.len()` is its total length, prelude
+/// checked): its message CRC and its header block.
+fn decode(frame: &[u8], headers_len: usize) -> Result<FrameRef<'_>, DecodeError> {
     let crc_at = frame.len() - 4;
     let covered = frame
         .get(..crc_at)
@@ -179,20 +293,20 @@ fn decode(frame: &[u8], headers_len: usize) -> Result<Message, DecodeError> {
     let payload = covered
         .get(PRELUDE_LEN + headers_len..)
         .ok_or(DecodeError::Frame("headers overrun the frame"))?;
-    let mut headers = Vec::new();
     let mut r = Reader(header_block);
     while !r.0.is_empty() {
         let name_len = usize::from(r.u8()?);
         if name_len >= r.0.len() {
             return Err(DecodeError::Frame("invalid header name length"));
         }
-        let name = r.utf8(name_len)?;
-        let value = r.value()?;
-        headers.push((name, value));
+        std::str::from_utf8(r.take(name_len)?)
+            .map_err(|_| DecodeError::Frame("header is not UTF-8"))?;
+        let tag = r.u8()?;
+        r.skip_value(tag)?;
     }
-    Ok(Message {
-        headers,
-        payload: payload.to_vec(),
+    Ok(FrameRef {
+        headers: header_block,
+        payload,
     })
 }
 
@@ -224,20 +338,82 @@ impl FrameDecoder {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// The next complete frame: `Ok(None)` means more bytes are needed.
-    pub fn next_frame(&mut self) -> Result<Option<Message>, DecodeError> {
-        let pending = self.buf.get(self.start..).unwrap_or_default();
+    /// The complete frame at the front of `pending`, and its length:
+    /// `Ok(None)` means more bytes are needed.
+    fn frame_at<'b>(
+        &self,
+        pending: &'b [u8],
+    ) -> Result<Option<(FrameRef<'b>, usize)>, DecodeError> {
         let Some(prelude) = pending.get(..PRELUDE_LEN) else {
             return Ok(None);
         };
         let (total, headers_len) = self.check_prelude(prelude)?;
-        if pending.len() < total {
+        let Some(frame) = pending.get(..total) else {
             return Ok(None);
+        };
+        Ok(Some((decode(frame, headers_len)?, total)))
+    }
+
+    /// Feeds `bytes` and lends each complete frame to `on_frame`, in order,
+    /// until it says [`Flow::Stop`] or more bytes are needed; a decoding
+    /// error is lent too, and ends the feeding. With no frame pending, frames
+    /// are read from `bytes` itself: only an incomplete tail is copied.
+    pub fn feed(
+        &mut self,
+        bytes: &[u8],
+        mut on_frame: impl FnMut(Result<FrameRef<'_>, DecodeError>) -> Flow,
+    ) {
+        if self.buffered() > 0 {
+            self.push(bytes);
+            let mut used = self.start;
+            let mut flow = Flow::Continue;
+            while flow == Flow::Continue {
+                let pending = self.buf.get(used..).unwrap_or_default();
+                match self.frame_at(pending) {
+                    Ok(Some((frame, len))) => {
+                        used += len;
+                        flow = on_frame(Ok(frame));
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        on_frame(Err(e));
+                        flow = Flow::Stop;
+                    }
+                }
+            }
+            self.start = used;
+            if flow == Flow::Stop || self.start == self.buf.len() {
+                self.buf.clear();
+                self.start = 0;
+            }
+            return;
         }
-        let frame = pending
-            .get(..total)
-            .ok_or(DecodeError::Frame("frame too short"))?;
-        let message = decode(frame, headers_len)?;
+        let mut rest = bytes;
+        loop {
+            match self.frame_at(rest) {
+                Ok(Some((frame, len))) => {
+                    rest = rest.get(len..).unwrap_or_default();
+                    if on_frame(Ok(frame)) == Flow::Stop {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    on_frame(Err(e));
+                    return;
+                }
+            }
+        }
+        self.push(rest);
+    }
+
+    /// The next complete frame: `Ok(None)` means more bytes are needed.
+    pub fn next_frame(&mut self) -> Result<Option<Message>, DecodeError> {
+        let pending = self.buf.get(self.start..).unwrap_or_default();
+        let Some((frame, total)) = self.frame_at(pending)? else {
+            return Ok(None);
+        };
+        let message = frame.to_message()?;
         self.start += total;
         if self.start == self.buf.len() {
             self.buf.clear();

@@ -5,7 +5,7 @@
 //! its answer as the chunks a stream would have produced.
 
 use crate::answer::completion::parse_answer;
-use crate::answer::sse::{Fragment, StreamContext};
+use crate::answer::sse::{ChunkWriter, Fragment, StreamContext};
 use crate::error::ApiError;
 use crate::exchange::record::Summary;
 use crate::openai::{Delta, FunctionDelta, ThinkingBlock, ToolCallDelta};
@@ -13,6 +13,7 @@ use crate::openai::{Delta, FunctionDelta, ThinkingBlock, ToolCallDelta};
 /// SSE body for the Converse JSON `body`.
 pub fn to_sse(body: &[u8], ctx: &StreamContext) -> Result<(Vec<u8>, Summary), ApiError> {
     let answer = parse_answer(body, ctx.answer_tool.as_deref())?;
+    let ctx = ChunkWriter::new(ctx.clone());
     let summary = Summary {
         usage: answer.usage,
         finish_reason: Some(answer.finish_reason),

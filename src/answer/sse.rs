@@ -58,7 +58,36 @@ pub struct StreamContext {
     pub answer_tool: Option<Rc<str>>,
 }
 
-impl StreamContext {
+/// Writes the chunks of one answer. What every chunk repeats (`id`,
+/// `object`, `created`, `model`, `system_fingerprint`) is serialized once,
+/// when the writer is made: a chunk serializes only its choices (and usage).
+#[derive(Debug, Clone)]
+pub struct ChunkWriter {
+    /// The answer's identity.
+    pub ctx: StreamContext,
+    /// `{"id":...,"system_fingerprint":null,"choices":`, ready to copy.
+    head: Vec<u8>,
+}
+
+impl ChunkWriter {
+    /// A writer for the chunks of `ctx`'s answer.
+    pub fn new(ctx: StreamContext) -> ChunkWriter {
+        let chunk = ChatChunk {
+            id: &ctx.id,
+            object: "chat.completion.chunk",
+            created: ctx.created,
+            model: &ctx.model,
+            system_fingerprint: None,
+            choices: &[],
+            usage: None,
+            service_tier: None,
+        };
+        let mut head = serde_json::to_vec(&chunk).unwrap_or_default();
+        // `{..., "choices":[]}` without its `[]}`: every chunk appends its own choices.
+        head.truncate(head.len().saturating_sub(3));
+        ChunkWriter { ctx, head }
+    }
+
     /// Appends a chunk with one choice carrying `delta` (and `finish` on the last one).
     pub fn choice(&self, out: &mut Vec<u8>, delta: Delta<'_>, finish: Option<&'static str>) {
         let choices = [ChunkChoice {
@@ -125,12 +154,15 @@ impl StreamContext {
     /// Appends what ends a finished answer: the usage chunk (`choices: []`)
     /// when the caller asked for it, then `[DONE]`.
     pub fn end(&self, out: &mut Vec<u8>, usage: Option<Usage>, service_tier: Option<&'static str>) {
-        if self.include_usage {
+        if self.ctx.include_usage {
             self.chunk(out, &[], usage, service_tier);
         }
         out.extend_from_slice(DONE);
     }
 
+    /// `data: {<head>[choices],"usage":...,"service_tier":...}\n\n`: the bytes
+    /// [`ChatChunk`] serializes to. Serializing our own types cannot fail; if
+    /// it ever did, nothing is appended rather than half a line.
     fn chunk(
         &self,
         out: &mut Vec<u8>,
@@ -138,23 +170,83 @@ impl StreamContext {
         usage: Option<Usage>,
         service_tier: Option<&'static str>,
     ) {
-        let chunk = ChatChunk {
-            id: &self.id,
-            object: "chat.completion.chunk",
-            created: self.created,
-            model: &self.model,
-            system_fingerprint: None,
-            choices,
-            usage,
-            service_tier,
-        };
-        write_data(out, &chunk);
+        let start = out.len();
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(&self.head);
+        let mut ok = serde_json::to_writer(&mut *out, choices).is_ok();
+        if let Some(u) = usage {
+            out.extend_from_slice(b",\"usage\":");
+            ok &= serde_json::to_writer(&mut *out, &u).is_ok();
+        }
+        if let Some(t) = service_tier {
+            out.extend_from_slice(b",\"service_tier\":");
+            ok &= serde_json::to_writer(&mut *out, t).is_ok();
+        }
+        if !ok || self.head.is_empty() {
+            out.truncate(start);
+            return;
+        }
+        out.extend_from_slice(b"}\n\n");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_is_what_chat_chunk_serializes_to() {
+        let ctx = StreamContext {
+            id: "chatcmpl-\"q\"".into(),
+            model: "m\u{e9}".into(),
+            created: 7,
+            include_usage: true,
+            answer_tool: None,
+        };
+        let w = ChunkWriter::new(ctx.clone());
+        let delta = Delta {
+            content: Some("hi \"there\"\n"),
+            ..Delta::default()
+        };
+        let choices = [ChunkChoice {
+            index: 0,
+            delta,
+            logprobs: None,
+            finish_reason: Some("stop"),
+        }];
+        let usage = Usage {
+            prompt_tokens: 1,
+            completion_tokens: 2,
+            total_tokens: 3,
+            prompt_tokens_details: None,
+            cache_write_tokens: 0,
+        };
+        for (choices, usage, tier) in [
+            (&choices[..], None, None),
+            (&[][..], Some(usage), Some("flex")),
+        ] {
+            let mut fast = Vec::new();
+            w.chunk(&mut fast, choices, usage, tier);
+            let mut slow = Vec::new();
+            write_data(
+                &mut slow,
+                &ChatChunk {
+                    id: &ctx.id,
+                    object: "chat.completion.chunk",
+                    created: ctx.created,
+                    model: &ctx.model,
+                    system_fingerprint: None,
+                    choices,
+                    usage,
+                    service_tier: tier,
+                },
+            );
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(slow).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn writes_one_event() {

@@ -5,8 +5,8 @@
 //! the stream. After an error event the translator emits nothing more.
 
 use crate::answer::completion::{finish_reason, usage};
-use crate::answer::eventstream::{DecodeError, FrameDecoder, Message};
-use crate::answer::sse::{write_error, Fragment, StreamContext};
+use crate::answer::eventstream::{DecodeError, Flow, FrameDecoder, FrameRef};
+use crate::answer::sse::{write_error, ChunkWriter, Fragment, StreamContext};
 use crate::bedrock::converse::TokenUsage;
 use crate::bedrock::stream::{ReasoningDelta, StreamEvent};
 use crate::error::bedrock::from_stream_exception;
@@ -31,7 +31,7 @@ pub struct StreamTranslator {
 /// What the events of one answer have shown so far.
 #[derive(Debug)]
 struct Events {
-    ctx: StreamContext,
+    ctx: ChunkWriter,
     phase: Phase,
     role_sent: bool,
     /// Bedrock content block index of each tool call, in order: position = OpenAI index.
@@ -52,7 +52,7 @@ impl StreamTranslator {
         StreamTranslator {
             decoder: FrameDecoder::new(max_frame_bytes),
             events: Events {
-                ctx,
+                ctx: ChunkWriter::new(ctx),
                 phase: Phase::Open,
                 role_sent: false,
                 tool_blocks: Vec::new(),
@@ -80,17 +80,20 @@ impl StreamTranslator {
 
     /// Feeds upstream bytes; returns the SSE bytes they produce.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
         if self.events.phase == Phase::Closed {
-            return out;
+            return Vec::new();
         }
-        self.decoder.push(bytes);
-        for frame in self.decoder.frames() {
-            self.events.on_frame(frame, &mut out);
-            if self.events.phase == Phase::Closed {
-                break;
+        // An SSE chunk is about as long as the event it came from.
+        let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 2);
+        let events = &mut self.events;
+        self.decoder.feed(bytes, |frame| {
+            events.on_frame(frame, &mut out);
+            if events.phase == Phase::Closed {
+                Flow::Stop
+            } else {
+                Flow::Continue
             }
-        }
+        });
         out
     }
 
@@ -117,8 +120,8 @@ impl StreamTranslator {
 }
 
 impl Events {
-    fn on_frame(&mut self, frame: Result<Message, DecodeError>, out: &mut Vec<u8>) {
-        match frame.map(|m| StreamEvent::from_message(&m)) {
+    fn on_frame(&mut self, frame: Result<FrameRef<'_>, DecodeError>, out: &mut Vec<u8>) {
+        match frame.map(|m| StreamEvent::from_frame(&m)) {
             Ok(Ok(event)) => self.on_event(event, out),
             Ok(Err(e)) => self.fail(&ApiError::bad_upstream_stream(&e.to_string()), out),
             Err(e) => self.fail(&decode_error(&e), out),
@@ -164,7 +167,7 @@ impl Events {
                 self.ctx.reasoning(out, index, fragment);
             }
             StreamEvent::ToolUseStart { block, name, .. }
-                if self.ctx.answer_tool.as_deref() == Some(name.as_str()) =>
+                if self.ctx.ctx.answer_tool.as_deref() == Some(name.as_str()) =>
             {
                 self.ensure_role(out);
                 self.answer_block = Some(block);

@@ -1,12 +1,14 @@
 //! ConverseStream events, classified by frame headers (never guessed from JSON).
 
-use crate::answer::eventstream::Message;
+use crate::answer::eventstream::FrameRef;
 use crate::bedrock::converse::{ServedTier, TokenUsage};
 use serde::Deserialize;
+use std::borrow::Cow;
 
-/// One ConverseStream event.
+/// One ConverseStream event. Its text borrows from the frame's payload
+/// where the JSON has no escapes (most deltas): no copy per event.
 #[derive(Debug, Clone, PartialEq)]
-pub enum StreamEvent {
+pub enum StreamEvent<'a> {
     /// `messageStart`.
     MessageStart,
     /// `contentBlockStart` for a tool call.
@@ -19,20 +21,20 @@ pub enum StreamEvent {
         name: String,
     },
     /// `contentBlockDelta` with text.
-    TextDelta(String),
+    TextDelta(Cow<'a, str>),
     /// `contentBlockDelta` with reasoning.
     Reasoning {
         /// Bedrock's content block index.
         block: u32,
         /// What arrived.
-        delta: ReasoningDelta,
+        delta: ReasoningDelta<'a>,
     },
     /// `contentBlockDelta` with a tool-input JSON fragment.
     ToolInputDelta {
         /// Bedrock's content block index.
         block: u32,
         /// JSON fragment.
-        input: String,
+        input: Cow<'a, str>,
     },
     /// `messageStop`.
     MessageStop {
@@ -59,13 +61,13 @@ pub enum StreamEvent {
 
 /// A reasoning fragment of a `contentBlockDelta`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReasoningDelta {
+pub enum ReasoningDelta<'a> {
     /// Reasoning text.
-    Text(String),
+    Text(Cow<'a, str>),
     /// The block's signature (near its end).
-    Signature(String),
+    Signature(Cow<'a, str>),
     /// Redacted reasoning, base64 in the JSON payload.
-    Redacted(String),
+    Redacted(Cow<'a, str>),
 }
 
 /// Why a frame could not be understood.
@@ -95,30 +97,38 @@ struct ToolUseStartBody {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct BlockDelta {
+struct BlockDelta<'a> {
     content_block_index: u32,
-    delta: DeltaBody,
+    #[serde(borrow)]
+    delta: DeltaBody<'a>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DeltaBody {
-    text: Option<String>,
-    tool_use: Option<ToolUseDelta>,
-    reasoning_content: Option<ReasoningDeltaBody>,
+struct DeltaBody<'a> {
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tool_use: Option<ToolUseDelta<'a>>,
+    #[serde(borrow)]
+    reasoning_content: Option<ReasoningDeltaBody<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ReasoningDeltaBody {
-    text: Option<String>,
-    signature: Option<String>,
-    redacted_content: Option<String>,
+struct ReasoningDeltaBody<'a> {
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    signature: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    redacted_content: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct ToolUseDelta {
-    input: String,
+struct ToolUseDelta<'a> {
+    #[serde(borrow)]
+    input: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -144,10 +154,10 @@ fn json<'a, T: Deserialize<'a>>(payload: &'a [u8], what: &str) -> Result<T, Even
     serde_json::from_slice(payload).map_err(|e| EventError(format!("{what}: {e}")))
 }
 
-impl StreamEvent {
+impl<'a> StreamEvent<'a> {
     /// Classifies a decoded frame by `:message-type`, then `:event-type` or `:exception-type`.
-    pub fn from_message(m: &Message) -> Result<StreamEvent, EventError> {
-        let payload = m.payload.as_slice();
+    pub fn from_frame(m: &FrameRef<'a>) -> Result<StreamEvent<'a>, EventError> {
+        let payload = m.payload;
         match m.header_str(":message-type") {
             Some("event") => {}
             Some("exception") => {
