@@ -17,7 +17,7 @@
 use aws_smithy_eventstream::frame::{write_message_to, DecodedFrame, MessageFrameDecoder};
 use aws_smithy_types::event_stream::{Header, HeaderValue as AwsValue, Message as AwsMessage};
 use aws_smithy_types::DateTime;
-use bedrock_openai_filter::answer::eventstream::{FrameDecoder, HeaderValue, Message};
+use bedrock_openai_filter::answer::eventstream::{Flow, FrameDecoder, HeaderValue, Message};
 use bytes::BytesMut;
 
 mod support;
@@ -99,6 +99,29 @@ fn ours(pieces: &[&[u8]]) -> Outcome {
     (frames, dec.finish().is_ok())
 }
 
+/// The streaming path: frames lent by `feed`, straight from the pieces when none is pending.
+fn ours_lent(pieces: &[&[u8]]) -> Outcome {
+    let mut dec = FrameDecoder::new(CAP);
+    let mut frames = Vec::new();
+    let mut failed = false;
+    for piece in pieces {
+        dec.feed(piece, |frame| match frame.and_then(|f| f.to_message()) {
+            Ok(m) => {
+                frames.push(m);
+                Flow::Continue
+            }
+            Err(_) => {
+                failed = true;
+                Flow::Stop
+            }
+        });
+        if failed {
+            return (frames, false);
+        }
+    }
+    (frames, dec.finish().is_ok())
+}
+
 fn oracle(pieces: &[&[u8]]) -> Outcome {
     let mut dec = MessageFrameDecoder::new();
     let mut buf = BytesMut::new();
@@ -171,8 +194,10 @@ fn agrees_with_aws_smithy_eventstream() {
         }
         let want = oracle(&[&stream]);
         assert_eq!(ours(&[&stream]), want, "stream {i}, whole");
+        assert_eq!(ours_lent(&[&stream]), want, "stream {i}, whole, lent");
         let pieces = chunked(&mut rng, &stream);
         assert_eq!(ours(&pieces), want, "stream {i}, chunked");
+        assert_eq!(ours_lent(&pieces), want, "stream {i}, chunked, lent");
         assert_eq!(oracle(&pieces), want, "stream {i}: the oracle itself");
         if want.1 {
             clean += 1;
