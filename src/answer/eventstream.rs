@@ -89,11 +89,20 @@ pub struct FrameRef<'a> {
     headers: &'a [u8],
     /// The payload bytes.
     pub payload: &'a [u8],
+    /// `:message-type` and `:event-type`, found while the headers were
+    /// checked: every event asks for them.
+    message_type: Option<&'a str>,
+    event_type: Option<&'a str>,
 }
 
 impl<'a> FrameRef<'a> {
     /// The string value of header `name`, if present and a string.
     pub fn header_str(&self, name: &str) -> Option<&'a str> {
+        match name {
+            ":message-type" => return self.message_type,
+            ":event-type" => return self.event_type,
+            _ => {}
+        }
         let mut r = Reader(self.headers);
         while !r.0.is_empty() {
             let name_len = usize::from(r.u8().ok()?);
@@ -293,20 +302,35 @@ fn decode(frame: &[u8], headers_len: usize) -> Result<FrameRef<'_>, DecodeError>
     let payload = covered
         .get(PRELUDE_LEN + headers_len..)
         .ok_or(DecodeError::Frame("headers overrun the frame"))?;
+    let (mut message_type, mut event_type) = (None, None);
     let mut r = Reader(header_block);
     while !r.0.is_empty() {
         let name_len = usize::from(r.u8()?);
         if name_len >= r.0.len() {
             return Err(DecodeError::Frame("invalid header name length"));
         }
-        std::str::from_utf8(r.take(name_len)?)
+        let name = std::str::from_utf8(r.take(name_len)?)
             .map_err(|_| DecodeError::Frame("header is not UTF-8"))?;
         let tag = r.u8()?;
-        r.skip_value(tag)?;
+        if tag != 7 {
+            r.skip_value(tag)?;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes(r.array()?));
+        let value = std::str::from_utf8(r.take(len)?)
+            .map_err(|_| DecodeError::Frame("header is not UTF-8"))?;
+        // The first of each counts, as `header_str`'s walk finds it.
+        match name {
+            ":message-type" if message_type.is_none() => message_type = Some(value),
+            ":event-type" if event_type.is_none() => event_type = Some(value),
+            _ => {}
+        }
     }
     Ok(FrameRef {
         headers: header_block,
         payload,
+        message_type,
+        event_type,
     })
 }
 

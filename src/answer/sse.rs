@@ -99,6 +99,21 @@ impl ChunkWriter {
         self.chunk(out, &choices, None, None);
     }
 
+    /// Appends a chunk whose delta is the text fragment `text`: what most
+    /// events of an answer are, written without serializing the choice's
+    /// structure (the bytes [`ChunkWriter::choice`] gives for it).
+    pub fn text(&self, out: &mut Vec<u8>, text: &str) {
+        let start = out.len();
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(&self.head);
+        out.extend_from_slice(br#"[{"index":0,"delta":{"content":"#);
+        if serde_json::to_writer(&mut *out, text).is_err() || self.head.is_empty() {
+            out.truncate(start);
+            return;
+        }
+        out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+    }
+
     /// Appends the first chunk: `role: assistant` and empty content.
     pub fn role(&self, out: &mut Vec<u8>) {
         let delta = Delta {
@@ -221,6 +236,18 @@ mod tests {
             prompt_tokens_details: None,
             cache_write_tokens: 0,
         };
+        let mut fast = Vec::new();
+        w.text(&mut fast, "hi \"there\"\n");
+        let mut slow = Vec::new();
+        let delta = Delta {
+            content: Some("hi \"there\"\n"),
+            ..Delta::default()
+        };
+        w.choice(&mut slow, delta, None);
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(slow).unwrap()
+        );
         for (choices, usage, tier) in [
             (&choices[..], None, None),
             (&[][..], Some(usage), Some("flex")),

@@ -143,11 +143,7 @@ impl Events {
             StreamEvent::MessageStart => self.ensure_role(out),
             StreamEvent::TextDelta(text) => {
                 self.ensure_role(out);
-                let delta = Delta {
-                    content: Some(&text),
-                    ..Delta::default()
-                };
-                self.ctx.choice(out, delta, None);
+                self.ctx.text(out, &text);
             }
             StreamEvent::Reasoning { block, delta } => {
                 self.ensure_role(out);

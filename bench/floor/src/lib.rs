@@ -5,7 +5,9 @@
 //! - `mechanics`: the host interactions of our filter on a non-streaming
 //!   request with none of its work: pause the request headers, read the
 //!   whole body, write it back, replace the request header map, pause the
-//!   response headers, read the whole response body and write it back;
+//!   response headers, read the whole response body and write it back
+//!   (an event-stream answer: each piece read and written back as it comes,
+//!   the host calls of our streaming path);
 //! - `telemetry`: `mechanics` plus our filter's telemetry host calls: five
 //!   filter-state properties for the access log, three counters and one
 //!   histogram sample.
@@ -50,6 +52,7 @@ impl RootContext for Root {
         if self.mechanics {
             Some(Box::new(Mechanics {
                 telemetry: self.telemetry,
+                streaming: false,
             }))
         } else {
             Some(Box::new(Null))
@@ -71,6 +74,7 @@ thread_local! {
 
 struct Mechanics {
     telemetry: bool,
+    streaming: bool,
 }
 
 impl Context for Mechanics {}
@@ -121,10 +125,21 @@ impl HttpContext for Mechanics {
             return Action::Continue;
         }
         self.set_http_response_header("content-length", None);
+        let content_type = self.get_http_response_header("content-type");
+        if content_type.as_deref() == Some("application/vnd.amazon.eventstream") {
+            self.streaming = true;
+            self.set_http_response_header("content-type", Some("text/event-stream"));
+            return Action::Continue;
+        }
         Action::Pause
     }
 
     fn on_http_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        if self.streaming {
+            let piece = self.get_http_response_body(0, size).unwrap_or_default();
+            self.set_http_response_body(0, size, &piece);
+            return Action::Continue;
+        }
         if !end_of_stream {
             return Action::Pause;
         }
