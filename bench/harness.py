@@ -34,12 +34,24 @@ REGION = "us-east-1"  # of every request the benchmarks send
 CHILDREN = []
 
 
-def spawn(name, argv, env=None, cwd=None):
-    """Start a child in its own process group, output to bench/out/<name>.log."""
+def spawn(name, argv, env=None, cwd=None, cpus=None, idle=False):
+    """Start a child in its own process group, output to bench/out/<name>.log.
+
+    cpus: a set of CPU numbers the child (and every thread it starts) may run
+    on. idle: run it under SCHED_IDLE, for a load generator that must never
+    take the CPU from the process it measures (any normal task that wakes up
+    preempts it at once; it still gets every idle cycle).
+    """
     log = open(os.path.join(OUT, f"{name}.log"), "w")
+
+    def setup():
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+        if idle:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     proc = subprocess.Popen(argv, env=dict(os.environ, **(env or {})), cwd=cwd or ROOT,
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=setup if cpus or idle else None)
     proc.bench_name = name
     CHILDREN.append(proc)
     return proc

@@ -25,7 +25,8 @@ def main(src, dst):
     concs = sorted({int(k.split("/")[1]) for k in load})
     cases = [c for c in ORDER if any(f"{c}/{n}" in load for n in concs)]
 
-    fig, axes = plt.subplots(2, 2, figsize=(14, 10))
+    streams = (R.get("streams") or {}).get("summary")
+    fig, axes = plt.subplots(3 if streams else 2, 2, figsize=(14, 15 if streams else 10))
     axes = axes.flatten()
 
     # throughput
@@ -92,10 +93,61 @@ def main(src, dst):
     else:
         ax.set_axis_off()
 
+    if streams:
+        plot_streams(axes[4], axes[5], R["streams"])
+
     fig.suptitle(f"Bedrock gateway benchmark, {R['date']} "
                  f"({R['machine']['cpus']} CPUs shared by load generator, gateway and upstream)")
     fig.tight_layout()
     fig.savefig(dst, dpi=100)
+
+
+STREAM_CASES = [("bare", "bare Envoy"), ("floor", "Envoy + floor (null wasm)"), ("filter", "Envoy + filter")]
+
+
+def plot_streams(ax_cost, ax_delay, S):
+    """The many-streams part: memory and CPU per open stream and chunk, and each chunk's delay, by N."""
+    ns = [n for n in S["ns"] if str(n) in S["summary"]]
+    width = 0.8 / len(STREAM_CASES)
+    for i, (case, label) in enumerate(STREAM_CASES):
+        xs, cpu, mem = [], [], []
+        for j, n in enumerate(ns):
+            r = S["summary"][str(n)].get(case)
+            if r and "error" not in r and r.get("cpu_per_chunk_us") is not None:
+                xs.append(j + (i - 1) * width)
+                cpu.append(r["cpu_per_chunk_us"])
+                mem.append((r.get("heap_per_stream_kb") or 0) + (r.get("wasm_per_stream_kb") or 0))
+        if not xs:
+            continue
+        bars = ax_cost.bar(xs, cpu, width, label=label, color=f"C{i}")
+        for bar, m in zip(bars, mem, strict=True):
+            ax_cost.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{m:.0f} KiB",
+                         ha="center", va="bottom", fontsize=7)
+    ax_cost.set_xticks(range(len(ns)))
+    ax_cost.set_xticklabels([f"{n:,} streams" for n in ns])
+    ax_cost.set_ylabel("Envoy CPU per delivered chunk, µs")
+    ax_cost.set_title(f"Many {S['seconds']:g} s streams at once: CPU per chunk (bars), "
+                      "memory per open stream (labels: heap + wasm)", fontsize=9)
+    ax_cost.legend(fontsize=8)
+
+    markers = {"50": "o", "99": "^"}
+    for i, (case, label) in enumerate(STREAM_CASES):
+        for q, marker in markers.items():
+            xs, ys = [], []
+            for j, n in enumerate(ns):
+                r = S["summary"][str(n)].get(case)
+                if r and "error" not in r and r["delay_us"].get(q) is not None:
+                    xs.append(j + (i - 1) * 0.2)
+                    ys.append(r["delay_us"][q] / 1000)
+            if xs:
+                ax_delay.plot(xs, ys, marker=marker, linestyle="" if q == "50" else ":", color=f"C{i}",
+                              label=f"{label} p{q}")
+    ax_delay.set_xticks(range(len(ns)))
+    ax_delay.set_xticklabels([f"{n:,} streams" for n in ns])
+    ax_delay.set_ylabel("upstream write → client socket, ms")
+    ax_delay.set_ylim(bottom=0)
+    ax_delay.set_title("Many streams: each chunk's delay (p50 ●, p99 ▲)", fontsize=9)
+    ax_delay.legend(fontsize=7, ncol=2)
 
 
 if __name__ == "__main__":
