@@ -102,7 +102,7 @@ def main(src, dst):
     fig.savefig(dst, dpi=100)
 
 
-STREAM_CASES = [("bare", "bare Envoy"), ("floor", "Envoy + floor (null wasm)"), ("filter", "Envoy + filter")]
+STREAM_CASES = [("bare", "bare Envoy"), ("floor", "Envoy + floor (host calls only)"), ("filter", "Envoy + filter")]
 
 
 def plot_streams(ax_cost, ax_delay, S):

@@ -786,11 +786,16 @@ def pinning():
     return set(cpus[:ENVOY_CONCURRENCY]), set(cpus[ENVOY_CONCURRENCY:])
 
 
-def null_floor(cfg):
-    """The filter's config with bench/floor's wasm in mode `null` (an HTTP context that does nothing)."""
+def mechanics_floor(cfg):
+    """The filter's config with bench/floor's wasm in mode `mechanics`: our host calls, none of the work.
+
+    On the signed ConverseStream request it pauses and reads the request body
+    and writes it back, replaces the header map, and reads and writes back
+    each piece of the answer: the host calls our filter makes per chunk.
+    """
     wasm = wasm_config(cfg)
     wasm["vm_config"]["code"]["local"]["filename"] = FLOOR_WASM
-    wasm["configuration"]["value"] = "null"
+    wasm["configuration"]["value"] = "mechanics"
 
 
 def streams_trial(case, n, rnd, up, target, cpus=None):
@@ -804,7 +809,7 @@ def streams_trial(case, n, rnd, up, target, cpus=None):
     def patch(cfg):
         lift_circuit_breakers(cfg)
         if case == "floor":
-            null_floor(cfg)
+            mechanics_floor(cfg)
     gw = Gateway(name, up["port"], with_filter=case != "bare", patch=patch, cpus=cpus)
     pid = gw.proc.pid
     try:
@@ -910,7 +915,7 @@ def many_streams(R, captured):
               "body": captured["stream"]["body"].decode()}
     targets_ = {
         "bare": signed,
-        "floor": signed,  # the null floor passes the signed Converse request through, as bare Envoy does
+        "floor": signed,  # the floor carries the signed Converse request, as bare Envoy does
         "filter": {"path": "/v1/amazon-bedrock/chat/completions", "headers": openai_headers(),
                    "body": json.dumps(dict(OPENAI_BODY, stream=True))},
     }
@@ -1426,13 +1431,13 @@ def report_streams(S):
     floor_rows = streams_floor(S)
     if floor_rows:
         w("### The host's floor\n")
-        w("`floor` is the filter's Envoy config with bench/floor's wasm in mode `null` (`make floor-wasm`) "
-          "in place of ours: an HTTP context that does nothing, every callback continues, carrying the "
-          "same signed Converse request as bare Envoy. It costs what Envoy and V8 cost for any "
-          "proxy-wasm filter on a stream (the per-stream wasm context on both sides, one call into the VM "
-          "per callback and per chunk), so bare → floor is the host's share and floor → filter ours: "
-          "reading and replacing each chunk (two host calls), decoding the event, writing the SSE "
-          "chunk. Run at the largest N only.\n")
+        w("`floor` is the filter's Envoy config with bench/floor's wasm in mode `mechanics` (`make floor-wasm`) "
+          "in place of ours, carrying the same signed Converse request as bare Envoy: it makes the host calls "
+          "our filter makes on a stream and does none of its work (the request body read and written back, "
+          "the header map replaced, then each piece of the answer read and written back as it comes). So "
+          "bare → floor is what Envoy and V8 cost any proxy-wasm filter that rewrites a stream (the "
+          "per-stream wasm contexts, a call into the VM and two buffer host calls per chunk), and floor → "
+          "filter is ours: decoding each event and writing its SSE chunk. Run at the largest N only.\n")
         w("| N | | bare Envoy | floor (host) | filter | host's share (floor − bare) | ours (filter − floor) |")
         w("|---|---|---|---|---|---|---|")
         for row in floor_rows:

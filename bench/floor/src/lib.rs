@@ -107,7 +107,9 @@ impl HttpContext for Mechanics {
         self.set_http_request_body(0, size, &body);
         let mut headers = self.get_http_request_headers();
         for (k, v) in headers.iter_mut() {
-            if k == ":path" {
+            // An OpenAI request goes to Converse; a Converse request (the
+            // many-streams case sends one, signed) keeps its path.
+            if k == ":path" && !v.starts_with("/model/") {
                 *v = "/model/meta.llama3-8b-instruct-v1%3A0/converse".to_string();
             }
         }

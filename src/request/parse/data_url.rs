@@ -1,4 +1,4 @@
-//! Inline `data:<mime>;base64,<data>` URLs (images today, documents next):
+//! Inline `data:<mime>;base64,<data>` URLs (of images and documents):
 //! the gateway fetches nothing, and passes the base64 on without copying it.
 
 use crate::error::ApiError;
