@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+use aws_smithy_types::base64::encode;
 use bedrock_openai_filter::config::Config;
 use bedrock_openai_filter::exchange::{Effect, Exchange, Step};
 use bedrock_openai_filter::policy::rate_limit::{
@@ -162,21 +163,7 @@ fn short_term_key(region: &str) -> String {
     let url = format!(
         "bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAEXAMPLE%2F20240102%2F{region}%2Fbedrock%2Faws4_request&X-Amz-Date=20240102T030405Z&X-Amz-Expires=43200&X-Amz-SignedHeaders=host&X-Amz-Signature=00&Version=1"
     );
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::from("bedrock-api-key-");
-    for c in url.as_bytes().chunks(3) {
-        let n = c
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..=c.len() {
-            s.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    while !s.len().is_multiple_of(4) {
-        s.push('=');
-    }
-    s
+    format!("bedrock-api-key-{}", encode(url))
 }
 
 // ---------------------------------------------------------------- credentials
