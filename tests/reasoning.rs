@@ -12,36 +12,17 @@ use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseCont
 use bedrock_openai_filter::answer::replay;
 use bedrock_openai_filter::answer::sse::StreamContext;
 use bedrock_openai_filter::answer::stream::StreamTranslator;
-use bedrock_openai_filter::catalog::resolve::Models;
-use bedrock_openai_filter::error::ApiError;
-use bedrock_openai_filter::request::converse::{to_converse, ANSWER_ROOM, BUDGETS};
-use bedrock_openai_filter::request::parse::parse;
+use bedrock_openai_filter::request::converse::{ANSWER_ROOM, BUDGETS};
 use serde_json::{json, Value};
 
 mod support;
-use support::event_frame;
+use support::{event_frame, refused, translated};
 
 const SONNET_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const SONNET_46: &str = "us.anthropic.claude-sonnet-4-6";
 const NOVA_2: &str = "us.amazon.nova-2-lite-v1:0";
 const GPT_OSS: &str = "openai.gpt-oss-120b-1:0";
 const R1: &str = "us.deepseek.r1-v1:0";
-
-fn translate(body: &Value) -> Result<Value, ApiError> {
-    let req = parse(body.to_string().as_bytes(), &Models::default())?;
-    Ok(serde_json::to_value(to_converse(req)?).unwrap())
-}
-
-fn ok(body: Value) -> Value {
-    translate(&body).unwrap_or_else(|e| panic!("{body}: {e}"))
-}
-
-fn refused(body: Value) -> ApiError {
-    match translate(&body) {
-        Ok(v) => panic!("{body} translated into {v}"),
-        Err(e) => e,
-    }
-}
 
 fn ask(model: &str, extra: Value) -> Value {
     let mut body = json!({"model": model, "messages": [{"role": "user", "content": "Why?"}]});
@@ -61,7 +42,7 @@ fn each_effort_becomes_the_families_field() {
         ("xhigh", 8192),
     ] {
         assert!(BUDGETS.iter().any(|(_, b)| *b == budget));
-        let c = ok(ask(SONNET_45, json!({"reasoning_effort": effort})));
+        let c = translated(ask(SONNET_45, json!({"reasoning_effort": effort})));
         assert_eq!(
             c["additionalModelRequestFields"],
             json!({"thinking": {"type": "enabled", "budget_tokens": budget}}),
@@ -81,25 +62,25 @@ fn each_effort_becomes_the_families_field() {
         ("high", "high"),
         ("xhigh", "xhigh"),
     ] {
-        let c = ok(ask(SONNET_46, json!({"reasoning_effort": effort})));
+        let c = translated(ask(SONNET_46, json!({"reasoning_effort": effort})));
         assert_eq!(
             c["additionalModelRequestFields"],
             json!({"thinking": {"type": "adaptive", "display": "summarized"}})
         );
         assert_eq!(c["outputConfig"], json!({"effort": want}), "{effort}");
         let nova_level = if effort == "xhigh" { "high" } else { want };
-        let c = ok(ask(NOVA_2, json!({"reasoning_effort": effort})));
+        let c = translated(ask(NOVA_2, json!({"reasoning_effort": effort})));
         assert_eq!(
             c["additionalModelRequestFields"],
             json!({"reasoningConfig": {"type": "enabled", "maxReasoningEffort": nova_level}})
         );
-        let c = ok(ask(GPT_OSS, json!({"reasoning_effort": effort})));
+        let c = translated(ask(GPT_OSS, json!({"reasoning_effort": effort})));
         assert_eq!(
             c["additionalModelRequestFields"],
             json!({"reasoning_effort": nova_level})
         );
         // DeepSeek R1 always reasons: nothing is sent.
-        let c = ok(ask(R1, json!({"reasoning_effort": effort})));
+        let c = translated(ask(R1, json!({"reasoning_effort": effort})));
         assert!(c.get("additionalModelRequestFields").is_none(), "{c}");
     }
 }
@@ -118,7 +99,7 @@ fn none_or_absence_sends_no_thinking() {
             json!({"reasoning_effort": "none"}),
             json!({"thinking": {"type": "disabled"}}),
         ] {
-            let c = ok(ask(model, extra.clone()));
+            let c = translated(ask(model, extra.clone()));
             assert!(
                 c.get("additionalModelRequestFields").is_none(),
                 "{model} {extra}: {c}"
@@ -130,7 +111,7 @@ fn none_or_absence_sends_no_thinking() {
 
 #[test]
 fn the_anthropic_thinking_extension_is_accepted() {
-    let c = ok(ask(
+    let c = translated(ask(
         SONNET_45,
         json!({"thinking": {"type": "enabled", "budget_tokens": 3000}, "max_tokens": 8000}),
     ));
@@ -142,7 +123,7 @@ fn the_anthropic_thinking_extension_is_accepted() {
         c["inferenceConfig"]["maxTokens"], 8000,
         "a large enough max_tokens is kept"
     );
-    let c = ok(ask(
+    let c = translated(ask(
         SONNET_45,
         json!({"thinking": {"type": "enabled", "budget_tokens": 3000}, "max_tokens": 500}),
     ));
@@ -151,12 +132,12 @@ fn the_anthropic_thinking_extension_is_accepted() {
         "raised above the budget, the answer keeps its 500"
     );
     // Adaptive models take a budget as the effort it stands for.
-    let c = ok(ask(
+    let c = translated(ask(
         SONNET_46,
         json!({"thinking": {"type": "enabled", "budget_tokens": 4096}}),
     ));
     assert_eq!(c["outputConfig"]["effort"], "high");
-    let c = ok(ask(
+    let c = translated(ask(
         SONNET_46,
         json!({"thinking": {"type": "adaptive", "display": "summarized"}}),
     ));
@@ -252,21 +233,21 @@ fn thinking_rules_before_anything_leaves() {
         assert_eq!(e.param.as_deref(), Some("tool_choice"), "{e}");
     }
     // ...and fine without it, or with auto.
-    ok(ask(
+    translated(ask(
         SONNET_45,
         json!({"tools": weather(), "tool_choice": "required"}),
     ));
-    ok(ask(
+    translated(ask(
         SONNET_45,
         json!({"reasoning_effort": "low", "tools": weather(), "tool_choice": "auto"}),
     ));
     // temperature is dropped, top_p below 0.95 too; top_p at 0.95 or above stays.
-    let c = ok(ask(
+    let c = translated(ask(
         SONNET_45,
         json!({"reasoning_effort": "low", "temperature": 0.2, "max_tokens": 9000}),
     ));
     assert_eq!(c["inferenceConfig"], json!({"maxTokens": 9000}));
-    let c = ok(ask(
+    let c = translated(ask(
         NOVA_2.replace("nova-2-lite", "nova-pro").as_str(),
         json!({"temperature": 0.2, "top_p": 0.5}),
     ));
@@ -275,12 +256,12 @@ fn thinking_rules_before_anything_leaves() {
         json!({"temperature": 0.2, "topP": 0.5}),
         "no thinking, nothing dropped"
     );
-    let c = ok(ask(
+    let c = translated(ask(
         SONNET_46,
         json!({"reasoning_effort": "low", "top_p": 0.97}),
     ));
     assert_eq!(c["inferenceConfig"], json!({"topP": 0.97}));
-    let c = ok(ask(
+    let c = translated(ask(
         SONNET_46,
         json!({"reasoning_effort": "low", "top_p": 0.9}),
     ));
@@ -303,7 +284,7 @@ fn tool_loop(with_blocks: bool) -> Value {
 
 #[test]
 fn thinking_blocks_go_back_first_and_unchanged() {
-    let c = ok(tool_loop(true));
+    let c = translated(tool_loop(true));
     let turn = &c["messages"][1];
     assert_eq!(turn["role"], "assistant");
     assert_eq!(
@@ -325,7 +306,7 @@ fn thinking_blocks_go_back_first_and_unchanged() {
 
 #[test]
 fn a_tool_loop_without_its_blocks_goes_without_thinking() {
-    let c = ok(tool_loop(false));
+    let c = translated(tool_loop(false));
     assert!(c.get("additionalModelRequestFields").is_none(), "{c}");
     assert!(c["messages"][1]["content"][0].get("text").is_some());
     // Earlier turns may lack blocks: a finished loop followed by a new question keeps thinking.
@@ -335,7 +316,7 @@ fn a_tool_loop_without_its_blocks_goes_without_thinking() {
         json!({"role": "user", "content": "And tomorrow?"}),
     ]);
     assert_eq!(
-        ok(body)["additionalModelRequestFields"]["thinking"]["type"],
+        translated(body)["additionalModelRequestFields"]["thinking"]["type"],
         "enabled"
     );
 }
@@ -353,7 +334,7 @@ fn a_two_round_tool_loop_is_judged_by_its_first_round() {
     };
     let mut body = tool_loop(true);
     second_round(&mut body);
-    let c = ok(body);
+    let c = translated(body);
     assert_eq!(
         c["additionalModelRequestFields"]["thinking"]["type"], "enabled",
         "{c}"
@@ -365,14 +346,16 @@ fn a_two_round_tool_loop_is_judged_by_its_first_round() {
     // Without the first round's blocks it goes without thinking.
     let mut body = tool_loop(false);
     second_round(&mut body);
-    assert!(ok(body).get("additionalModelRequestFields").is_none());
+    assert!(translated(body)
+        .get("additionalModelRequestFields")
+        .is_none());
 }
 
 #[test]
 fn thinking_blocks_are_dropped_for_models_that_do_not_take_them_back() {
     let mut body = tool_loop(true);
     body["model"] = json!(NOVA_2);
-    let c = ok(body);
+    let c = translated(body);
     let content = &c["messages"][1]["content"];
     assert_eq!(content[0], json!({"text": "Let me look."}), "{c}");
     for bad in [

@@ -11,16 +11,13 @@ use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseCont
 use bedrock_openai_filter::answer::replay;
 use bedrock_openai_filter::answer::sse::StreamContext;
 use bedrock_openai_filter::answer::stream::StreamTranslator;
-use bedrock_openai_filter::catalog::resolve::Models;
-use bedrock_openai_filter::error::ApiError;
 use bedrock_openai_filter::request::converse::{
-    to_converse, DOCUMENT_TEXT, JSON_OBJECT_INSTRUCTION, MAX_CACHE_POINTS,
+    DOCUMENT_TEXT, JSON_OBJECT_INSTRUCTION, MAX_CACHE_POINTS,
 };
-use bedrock_openai_filter::request::parse::parse;
 use serde_json::{json, Value};
 
 mod support;
-use support::event_frame;
+use support::{event_frame, refused, translate_with, translated};
 
 const NATIVE: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const BY_TOOL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
@@ -29,27 +26,6 @@ const LLAMA: &str = "meta.llama3-8b-instruct-v1:0";
 const PNG: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
 const PDF: &str = "JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK";
-
-fn translate(body: &Value) -> Result<Value, ApiError> {
-    translate_with(body, false)
-}
-
-fn translate_with(body: &Value, auto_cache: bool) -> Result<Value, ApiError> {
-    let mut req = parse(body.to_string().as_bytes(), &Models::default())?;
-    req.auto_cache_points = auto_cache;
-    Ok(serde_json::to_value(to_converse(req)?).unwrap())
-}
-
-fn ok(body: Value) -> Value {
-    translate(&body).unwrap_or_else(|e| panic!("{body}: {e}"))
-}
-
-fn refused(body: Value) -> ApiError {
-    match translate(&body) {
-        Ok(v) => panic!("{body} translated into {v}"),
-        Err(e) => e,
-    }
-}
 
 fn schema_format() -> Value {
     json!({"type": "json_schema", "json_schema": {"name": "person", "description": "A person",
@@ -68,7 +44,7 @@ fn body(model: &str, extra: Value) -> Value {
 
 #[test]
 fn json_schema_is_native_output_where_the_model_has_it() {
-    let c = ok(body(NATIVE, json!({"response_format": schema_format()})));
+    let c = translated(body(NATIVE, json!({"response_format": schema_format()})));
     let format = &c["outputConfig"]["textFormat"];
     assert_eq!(format["type"], "json_schema");
     let def = &format["structure"]["jsonSchema"];
@@ -87,7 +63,7 @@ fn json_schema_is_native_output_where_the_model_has_it() {
 
 #[test]
 fn json_schema_is_a_forced_tool_elsewhere() {
-    let c = ok(body(BY_TOOL, json!({"response_format": schema_format()})));
+    let c = translated(body(BY_TOOL, json!({"response_format": schema_format()})));
     assert!(c.get("outputConfig").is_none());
     let config = &c["toolConfig"];
     assert_eq!(config["toolChoice"], json!({"tool": {"name": "person"}}));
@@ -97,7 +73,7 @@ fn json_schema_is_a_forced_tool_elsewhere() {
         json!(["name"])
     );
     // Mistral Large takes `any` but no named tool: one tool, forced with any.
-    let c = ok(body(
+    let c = translated(body(
         "mistral.mistral-large-2402-v1:0",
         json!({"response_format": schema_format()}),
     ));
@@ -138,12 +114,12 @@ fn json_schema_refusals() {
 
 #[test]
 fn json_object_is_an_instruction_for_every_model() {
-    let c = ok(body(
+    let c = translated(body(
         NATIVE,
         json!({"response_format": {"type": "json_object"}}),
     ));
     assert_eq!(c["system"], json!([{"text": JSON_OBJECT_INSTRUCTION}]));
-    let c = ok(body(
+    let c = translated(body(
         "amazon.titan-text-express-v1",
         json!({"response_format": {"type": "json_object"}}),
     ));
@@ -152,7 +128,7 @@ fn json_object_is_an_instruction_for_every_model() {
         "no system prompt: first in the turn"
     );
     // A schema without `schema` is a JSON object too.
-    let c = ok(body(
+    let c = translated(body(
         LLAMA,
         json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}),
     ));
@@ -162,9 +138,9 @@ fn json_object_is_an_instruction_for_every_model() {
 #[test]
 fn strict_tools_only_where_the_model_takes_them() {
     let tools = json!([{"type": "function", "function": {"name": "f", "strict": true, "parameters": {"type": "object"}}}]);
-    let c = ok(body(NATIVE, json!({"tools": tools})));
+    let c = translated(body(NATIVE, json!({"tools": tools})));
     assert_eq!(c["toolConfig"]["tools"][0]["toolSpec"]["strict"], true);
-    let c = ok(body(BY_TOOL, json!({"tools": tools})));
+    let c = translated(body(BY_TOOL, json!({"tools": tools})));
     assert!(c["toolConfig"]["tools"][0]["toolSpec"]
         .get("strict")
         .is_none());
@@ -177,7 +153,7 @@ fn value_bounds_become_words_and_strict_tools_close_their_objects() {
         "tags": {"type": "array", "items": {"type": "string", "maxLength": 20}, "minItems": 1, "maxItems": 5},
         "codes": {"type": "array", "items": {"type": "string"}, "minItems": 2}}});
     let format = json!({"type": "json_schema", "json_schema": {"name": "p", "schema": bounded}});
-    let c = ok(body(NATIVE, json!({"response_format": format})));
+    let c = translated(body(NATIVE, json!({"response_format": format})));
     let def = &c["outputConfig"]["textFormat"]["structure"]["jsonSchema"];
     let schema: Value = serde_json::from_str(def["schema"].as_str().unwrap()).unwrap();
     let age = &schema["properties"]["age"];
@@ -199,14 +175,14 @@ fn value_bounds_become_words_and_strict_tools_close_their_objects() {
         json!([{"type": "function", "function": {"name": "f", "strict": strict,
         "parameters": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}}}}])
     };
-    let c = ok(body(NATIVE, json!({"tools": tools(true)})));
+    let c = translated(body(NATIVE, json!({"tools": tools(true)})));
     let sent = &c["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"];
     assert_eq!(sent["additionalProperties"], false);
     assert_eq!(
         sent["properties"]["n"],
         json!({"type": "integer", "description": "minimum 1"})
     );
-    let c = ok(body(NATIVE, json!({"tools": tools(false)})));
+    let c = translated(body(NATIVE, json!({"tools": tools(false)})));
     let sent = &c["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"];
     assert!(sent.get("additionalProperties").is_none());
     assert_eq!(sent["properties"]["n"]["minimum"], 1);
@@ -330,7 +306,7 @@ fn cached_body(model: &str) -> Value {
 
 #[test]
 fn cache_control_becomes_a_cache_point_after_its_block() {
-    let c = ok(cached_body("us.anthropic.claude-sonnet-4-5-20250929-v1:0"));
+    let c = translated(cached_body("us.anthropic.claude-sonnet-4-5-20250929-v1:0"));
     // Five markers: the earliest (the tool's) is dropped, the last four kept.
     assert_eq!(c["toolConfig"]["tools"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -357,14 +333,14 @@ fn cache_control_becomes_a_cache_point_after_its_block() {
 #[test]
 fn cache_points_follow_the_models_positions_and_ttl() {
     // Claude 3.7: caching, but no 1h time to live.
-    let c = ok(cached_body("us.anthropic.claude-3-7-sonnet-20250219-v1:0"));
+    let c = translated(cached_body("us.anthropic.claude-3-7-sonnet-20250219-v1:0"));
     assert_eq!(c["system"][1], json!({"cachePoint": {"type": "default"}}));
     // Nova: no cache points in tools.
-    let c = ok(cached_body(NOVA));
+    let c = translated(cached_body(NOVA));
     assert!(!c["toolConfig"].to_string().contains("cachePoint"));
     assert_eq!(c["system"][1], json!({"cachePoint": {"type": "default"}}));
     // No caching at all: every marker dropped.
-    let c = ok(cached_body("anthropic.claude-3-haiku-20240307-v1:0"));
+    let c = translated(cached_body("anthropic.claude-3-haiku-20240307-v1:0"));
     assert!(!c.to_string().contains("cachePoint"), "{c}");
 }
 
@@ -426,7 +402,7 @@ fn file(data: &str, name: Option<&str>) -> Value {
 
 #[test]
 fn file_parts_become_named_documents() {
-    let c = ok(
+    let c = translated(
         json!({"model": NOVA, "messages": [{"role": "user", "content": [
         {"type": "text", "text": "Compare."},
         file(&format!("data:application/pdf;base64,{PDF}"), Some("Q3 report.pdf")),
@@ -446,7 +422,7 @@ fn file_parts_become_named_documents() {
 
 #[test]
 fn documents_get_the_text_bedrock_wants_beside_them_and_stay_within_limits() {
-    let c = ok(
+    let c = translated(
         json!({"model": NOVA, "messages": [{"role": "user", "content": [
         file(&format!("data:application/pdf;base64,{PDF}"), None)]}]}),
     );
@@ -505,7 +481,7 @@ fn document_refusals_name_the_part() {
 
 #[test]
 fn tool_results_carry_images_and_documents() {
-    let c = ok(json!({"model": NATIVE,
+    let c = translated(json!({"model": NATIVE,
         "tools": [{"type": "function", "function": {"name": "shot", "parameters": {"type": "object"}}}],
         "messages": [
             {"role": "user", "content": "Take a screenshot."},

@@ -1,10 +1,19 @@
 //! Helpers shared by the integration tests and the micro-benchmarks (each is
 //! its own crate and includes this module with `mod support;`; benches/micro.rs
 //! by path).
-#![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+use bedrock_openai_filter::catalog::resolve::Models;
+use bedrock_openai_filter::error::ApiError;
+use bedrock_openai_filter::request::converse::to_converse;
+use bedrock_openai_filter::request::parse::parse;
 use serde_json::Value;
 
 /// An event-stream frame with string `headers` and the JSON `payload`,
@@ -86,4 +95,30 @@ pub fn split_frames(mut bytes: &[u8]) -> Vec<&[u8]> {
         bytes = rest;
     }
     out
+}
+
+/// The Converse body `body` (an OpenAI request) becomes, as JSON, with the
+/// project's `prompt_caching: "auto"` when `auto_cache`.
+pub fn translate_with(body: &Value, auto_cache: bool) -> Result<Value, ApiError> {
+    let mut req = parse(body.to_string().as_bytes(), &Models::default())?;
+    req.auto_cache_points = auto_cache;
+    Ok(serde_json::to_value(to_converse(req)?).unwrap())
+}
+
+/// [`translate_with`] without a caching policy.
+pub fn translate(body: &Value) -> Result<Value, ApiError> {
+    translate_with(body, false)
+}
+
+/// The Converse body of `body`, which must translate.
+pub fn translated(body: Value) -> Value {
+    translate(&body).unwrap_or_else(|e| panic!("{body}: {e}"))
+}
+
+/// The error `body` is refused with, which it must be.
+pub fn refused(body: Value) -> ApiError {
+    match translate(&body) {
+        Ok(v) => panic!("{body} translated into {v}"),
+        Err(e) => e,
+    }
 }
