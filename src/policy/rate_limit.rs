@@ -31,12 +31,17 @@ impl RateLimiter for Unlimited {
 /// A token window as stored: `(window, tokens)`.
 pub type TokenWindow = (u64, u64);
 
+/// What `stored` counted in the window of `now_secs` (nothing once that window has passed).
+fn in_window<T: Default>(stored: Option<(u64, T)>, now_secs: u64) -> T {
+    match stored {
+        Some((w, n)) if w == now_secs / 60 => n,
+        _ => T::default(),
+    }
+}
+
 /// The tokens counted in the current window of `stored` at `now_secs`.
 pub fn tokens_in_window(stored: Option<TokenWindow>, now_secs: u64) -> u64 {
-    match stored {
-        Some((w, t)) if w == now_secs / 60 => t,
-        _ => 0,
-    }
+    in_window(stored, now_secs)
 }
 
 /// `Err(retry_after)` once the window's tokens reached `budget`.
@@ -79,15 +84,11 @@ pub fn next_count(
     now_secs: u64,
     per_minute: u32,
 ) -> Result<(u64, u32), u64> {
-    let window = now_secs / 60;
-    let count = match stored {
-        Some((w, c)) if w == window => c,
-        _ => 0,
-    };
+    let count = in_window(stored, now_secs);
     if count >= per_minute {
         return Err(60 - now_secs % 60);
     }
-    Ok((window, count + 1))
+    Ok((now_secs / 60, count + 1))
 }
 
 /// Encodes a window state as 12 bytes (window u64 LE, count u32 LE).

@@ -6,6 +6,7 @@ use crate::policy::rate_limit::{
 };
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::Status;
+use std::convert::Infallible;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// CAS retries before giving up (then the request is admitted: fail open on contention).
@@ -30,14 +31,35 @@ fn now_secs() -> u64 {
 /// Creates the project's counters if no worker has yet, so that every later
 /// update is a compare-and-swap (a first write without CAS could be lost).
 pub fn init(project: &str) {
-    let key = key(project);
-    if let Ok((None, _)) = hostcalls::get_shared_data(&key) {
-        let _ = hostcalls::set_shared_data(&key, Some(&encode((0, 0))), None);
+    create(&key(project), &encode((0, 0)));
+    create(&token_key(project), &encode_tokens((0, 0)));
+}
+
+fn create(key: &str, initial: &[u8]) {
+    if let Ok((None, _)) = hostcalls::get_shared_data(key) {
+        let _ = hostcalls::set_shared_data(key, Some(initial), None);
     }
-    let key = token_key(project);
-    if let Ok((None, _)) = hostcalls::get_shared_data(&key) {
-        let _ = hostcalls::set_shared_data(&key, Some(&encode_tokens((0, 0))), None);
+}
+
+/// Reads the shared data under `key`, and stores what `next` makes of it
+/// with compare-and-swap, again while another worker's write wins (at most
+/// `MAX_ATTEMPTS` times). `next`'s `Err` stores nothing and is returned. A
+/// host that fails to read or write stores nothing: the limit admits.
+fn update<const N: usize, E>(
+    key: &str,
+    mut next: impl FnMut(Option<&[u8]>) -> Result<[u8; N], E>,
+) -> Result<(), E> {
+    for _ in 0..MAX_ATTEMPTS {
+        let Ok((data, cas)) = hostcalls::get_shared_data(key) else {
+            return Ok(());
+        };
+        let bytes = next(data.as_deref())?;
+        match hostcalls::set_shared_data(key, Some(&bytes), cas) {
+            Err(Status::CasMismatch) => continue,
+            _ => return Ok(()),
+        }
     }
+    Ok(())
 }
 
 /// The host side of [`RateLimiter`].
@@ -46,20 +68,10 @@ pub struct SharedLimiter;
 
 impl RateLimiter for SharedLimiter {
     fn acquire(&mut self, project: &str, per_minute: u32) -> Result<(), u64> {
-        let key = key(project);
         let now = now_secs();
-        for _ in 0..MAX_ATTEMPTS {
-            let Ok((data, cas)) = hostcalls::get_shared_data(&key) else {
-                return Ok(());
-            };
-            let next = next_count(data.as_deref().and_then(decode), now, per_minute)?;
-            match hostcalls::set_shared_data(&key, Some(&encode(next)), cas) {
-                Ok(()) => return Ok(()),
-                Err(Status::CasMismatch) => continue,
-                Err(_) => return Ok(()),
-            }
-        }
-        Ok(())
+        update(&key(project), |data| {
+            next_count(data.and_then(decode), now, per_minute).map(encode)
+        })
     }
 
     fn tokens_left(&mut self, project: &str, budget: u64) -> Result<(), u64> {
@@ -72,17 +84,13 @@ impl RateLimiter for SharedLimiter {
     }
 
     fn spend_tokens(&mut self, project: &str, tokens: u64) {
-        let key = token_key(project);
         let now = now_secs();
-        for _ in 0..MAX_ATTEMPTS {
-            let Ok((data, cas)) = hostcalls::get_shared_data(&key) else {
-                return;
-            };
-            let next = add_tokens(data.as_deref().and_then(decode_tokens), now, tokens);
-            match hostcalls::set_shared_data(&key, Some(&encode_tokens(next)), cas) {
-                Err(Status::CasMismatch) => continue,
-                _ => return,
-            }
-        }
+        let _: Result<(), Infallible> = update(&token_key(project), |data| {
+            Ok(encode_tokens(add_tokens(
+                data.and_then(decode_tokens),
+                now,
+                tokens,
+            )))
+        });
     }
 }
