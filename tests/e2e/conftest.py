@@ -113,6 +113,7 @@ class Standin:
 
 class Gateway:
     def __init__(self, port, admin_port, proc, log_path):
+        self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.base_url = f"{self.url}/v1/amazon-bedrock"
         self.admin_url = f"http://127.0.0.1:{admin_port}"
@@ -140,26 +141,32 @@ def standin(tmp_path_factory):
     stop(proc)
 
 
+def launch_gateway(work, env, *args, what="gateway"):
+    """`make run`'s launcher (scripts/gateway.py) with the environment `env`,
+    on fresh ports, Envoy's log in work/envoy.log and the launcher's in
+    work/launcher.log: the Gateway once Envoy is ready (stop it with
+    stop(g.proc)). `args` are the launcher's options."""
+    port, admin_port = free_port(), free_port()
+    log_path = str(work / "envoy.log")
+    with open(work / "launcher.log", "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, GATEWAY_PY, "--log-path", log_path, *args],
+            cwd=ROOT, env=dict(env, GATEWAY_PORT=str(port), ADMIN_PORT=str(admin_port)),
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    g = Gateway(port, admin_port, proc, log_path)
+    wait_until(proc, lambda: http_get(f"{g.admin_url}/ready") == (200, "LIVE\n"), what, log_path)
+    return g
+
+
 @pytest.fixture(scope="session")
 def gateway(standin, tmp_path_factory):
     if not os.path.isfile(WASM):
         pytest.fail(f"{WASM} missing: run `make wasm` (make test does)")
-    port, admin_port = free_port(), free_port()
-    workdir = tmp_path_factory.mktemp("gateway")
-    log_path = str(workdir / "envoy.log")
-    env = dict(os.environ, GATEWAY_PORT=str(port), ADMIN_PORT=str(admin_port),
-               PROJECT_API_KEYS=PROJECT_API_KEYS,
-               AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url)
-    with open(workdir / "launcher.log", "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, GATEWAY_PY, "--log-path", log_path, "--log-level", "debug", "--flush-ms", "100",
-             "--concurrency", "2"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    g = Gateway(port, admin_port, proc, log_path)
-    wait_until(proc, lambda: http_get(f"{g.admin_url}/ready") == (200, "LIVE\n"), "gateway",
-               log_path)
+    env = dict(os.environ, PROJECT_API_KEYS=PROJECT_API_KEYS, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url)
+    g = launch_gateway(tmp_path_factory.mktemp("gateway"), env, "--log-level", "debug", "--flush-ms", "100",
+                       "--concurrency", "2")
     yield g
-    stop(proc)
+    stop(g.proc)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from e2e.conftest import GATEWAY_PY, ROOT, WASM, free_port, http_get, stop, wait_until
+from e2e.conftest import ROOT, WASM, free_port, http_get, launch_gateway, stop, wait_until
 from e2e.keys import PROJECT_API_KEYS, PROJECT_KEY_ALPHA, aws_headers
 
 SLOW = os.path.join(ROOT, "bench", "slow_upstream.py")
@@ -44,17 +44,11 @@ def slow_gateway(slow, tmp_path_factory):
     """A gateway with the filter whose Bedrock endpoint is the slow upstream."""
     if not os.path.isfile(WASM):
         pytest.fail(f"{WASM} missing: run `make wasm` (make test does)")
-    port, admin = free_port(), free_port()
-    work = tmp_path_factory.mktemp("slowgw")
-    env = dict(os.environ, GATEWAY_PORT=str(port), ADMIN_PORT=str(admin), PROJECT_API_KEYS=PROJECT_API_KEYS,
+    env = dict(os.environ, PROJECT_API_KEYS=PROJECT_API_KEYS,
                AWS_ENDPOINT_URL_BEDROCK_RUNTIME=f"http://127.0.0.1:{slow}")
-    with open(work / "launcher.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, GATEWAY_PY, "--log-path", str(work / "envoy.log")],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    wait_until(proc, lambda: http_get(f"http://127.0.0.1:{admin}/ready") == (200, "LIVE\n"), "gateway",
-               str(work / "envoy.log"))
-    yield port
-    stop(proc)
+    g = launch_gateway(tmp_path_factory.mktemp("slowgw"), env, what="slow-upstream gateway")
+    yield g.port
+    stop(g.proc)
 
 
 def run_client(tmp_path, port, path, headers, body, streams=STREAMS, deadline_s=SECONDS + 10):

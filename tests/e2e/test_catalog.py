@@ -16,7 +16,7 @@ import openai
 import pytest
 import requests
 
-from e2e.conftest import GATEWAY_PY, ROOT, Gateway, free_port, http_get, stop, wait_until
+from e2e.conftest import GATEWAY_PY, ROOT, launch_gateway, stop
 from e2e.helpers import SEED_MESSAGES, assert_openai_error, chat_body, default_headers, node, post
 from e2e.keys import PERMANENT, aws_headers
 
@@ -231,24 +231,16 @@ def dgw(standin, tmp_path_factory):
     work = tmp_path_factory.mktemp("catalog-gateway")
     (work / "models.json").write_text(json.dumps(DECLARED))
     (work / "policies.json").write_text(json.dumps({"listed": {"allowed_models": LISTED}}))
-    port, admin = free_port(), free_port()
-    env = dict(os.environ, GATEWAY_PORT=str(port), ADMIN_PORT=str(admin),
-               PROJECT_API_KEYS=",".join(f"{n}={k}" for n, k in KEYS.items()),
+    env = dict(os.environ, PROJECT_API_KEYS=",".join(f"{n}={k}" for n, k in KEYS.items()),
                PROJECT_POLICIES=str(work / "policies.json"), BEDROCK_MODELS_FILE=str(work / "models.json"),
                AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url)
-    log = str(work / "envoy.log")
-    with open(work / "launcher.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, GATEWAY_PY, "--log-path", log, "--concurrency", "1",
-                                 "--flush-ms", "100"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    g = Gateway(port, admin, proc, log)
-    wait_until(proc, lambda: http_get(f"{g.admin_url}/ready") == (200, "LIVE\n"), "catalog gateway", log)
+    g = launch_gateway(work, env, "--concurrency", "1", "--flush-ms", "100", what="catalog gateway")
     # The application inference profile exists in the stand-in's "account".
     r = requests.post(f"{standin.url}/_standin/inference-profiles", timeout=5,
                       json={"arn": ARN, "model": "anthropic.claude-3-5-sonnet-20240620-v1:0"})
     assert r.status_code == 200, r.text
     yield g
-    stop(proc)
+    stop(g.proc)
 
 
 def dclient(gw, project, region="us-east-1"):

@@ -13,8 +13,6 @@ The stand-in checks every signature with botocore and knows the Bedrock API keys
 import hashlib
 import json
 import os
-import subprocess
-import sys
 
 import openai
 import pytest
@@ -22,7 +20,7 @@ import requests
 from aws_bedrock_token_generator import BedrockTokenGenerator
 from botocore.credentials import Credentials
 
-from e2e.conftest import GATEWAY_PY, ROOT, Gateway, free_port, http_get, stop, wait_until
+from e2e.conftest import launch_gateway, stop
 from e2e.helpers import LLAMA, SECRETS, assert_openai_error, chat_body, post
 from e2e.keys import PERMANENT, PROJECT_KEY_ALPHA, TEMPORARY, aws_headers
 from standin.credentials import BEARER_LONG_TERM
@@ -42,20 +40,12 @@ def credentials_file(creds):
 
 def start_gateway(standin, work, signer_credentials, extra_env=None):
     (work / "policies.json").write_text(json.dumps(POLICIES))
-    port, admin = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(GATEWAY_PORT=str(port), ADMIN_PORT=str(admin),
-               PROJECT_API_KEYS=",".join(f"{n}={k}" for n, k in KEYS.items()),
+    env.update(PROJECT_API_KEYS=",".join(f"{n}={k}" for n, k in KEYS.items()),
                PROJECT_POLICIES=str(work / "policies.json"), AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url,
                ENVOY_SIGNER_REGION="us-west-2", ENVOY_SIGNER_CREDENTIALS=signer_credentials,
                **(extra_env or {}))
-    log = str(work / "envoy.log")
-    with open(work / "launcher.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, GATEWAY_PY, "--log-path", log], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    g = Gateway(port, admin, proc, log)
-    wait_until(proc, lambda: http_get(f"{g.admin_url}/ready") == (200, "LIVE\n"), "credentials gateway", log)
-    return g
+    return launch_gateway(work, env, what="credentials gateway")
 
 
 @pytest.fixture(scope="module")
@@ -241,19 +231,13 @@ def proxy_bearer_gw(standin, tmp_path_factory):
     """`credentials: environment` with only AWS_BEARER_TOKEN_BEDROCK in the proxy's environment."""
     work = tmp_path_factory.mktemp("proxy-bearer")
     (work / "policies.json").write_text(json.dumps({"envb": {"credentials": "environment"}}))
-    port, admin = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(GATEWAY_PORT=str(port), ADMIN_PORT=str(admin), PROJECT_API_KEYS="envb=sk-cred-envb-0000000000000003",
+    env.update(PROJECT_API_KEYS="envb=sk-cred-envb-0000000000000003",
                PROJECT_POLICIES=str(work / "policies.json"), AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url,
                AWS_BEARER_TOKEN_BEDROCK=BEARER_LONG_TERM, AWS_REGION="us-east-1")
-    log = str(work / "envoy.log")
-    with open(work / "launcher.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, GATEWAY_PY, "--log-path", log], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    g = Gateway(port, admin, proc, log)
-    wait_until(proc, lambda: http_get(f"{g.admin_url}/ready") == (200, "LIVE\n"), "proxy-bearer gateway", log)
+    g = launch_gateway(work, env, what="proxy-bearer gateway")
     yield g
-    stop(proc)
+    stop(g.proc)
 
 
 def test_the_proxy_s_own_bedrock_api_key(proxy_bearer_gw, standin):

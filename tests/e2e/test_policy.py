@@ -16,15 +16,13 @@ import concurrent.futures
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 
 import openai
 import pytest
 import requests
 
-from e2e.conftest import GATEWAY_PY, ROOT, Gateway, free_port, http_get, stop, wait_until
+from e2e.conftest import ROOT, launch_gateway, stop
 from e2e.helpers import CLAUDE, LLAMA, SEED_MESSAGES, assert_openai_error, chat_body, post
 from e2e.keys import PERMANENT, aws_headers
 
@@ -51,24 +49,18 @@ POLICIES = {
 def pgw(standin, tmp_path_factory):
     work = tmp_path_factory.mktemp("policy-gateway")
     (work / "policies.json").write_text(json.dumps(POLICIES))
-    port, admin = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(GATEWAY_PORT=str(port), ADMIN_PORT=str(admin),
-               PROJECT_API_KEYS=",".join(f"{n}={k}" for n, k in KEYS.items()),
+    env.update(PROJECT_API_KEYS=",".join(f"{n}={k}" for n, k in KEYS.items()),
                PROJECT_POLICIES=str(work / "policies.json"),
                AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url,
                AWS_ACCESS_KEY_ID=PERMANENT["access_key_id"],
                AWS_SECRET_ACCESS_KEY=PERMANENT["secret_access_key"], AWS_REGION="us-west-2")
-    log, access = str(work / "envoy.log"), str(work / "access.log")
-    with open(work / "launcher.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, GATEWAY_PY, "--log-path", log, "--concurrency", "2",
-                                 "--flush-ms", "100", "--access-log-path", access],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    g = Gateway(port, admin, proc, log)
+    access = str(work / "access.log")
+    g = launch_gateway(work, env, "--concurrency", "2", "--flush-ms", "100", "--access-log-path", access,
+                       what="policy gateway")
     g.access_log = access
-    wait_until(proc, lambda: http_get(f"{g.admin_url}/ready") == (200, "LIVE\n"), "policy gateway", log)
     yield g
-    stop(proc)
+    stop(g.proc)
 
 
 def headers(project, **extra):
