@@ -11,6 +11,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from . import bearer, credentials
 
@@ -25,6 +26,19 @@ def client(url, cred=credentials.PERMANENT, region=REGION):
         aws_access_key_id=cred["access_key_id"], aws_secret_access_key=cred["secret_access_key"],
         aws_session_token=cred.get("session_token"),
         config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=10))
+
+
+def refused(c, model, messages, stream=False, code="ValidationException", status=400, **kwargs):
+    """The error message of a Converse (``stream``: ConverseStream) call by the botocore
+    client ``c`` that must fail with the error ``code`` and HTTP ``status``."""
+    call = c.converse_stream if stream else c.converse
+    try:
+        call(modelId=model, messages=messages, **kwargs)
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == code, e.response["Error"]
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == status, e.response["ResponseMetadata"]
+        return e.response["Error"]["Message"]
+    raise AssertionError(f"{model}: the call was not refused")
 
 
 def model_path(model_id, operation="converse"):

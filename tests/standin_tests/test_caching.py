@@ -2,7 +2,6 @@
 read/write counts in usage (Converse and ConverseStream, through botocore)."""
 
 import pytest
-from botocore.exceptions import ClientError
 
 from standin import caching, reasoning, testing
 
@@ -29,14 +28,8 @@ def converse(url, model, messages=HI, **kwargs):
     return client(url, model).converse(modelId=model, messages=messages, **kwargs)
 
 
-def refused(url, model, messages=HI, stream=False, code="ValidationException", status=400, **kwargs):
-    c = client(url, model)
-    call = c.converse_stream if stream else c.converse
-    with pytest.raises(ClientError) as info:
-        call(modelId=model, messages=messages, **kwargs)
-    assert info.value.response["Error"]["Code"] == code
-    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
-    return info.value.response["Error"]["Message"]
+def refused(url, model, messages=HI, stream=False, **kwargs):
+    return testing.refused(client(url, model), model, messages, stream, **kwargs)
 
 
 def user(*blocks):

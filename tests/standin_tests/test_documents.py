@@ -5,7 +5,6 @@ import base64
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 
 from standin import documents, testing
 
@@ -47,13 +46,7 @@ def converse(url, model, messages, **kwargs):
 
 
 def refused(url, model, messages, stream=False, **kwargs):
-    c = testing.client(url)
-    call = c.converse_stream if stream else c.converse
-    with pytest.raises(ClientError) as info:
-        call(modelId=model, messages=messages, **kwargs)
-    assert info.value.response["Error"]["Code"] == "ValidationException"
-    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    return info.value.response["Error"]["Message"]
+    return testing.refused(testing.client(url), model, messages, stream, **kwargs)
 
 
 def tool_turns(*result_content):

@@ -8,7 +8,6 @@ import json
 
 import pytest
 from botocore.eventstream import EventStreamBuffer
-from botocore.exceptions import ClientError
 
 from standin import reasoning, testing
 
@@ -44,13 +43,7 @@ def converse(url, model, messages=HI, **kwargs):
 
 def refused(url, model, messages=HI, stream=False, **kwargs):
     """The ValidationException message of a call that must be refused."""
-    c = client(url, model)
-    call = c.converse_stream if stream else c.converse
-    with pytest.raises(ClientError) as info:
-        call(modelId=model, messages=messages, **kwargs)
-    assert info.value.response["Error"]["Code"] == "ValidationException"
-    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    return info.value.response["Error"]["Message"]
+    return testing.refused(client(url, model), model, messages, stream, **kwargs)
 
 
 def script(url, behaviour):

@@ -5,7 +5,6 @@ ConverseStream, through botocore's own client)."""
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 from jsonschema import Draft202012Validator
 
 from standin import testing
@@ -36,13 +35,7 @@ def converse(url, model, messages=HI, **kwargs):
 
 
 def refused(url, model, messages=HI, stream=False, **kwargs):
-    c = testing.client(url)
-    call = c.converse_stream if stream else c.converse
-    with pytest.raises(ClientError) as info:
-        call(modelId=model, messages=messages, **kwargs)
-    assert info.value.response["Error"]["Code"] == "ValidationException"
-    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    return info.value.response["Error"]["Message"]
+    return testing.refused(testing.client(url), model, messages, stream, **kwargs)
 
 
 def answer_text(out):

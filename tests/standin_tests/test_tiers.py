@@ -5,7 +5,6 @@ import json
 import re
 
 import pytest
-from botocore.exceptions import ClientError
 
 from standin import testing, tiers
 
@@ -26,13 +25,7 @@ def metadata(url, model, **kwargs):
 
 
 def refused(url, model, stream=False, **kwargs):
-    c = testing.client(url)
-    call = c.converse_stream if stream else c.converse
-    with pytest.raises(ClientError) as info:
-        call(modelId=model, messages=HI, **kwargs)
-    assert info.value.response["Error"]["Code"] == "ValidationException"
-    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    return info.value.response["Error"]["Message"]
+    return testing.refused(testing.client(url), model, HI, stream, **kwargs)
 
 
 # -- serviceTier ------------------------------------------------------------------------------------
