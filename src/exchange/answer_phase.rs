@@ -6,6 +6,7 @@ use crate::answer::buffered::{rewrite_buffered, stream_context, Buffering, Mode,
 use crate::answer::eventstream::DEFAULT_MAX_BUFFERED;
 use crate::answer::stream::StreamTranslator;
 use crate::error::ApiError;
+use crate::exchange::record::Summary;
 use crate::exchange::step::{BodyProgress, Effect, Step, Verdict};
 use crate::header::{first, HeaderPair};
 use crate::policy::rate_limit::RateLimiter;
@@ -13,14 +14,15 @@ use crate::policy::rate_limit::RateLimiter;
 impl<L: RateLimiter> Exchange<L> {
     fn note(&mut self, rewritten: &Rewritten) {
         self.record.status = Some(rewritten.status);
-        self.record.usage = rewritten.summary.usage;
-        self.record.finish_reason = rewritten.summary.finish_reason;
-        self.spend_tokens();
+        self.note_summary(rewritten.summary);
     }
 
-    /// Counts the answer's tokens against the project's budget, once its usage is known.
-    fn spend_tokens(&mut self) {
-        let (Some(project), Some(usage)) = (&self.record.project, self.record.usage) else {
+    /// Records what the finished answer's translation learned, and counts
+    /// its tokens against the project's budget once its usage is known.
+    fn note_summary(&mut self, summary: Summary) {
+        self.record.usage = summary.usage;
+        self.record.finish_reason = summary.finish_reason;
+        let (Some(project), Some(usage)) = (&self.record.project, summary.usage) else {
             return;
         };
         if project.policy.tokens_per_minute.is_some() {
@@ -150,10 +152,7 @@ impl<L: RateLimiter> Exchange<L> {
                 let mut out = tr.feed(body);
                 if end_of_stream {
                     out.extend(tr.finish());
-                    let summary = tr.summary();
-                    self.record.usage = summary.usage;
-                    self.record.finish_reason = summary.finish_reason;
-                    self.spend_tokens();
+                    self.note_summary(tr.summary());
                 } else {
                     self.state = State::Streaming(tr);
                 }
