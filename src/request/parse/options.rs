@@ -6,6 +6,7 @@
 //! latency-optimized version, and Bedrock's limits on metadata, are checked
 //! when the Converse request is built (the project's policy decides first).
 
+use super::fields::take_opt_string;
 use crate::error::ApiError;
 use serde_json::{Map, Value};
 
@@ -124,11 +125,7 @@ pub fn parse_options(obj: &mut Map<String, Value>) -> Result<Options, ApiError> 
             ))
         }
     };
-    let user = match obj.remove("user") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err(ApiError::invalid("user", "`user` must be a string.")),
-    };
+    let user = take_opt_string(obj, "user", &|| "user".into())?;
     let metadata = match obj.remove("metadata") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(m)) => m
