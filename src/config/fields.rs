@@ -72,6 +72,15 @@ impl Fields {
         }
     }
 
+    /// An optional boolean.
+    pub fn bool(&mut self, key: &str) -> Result<Option<bool>, String> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(_) => Err(format!("{} must be true or false", self.path_of(key))),
+        }
+    }
+
     /// An optional array.
     pub fn array(&mut self, key: &str) -> Result<Option<Vec<Value>>, String> {
         match self.take(key) {

@@ -146,16 +146,7 @@ impl RawPolicy {
             Some(1) => Some(Latency::Optimized),
             Some(_) => Some(Latency::Standard),
         };
-        let request_metadata = match f.take("request_metadata") {
-            None => None,
-            Some(serde_json::Value::Bool(b)) => Some(b),
-            Some(_) => {
-                return Err(format!(
-                    "{} must be true or false",
-                    f.path_of("request_metadata")
-                ))
-            }
-        };
+        let request_metadata = f.bool("request_metadata")?;
         let prompt_caching = match f.one_of("prompt_caching", &["off", "auto"])? {
             Some(1) => PromptCaching::Auto,
             _ => PromptCaching::Off,
