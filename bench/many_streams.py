@@ -44,7 +44,6 @@ import array
 import bisect
 import errno
 import json
-import math
 import re
 import resource
 import select
@@ -60,9 +59,13 @@ ANC = socket.CMSG_SPACE(16)  # one struct timespec
 
 
 def quantile(sorted_xs, p):
+    """The p-th percentile of sorted_xs (nearest rank: the ceil(p·n/100)-th), or None.
+
+    p·n is formed before the division, so that 99.9 % of 1,000 is rank 999
+    (p / 100 · n gives 999.0000000000001 in floating point, rank 1,000)."""
     if not sorted_xs:
         return None
-    return sorted_xs[min(len(sorted_xs) - 1, max(0, int(math.ceil(p / 100 * len(sorted_xs))) - 1))]
+    return sorted_xs[min(len(sorted_xs) - 1, max(0, int(-(-p * len(sorted_xs) // 100)) - 1))]
 
 
 class Stream:

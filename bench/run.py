@@ -113,6 +113,7 @@ from harness import (
     vm_rss_kb,
     wait_ready,
 )
+from many_streams import quantile  # nearest rank, as the client reports its own delays
 from standin import eventstream  # tests/standin: harness put tests/ on sys.path
 
 VENVS = os.path.join(BENCH, ".venvs")
@@ -700,15 +701,8 @@ def quiet_delays(path, steal):
             continue
         kept.append(pairs[i + 1] / 1000)
     kept.sort()
-    return {"quiet_delay_us": {q: quantiles_at(kept, float(q)) for q in ("50", "90", "99", "99.9")},
+    return {"quiet_delay_us": {q: quantile(kept, float(q)) for q in ("50", "90", "99", "99.9")},
             "quiet_chunks": len(kept), "quiet_share": 1 - lost / span if span else 1.0}
-
-
-def quantiles_at(sorted_xs, p):
-    """The p-th percentile of sorted_xs (nearest rank), or None."""
-    if not sorted_xs:
-        return None
-    return sorted_xs[min(len(sorted_xs) - 1, max(0, int(-(-p * len(sorted_xs) // 100)) - 1))]
 
 
 def tcmalloc_kb(admin):
