@@ -126,8 +126,9 @@ impl RawPolicy {
         let service_tier = match f.object("service_tier", &["default", "pin"])? {
             None => None,
             Some(mut t) => {
-                let default = t.one_of("default", &ServiceTier::NAMES)?;
-                let pin = t.one_of("pin", &ServiceTier::NAMES)?;
+                let names = ServiceTier::ALL.map(ServiceTier::name);
+                let default = t.one_of("default", &names)?;
+                let pin = t.one_of("pin", &names)?;
                 let tier = |i: usize| ServiceTier::ALL.get(i).copied();
                 match (default.and_then(tier), pin.and_then(tier)) {
                     (Some(d), None) => Some(TierRule::Default(d)),

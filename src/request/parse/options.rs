@@ -22,14 +22,12 @@ pub enum ServiceTier {
 }
 
 impl ServiceTier {
-    /// Every tier, in the order of [`ServiceTier::NAMES`].
+    /// Every tier.
     pub const ALL: [ServiceTier; 3] = [
         ServiceTier::Priority,
         ServiceTier::Default,
         ServiceTier::Flex,
     ];
-    /// The tiers' names, as OpenAI and Converse spell them.
-    pub const NAMES: [&'static str; 3] = ["priority", "default", "flex"];
 
     /// The name both APIs use.
     pub fn name(self) -> &'static str {
