@@ -16,6 +16,10 @@ struct File {
     #[allow(dead_code)] // documentation for readers of the file
     about: String,
     sources: BTreeMap<String, String>,
+    /// Geo prefixes of system-defined cross-region inference profiles.
+    geo_prefixes: Vec<String>,
+    /// Keys of `sources` the geo prefixes come from.
+    geo_prefixes_sources: Vec<String>,
     models: Vec<Row>,
 }
 
@@ -48,11 +52,6 @@ struct Row {
     sources: Vec<String>,
 }
 
-/// Geo prefixes of system-defined cross-region inference profiles.
-const GEOS: &[&str] = &[
-    "us", "eu", "apac", "jp", "au", "us-gov", "global", "ca", "in",
-];
-
 fn variant(value: &str, allowed: &[(&str, &str)], what: &str, id: &str) -> Result<String, String> {
     allowed
         .iter()
@@ -73,22 +72,24 @@ fn flags(values: &[String], allowed: &[&str], what: &str, id: &str) -> Result<Ve
         .collect())
 }
 
-fn id_ok(id: &str) -> bool {
+fn id_ok(id: &str, geos: &[String]) -> bool {
     // Bedrock's `<provider>.<model>` ids: lower-case letters, digits, `-`, `.` and `:`.
     let mut parts = id.splitn(2, '.');
     let provider = parts.next().unwrap_or("");
     let model = parts.next().unwrap_or("");
     !provider.is_empty()
         && !model.is_empty()
-        && !GEOS.contains(&provider)
+        && !geos.iter().any(|g| g == provider)
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:".contains(&b))
 }
 
-fn row(r: &Row, sources: &BTreeMap<String, String>) -> Result<String, String> {
+fn row(r: &Row, file: &File) -> Result<String, String> {
+    let sources = &file.sources;
+    let geos = &file.geo_prefixes;
     let id = r.id.as_str();
-    if !id_ok(id) || !id.starts_with(&format!("{}.", r.provider)) {
+    if !id_ok(id, geos) || !id.starts_with(&format!("{}.", r.provider)) {
         return Err(format!(
             "{id}: not a `<provider>.<model>` id of provider {:?}",
             r.provider
@@ -114,8 +115,8 @@ fn row(r: &Row, sources: &BTreeMap<String, String>) -> Result<String, String> {
     if !r.service_tiers.iter().any(|t| t == "default") {
         return Err(format!("{id}: every model serves the default tier"));
     }
-    if let Some(g) = r.profiles.iter().find(|g| !GEOS.contains(&g.as_str())) {
-        return Err(format!("{id}: profile prefix {g:?} is not one of {GEOS:?}"));
+    if let Some(g) = r.profiles.iter().find(|g| !geos.contains(g)) {
+        return Err(format!("{id}: profile prefix {g:?} is not one of {geos:?}"));
     }
     if !r.on_demand && r.profiles.is_empty() {
         return Err(format!(
@@ -207,7 +208,14 @@ fn generate() -> Result<(), String> {
     println!("cargo:rerun-if-changed={CATALOG}");
     let text = std::fs::read_to_string(CATALOG).map_err(|e| format!("{CATALOG}: {e}"))?;
     let file: File = serde_json::from_str(&text).map_err(|e| format!("{CATALOG}: {e}"))?;
-    let mut models = file.models;
+    if let Some(s) = file
+        .geo_prefixes_sources
+        .iter()
+        .find(|s| !file.sources.contains_key(*s))
+    {
+        return Err(format!("geo_prefixes: source {s:?} is not in `sources`"));
+    }
+    let mut models: Vec<&Row> = file.models.iter().collect();
     models.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(w) = models
         .windows(2)
@@ -225,9 +233,15 @@ fn generate() -> Result<(), String> {
         models.len()
     );
     for r in &models {
-        out.push_str(&row(r, &file.sources)?);
+        out.push_str(&row(r, &file)?);
     }
     out.push_str("];\n");
+    let _ = writeln!(
+        out,
+        "/// Geo prefixes of cross-region inference profiles (`us.` + a base id).\npub const GEO_PREFIXES: [&str; {}] = {:?};",
+        file.geo_prefixes.len(),
+        file.geo_prefixes
+    );
     let dir = std::env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?;
     std::fs::write(Path::new(&dir).join("catalog.rs"), out).map_err(|e| format!("catalog.rs: {e}"))
 }

@@ -16,13 +16,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime};
 
-use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseContext};
-use bedrock_openai_filter::answer::sse::StreamContext;
-use bedrock_openai_filter::answer::stream::StreamTranslator;
+use bedrock_openai_filter::api::chat::chunks::StreamContext;
+use bedrock_openai_filter::api::chat::completion::{to_chat_completion, ResponseContext};
+use bedrock_openai_filter::api::chat::request::parse;
+use bedrock_openai_filter::api::chat::stream::StreamTranslator;
+use bedrock_openai_filter::aws::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
 use bedrock_openai_filter::catalog::resolve::Models;
-use bedrock_openai_filter::request::converse::to_converse;
-use bedrock_openai_filter::request::parse::parse;
-use bedrock_openai_filter::request::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
+use bedrock_openai_filter::conversation::converse::to_converse;
 use serde_json::{json, Value};
 
 #[path = "../tests/support/mod.rs"]
@@ -143,9 +143,10 @@ fn main() {
     let run = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
 
     let body = openai_body();
-    let translated =
-        serde_json::to_vec(&to_converse(parse(&body, &Models::default()).unwrap()).unwrap())
-            .unwrap();
+    let translated = serde_json::to_vec(
+        &to_converse(parse(&body, &Models::default()).unwrap().conversation).unwrap(),
+    )
+    .unwrap();
     let creds = Credentials {
         access_key_id: "AKIASTANDIN000000001".into(),
         secret_access_key: "standinSecretKey/0001+abcdefghijklmnopqrst".into(),
@@ -168,7 +169,7 @@ fn main() {
         let s = measure(
             || {
                 let req = parse(black_box(&body), &Models::default()).unwrap();
-                let converse = to_converse(req).unwrap();
+                let converse = to_converse(req.conversation).unwrap();
                 black_box(serde_json::to_vec(&converse).unwrap());
             },
             budget,

@@ -1,24 +1,34 @@
-//! bedrock-openai-filter: OpenAI chat completions in front of Amazon Bedrock Converse.
+//! bedrock-openai-filter: OpenAI's APIs in front of Amazon Bedrock.
 //!
-//! Everything outside `shell` is plain Rust with no proxy-wasm types: it is
-//! fed bytes and header values and returns what to do with them.
+//! Everything outside `shell` is plain Rust with no host types: it is fed
+//! bytes and header values and returns what to do with them. The modules
+//! form layers, each importing only from those before it (lowest first; see
+//! `docs/architecture.md`, checked by `make lint`):
 //!
-//! - [`request`]: from the caller to Bedrock (headers, parsing, translation, signing);
-//! - [`answer`]: from Bedrock back to the caller (buffered, streamed, replayed);
-//! - [`exchange`]: the per-request state machine that drives both halves;
-//! - [`config`], [`policy`], [`catalog`]: what the operator and the world say;
-//! - [`openai`], [`bedrock`]: the two APIs' wire shapes; [`error`]: every failure.
+//! - [`secret`], [`outcome`], [`header`], [`error`], [`data_url`]: the ground;
+//! - [`aws`]: ARNs, Regions and endpoints, credentials, SigV4, signed calls;
+//! - [`catalog`]: the models and what each takes (data);
+//! - [`bedrock`]: Bedrock's wire (Converse, the event stream, option names);
+//! - [`policy`]: every per-project decision; [`config`]: the plugin
+//!   configuration's readers; [`caller`]: who calls, with which credentials;
+//! - [`conversation`]: the API-neutral conversation between OpenAI and Converse;
+//! - [`api`]: one folder per API the gateway speaks;
+//! - [`exchange`]: the per-request state machine, which knows routes, not APIs;
+//! - `shell`: the proxy-wasm host, only in the `.wasm`.
 
-pub mod answer;
+pub mod api;
+pub mod aws;
 pub mod bedrock;
+pub mod caller;
 pub mod catalog;
 pub mod config;
+pub mod conversation;
+pub mod data_url;
 pub mod error;
 pub mod exchange;
 pub mod header;
-pub mod openai;
+pub mod outcome;
 pub mod policy;
-pub mod request;
 pub mod secret;
 
 #[cfg(target_arch = "wasm32")]

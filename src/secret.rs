@@ -1,6 +1,7 @@
 //! What the filter does with secrets (project keys, AWS secrets): it keeps
 //! their SHA-256 digests, compares digests in constant time, and redacts
-//! secrets from any text that could reach a caller.
+//! secrets from any text that could reach a caller — knowing only their
+//! digests, so that nothing past the request phase holds a credential.
 
 use sha2::{Digest, Sha256};
 
@@ -16,14 +17,109 @@ pub fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// `text` with every secret (of 4 bytes or more) replaced by `[redacted]`.
-pub fn redact(mut text: String, secrets: &[&str]) -> String {
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        if text.contains(*s) {
-            text = text.replace(*s, "[redacted]");
-        }
+/// The shortest secret redacted: shorter strings would match ordinary text.
+pub const MIN_REDACTED_LEN: usize = 4;
+
+/// The base of the rolling hash that finds a secret's candidates in a text.
+const BASE: u64 = 0x100_0000_01b3;
+
+/// One secret as the redactor knows it: its length, a 64-bit rolling hash
+/// (which picks the windows worth hashing) and its SHA-256 digest (which
+/// decides). Neither gives the secret back.
+#[derive(Clone, PartialEq, Eq)]
+struct Known {
+    len: usize,
+    rolling: u64,
+    digest: [u8; 32],
+}
+
+/// Removes known secrets from text, holding only what identifies them (see
+/// [`Known`]): made where the credentials are (the request phase), kept
+/// where an upstream answer may echo them (the answer phase).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Redactor(Vec<Known>);
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} secrets)", self.0.len())
     }
-    text
+}
+
+fn rolling(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(BASE).wrapping_add(u64::from(b))
+    })
+}
+
+impl Redactor {
+    /// A redactor for `secrets` (those shorter than [`MIN_REDACTED_LEN`] are ignored).
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Redactor {
+        Redactor(
+            secrets
+                .into_iter()
+                .filter(|s| s.len() >= MIN_REDACTED_LEN)
+                .map(|s| Known {
+                    len: s.len(),
+                    rolling: rolling(s.as_bytes()),
+                    digest: digest(s.as_bytes()),
+                })
+                .collect(),
+        )
+    }
+
+    /// `text` with every occurrence of a known secret replaced by `[redacted]`.
+    pub fn redact(&self, mut text: String) -> String {
+        for known in &self.0 {
+            text = redact_one(text, known);
+        }
+        text
+    }
+}
+
+/// Replaces each occurrence of `known` in `text`: one pass of a rolling hash
+/// over the text's windows of its length, a digest compare on a hash match.
+fn redact_one(text: String, known: &Known) -> String {
+    let bytes = text.as_bytes();
+    let len = known.len;
+    if len == 0 || bytes.len() < len {
+        return text;
+    }
+    // BASE^(len-1), to take the outgoing byte off the hash.
+    let top = (1..len).fold(1u64, |p, _| p.wrapping_mul(BASE));
+    let mut hits: Vec<usize> = Vec::new();
+    let mut h = bytes.get(..len).map_or(0, rolling);
+    let mut at = 0;
+    loop {
+        if h == known.rolling
+            && bytes
+                .get(at..at + len)
+                .is_some_and(|w| same_digest(&digest(w), &known.digest))
+            && hits.last().is_none_or(|&last| at >= last + len)
+        {
+            hits.push(at);
+        }
+        let (Some(&out), Some(&inn)) = (bytes.get(at), bytes.get(at + len)) else {
+            break;
+        };
+        h = h
+            .wrapping_sub(u64::from(out).wrapping_mul(top))
+            .wrapping_mul(BASE)
+            .wrapping_add(u64::from(inn));
+        at += 1;
+    }
+    if hits.is_empty() {
+        return text;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut from = 0;
+    for at in hits {
+        out.extend_from_slice(bytes.get(from..at).unwrap_or_default());
+        out.extend_from_slice(b"[redacted]");
+        from = at + len;
+    }
+    out.extend_from_slice(bytes.get(from..).unwrap_or_default());
+    // Whole secrets (valid UTF-8 themselves) were cut out of valid UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -34,9 +130,37 @@ mod tests {
     fn digests_compare_and_secrets_redact() {
         assert!(same_digest(&digest(b"a"), &digest(b"a")));
         assert!(!same_digest(&digest(b"a"), &digest(b"b")));
+        let r = Redactor::new(["AKIA1234", "abc"]);
         assert_eq!(
-            redact("key AKIA1234 and abc".into(), &["AKIA1234", "abc"]),
+            r.redact("key AKIA1234 and abc".into()),
             "key [redacted] and abc"
         );
+    }
+
+    #[test]
+    fn every_occurrence_anywhere_is_redacted() {
+        let r = Redactor::new(["s3cr3t", "AKIDEXAMPLE"]);
+        assert_eq!(
+            r.redact("s3cr3ts3cr3t AKIDEXAMPLE é s3cr3t".into()),
+            "[redacted][redacted] [redacted] é [redacted]"
+        );
+        assert_eq!(r.redact("s3cr3".into()), "s3cr3");
+        assert_eq!(r.redact(String::new()), "");
+        assert_eq!(format!("{r:?}"), "Redactor(2 secrets)");
+    }
+
+    #[test]
+    fn agrees_with_plain_replacement() {
+        // Overlapping candidates and multibyte text: the rolling hash finds
+        // exactly what `str::replace` does.
+        let secret = "aXaXa";
+        let r = Redactor::new([secret]);
+        for text in ["aXaXaXaXa", "éaXaXaé", "aXaX", "xxaXaXaXaXaXaXa"] {
+            assert_eq!(
+                r.redact(text.into()),
+                text.replace(secret, "[redacted]"),
+                "{text}"
+            );
+        }
     }
 }

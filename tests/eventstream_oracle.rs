@@ -17,7 +17,7 @@
 use aws_smithy_eventstream::frame::{write_message_to, DecodedFrame, MessageFrameDecoder};
 use aws_smithy_types::event_stream::{Header, HeaderValue as AwsValue, Message as AwsMessage};
 use aws_smithy_types::DateTime;
-use bedrock_openai_filter::answer::eventstream::{Flow, FrameDecoder, HeaderValue, Message};
+use bedrock_openai_filter::bedrock::eventstream::{Flow, Frame, FrameDecoder, HeaderValue};
 use bytes::BytesMut;
 
 mod support;
@@ -55,7 +55,7 @@ fn random_frame(rng: &mut Rng) -> Vec<u8> {
     out
 }
 
-fn convert(m: &AwsMessage) -> Message {
+fn convert(m: &AwsMessage) -> Frame {
     let headers = m
         .headers()
         .iter()
@@ -75,14 +75,14 @@ fn convert(m: &AwsMessage) -> Message {
             (h.name().as_str().to_string(), v)
         })
         .collect();
-    Message {
+    Frame {
         headers,
         payload: m.payload().to_vec(),
     }
 }
 
 /// Frames, then whether the stream ended cleanly (no error, nothing left over).
-type Outcome = (Vec<Message>, bool);
+type Outcome = (Vec<Frame>, bool);
 
 fn ours(pieces: &[&[u8]]) -> Outcome {
     let mut dec = FrameDecoder::new(CAP);
@@ -105,7 +105,7 @@ fn ours_lent(pieces: &[&[u8]]) -> Outcome {
     let mut frames = Vec::new();
     let mut failed = false;
     for piece in pieces {
-        dec.feed(piece, |frame| match frame.and_then(|f| f.to_message()) {
+        dec.feed(piece, |frame| match frame.and_then(|f| f.to_frame()) {
             Ok(m) => {
                 frames.push(m);
                 Flow::Continue
@@ -188,7 +188,7 @@ fn agrees_with_aws_smithy_eventstream() {
                 // A damaged length field with a recomputed, valid prelude CRC.
                 let at = rng.size(8);
                 stream[at] ^= 1 << rng.below(8);
-                let crc = bedrock_openai_filter::answer::eventstream::crc32(&stream[..8]);
+                let crc = bedrock_openai_filter::bedrock::eventstream::crc32(&stream[..8]);
                 stream[8..12].copy_from_slice(&crc.to_be_bytes());
             }
         }

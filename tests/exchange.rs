@@ -6,10 +6,10 @@
     clippy::panic
 )]
 
+use bedrock_openai_filter::aws::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
 use bedrock_openai_filter::config::Config;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
-use bedrock_openai_filter::request::headers::upstream_headers;
-use bedrock_openai_filter::request::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
+use bedrock_openai_filter::header::withheld::upstream_headers;
 use serde_json::{json, Value};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -9,11 +9,11 @@
     clippy::panic
 )]
 
+use bedrock_openai_filter::api::chat::request::{parse, ChatRequest};
 use bedrock_openai_filter::catalog::resolve::Models;
+use bedrock_openai_filter::conversation::message::Role;
+use bedrock_openai_filter::conversation::parts::Part;
 use bedrock_openai_filter::error::ApiError;
-use bedrock_openai_filter::request::parse::message::Role;
-use bedrock_openai_filter::request::parse::parts::Part;
-use bedrock_openai_filter::request::parse::{parse, ChatRequest};
 use serde_json::{json, Value};
 
 const MODEL: &str = "meta.llama3-8b-instruct-v1:0";
@@ -375,21 +375,27 @@ fn deeply_nested_json_is_a_400_not_a_crash() {
 fn boundaries_are_accepted() {
     for t in [json!(0), json!(0.0), json!(2), json!(2.0), json!(1.3)] {
         let r = ok(&with("temperature", t.clone()));
-        assert_eq!(r.sampling.temperature, t.as_f64(), "{t}");
+        assert_eq!(r.conversation.sampling.temperature, t.as_f64(), "{t}");
     }
     for p in [json!(0), json!(1), json!(0.9)] {
         let r = ok(&with("top_p", p.clone()));
-        assert_eq!(r.sampling.top_p, p.as_f64(), "{p}");
+        assert_eq!(r.conversation.sampling.top_p, p.as_f64(), "{p}");
     }
     assert_eq!(
-        ok(&with("max_tokens", json!(1))).sampling.max_tokens,
+        ok(&with("max_tokens", json!(1)))
+            .conversation
+            .sampling
+            .max_tokens,
         Some(1)
     );
-    assert_eq!(ok(&with("n", json!(1))).model.id, MODEL.into());
+    assert_eq!(ok(&with("n", json!(1))).conversation.model.id, MODEL.into());
     assert_eq!(ok(&with("timeout", json!(30))).timeout_seconds, Some(30));
     let four = ok(&with("stop", json!(["a", "b", "c", "d"])));
-    assert_eq!(four.sampling.stop, ["a", "b", "c", "d"]);
-    assert_eq!(ok(&with("stop", json!("END"))).sampling.stop, ["END"]);
+    assert_eq!(four.conversation.sampling.stop, ["a", "b", "c", "d"]);
+    assert_eq!(
+        ok(&with("stop", json!("END"))).conversation.sampling.stop,
+        ["END"]
+    );
 }
 
 #[test]
@@ -412,7 +418,7 @@ fn nulls_mean_defaults() {
     let r = ok(&v.to_string());
     assert!(!r.stream && !r.include_usage);
     assert_eq!(r.timeout_seconds, None);
-    assert_eq!(r.sampling, Default::default());
+    assert_eq!(r.conversation.sampling, Default::default());
 }
 
 #[test]
@@ -427,11 +433,11 @@ fn ignored_fields_are_accepted() {
     let mut all = base();
     for (k, v) in cases {
         let r = ok(&with(k, v.clone()));
-        assert_eq!(r.messages.len(), 1, "{k}");
+        assert_eq!(r.conversation.messages.len(), 1, "{k}");
         all[k] = v;
     }
     let r = ok(&all.to_string());
-    assert_eq!(r.sampling, Default::default());
+    assert_eq!(r.conversation.sampling, Default::default());
 }
 
 #[test]
@@ -454,8 +460,11 @@ fn parses_fields() {
         "stop": ["x"],
     });
     let r = ok(&body.to_string());
-    assert_eq!(&*r.model.id, "anthropic.claude-3-haiku-20240307-v1:0");
-    let roles: Vec<Role> = r.messages.iter().map(|m| m.role).collect();
+    assert_eq!(
+        &*r.conversation.model.id,
+        "anthropic.claude-3-haiku-20240307-v1:0"
+    );
+    let roles: Vec<Role> = r.conversation.messages.iter().map(|m| m.role).collect();
     assert_eq!(
         roles,
         [
@@ -467,16 +476,16 @@ fn parses_fields() {
         ]
     );
     assert_eq!(
-        r.messages[2].parts,
+        r.conversation.messages[2].parts,
         [Part::Text("U1".into()), Part::Text("U2".into())]
     );
-    assert!(r.messages[3].parts.is_empty());
+    assert!(r.conversation.messages[3].parts.is_empty());
     assert!(r.stream && r.include_usage);
     assert_eq!(r.timeout_seconds, Some(12));
-    assert_eq!(r.sampling.temperature, Some(0.5));
-    assert_eq!(r.sampling.top_p, Some(0.25));
-    assert_eq!(r.sampling.max_tokens, Some(99));
-    assert_eq!(r.sampling.stop, ["x"]);
+    assert_eq!(r.conversation.sampling.temperature, Some(0.5));
+    assert_eq!(r.conversation.sampling.top_p, Some(0.25));
+    assert_eq!(r.conversation.sampling.max_tokens, Some(99));
+    assert_eq!(r.conversation.sampling.stop, ["x"]);
 }
 
 #[test]
@@ -484,7 +493,7 @@ fn max_tokens_wins_over_max_completion_tokens() {
     let mut v = base();
     v["max_tokens"] = json!(7);
     v["max_completion_tokens"] = json!(9);
-    assert_eq!(ok(&v.to_string()).sampling.max_tokens, Some(7));
+    assert_eq!(ok(&v.to_string()).conversation.sampling.max_tokens, Some(7));
 }
 
 #[test]
@@ -505,10 +514,10 @@ fn max_completion_tokens_is_validated_even_next_to_max_tokens() {
 
 #[test]
 fn documented_ignored_fields_are_accepted() {
-    use bedrock_openai_filter::request::parse::IGNORED_FIELDS;
+    use bedrock_openai_filter::api::chat::request::IGNORED_FIELDS;
     for k in IGNORED_FIELDS {
         let r = ok(&with(k, json!({"any": ["thing", 1]})));
-        assert_eq!(r.messages.len(), 1, "{k}");
+        assert_eq!(r.conversation.messages.len(), 1, "{k}");
     }
 }
 
@@ -525,7 +534,7 @@ fn every_supported_model_parses() {
         "mistral.mixtral-8x7b-instruct-v0:1",
         "mistral.mistral-large-2402-v1:0",
     ] {
-        assert_eq!(&*ok(&with("model", json!(id))).model.id, id);
+        assert_eq!(&*ok(&with("model", json!(id))).conversation.model.id, id);
     }
 }
 

@@ -8,11 +8,11 @@
     clippy::panic
 )]
 
-use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseContext};
-use bedrock_openai_filter::answer::replay;
-use bedrock_openai_filter::answer::sse::StreamContext;
-use bedrock_openai_filter::answer::stream::StreamTranslator;
-use bedrock_openai_filter::request::converse::{ANSWER_ROOM, BUDGETS};
+use bedrock_openai_filter::api::chat::chunks::StreamContext;
+use bedrock_openai_filter::api::chat::completion::{to_chat_completion, ResponseContext};
+use bedrock_openai_filter::api::chat::replay;
+use bedrock_openai_filter::api::chat::stream::StreamTranslator;
+use bedrock_openai_filter::conversation::converse::{ANSWER_ROOM, BUDGETS};
 use serde_json::{json, Value};
 
 mod support;

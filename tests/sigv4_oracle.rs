@@ -17,7 +17,7 @@
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use bedrock_openai_filter::request::sigv4::{
+use bedrock_openai_filter::aws::sigv4::{
     sign_request, Credentials, SignRequest, SigningKeys, SERVICE,
 };
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

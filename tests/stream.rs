@@ -6,8 +6,8 @@
     clippy::panic
 )]
 
-use bedrock_openai_filter::answer::sse::StreamContext;
-use bedrock_openai_filter::answer::stream::StreamTranslator;
+use bedrock_openai_filter::api::chat::chunks::StreamContext;
+use bedrock_openai_filter::api::chat::stream::StreamTranslator;
 use serde_json::{json, Value};
 
 mod support;

@@ -10,14 +10,14 @@
     clippy::panic
 )]
 
-use bedrock_openai_filter::answer::completion::{
-    finish_reason, to_chat_completion, ResponseContext,
-};
+use bedrock_openai_filter::api::chat::completion::{to_chat_completion, ResponseContext};
+use bedrock_openai_filter::api::chat::request::parse;
 use bedrock_openai_filter::catalog::resolve::Models;
+use bedrock_openai_filter::conversation::answer::Finish;
+use bedrock_openai_filter::conversation::converse::to_converse;
 use bedrock_openai_filter::error::bedrock::from_upstream;
 use bedrock_openai_filter::error::ApiError;
-use bedrock_openai_filter::request::converse::to_converse;
-use bedrock_openai_filter::request::parse::parse;
+use bedrock_openai_filter::secret::Redactor;
 use serde_json::{json, Value};
 
 /// `(name, openai json, converse json)` for one golden pair.
@@ -34,7 +34,7 @@ macro_rules! golden {
 /// parse → to_converse → serde_json bytes → Value.
 fn translate(openai: &str) -> Result<Value, ApiError> {
     let req = parse(openai.as_bytes(), &Models::default())?;
-    let converse = to_converse(req)?;
+    let converse = to_converse(req.conversation)?;
     let bytes = serde_json::to_vec(&converse).unwrap();
     Ok(serde_json::from_slice(&bytes).unwrap())
 }
@@ -314,7 +314,7 @@ fn finish_reasons() {
         ("guardrail_intervened", "content_filter"),
     ];
     for (bedrock, openai) in cases {
-        assert_eq!(finish_reason(bedrock), openai, "{bedrock}");
+        assert_eq!(Finish::of(bedrock).name(), openai, "{bedrock}");
         let got = complete(&converse_answer(json!([{"text": "x"}]), bedrock));
         assert_eq!(got["choices"][0]["finish_reason"], openai, "{bedrock}");
     }
@@ -405,7 +405,7 @@ fn upstream_error_names_win_over_status() {
         400,
         Some("ModelNotReadyException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
         br#"{"message":"warming up"}"#,
-        &[],
+        &Redactor::default(),
     );
     assert_eq!((e.status, e.kind), (400, "rate_limit_error"));
     assert_eq!(e.message, "Bedrock ModelNotReadyException: warming up");
@@ -418,25 +418,30 @@ fn upstream_error_odd_inputs() {
         403,
         Some("UnrecognizedClientException"),
         br#"{"Message":"The security token included in the request is invalid."}"#,
-        &[],
+        &Redactor::default(),
     );
     assert_eq!((e.status, e.kind), (403, "authentication_error"));
     assert!(e.message.contains("security token"), "{}", e.message);
     // Non-error statuses never leave as such.
-    let e = from_upstream(200, None, b"", &[]);
+    let e = from_upstream(200, None, b"", &Redactor::default());
     assert_eq!(e.status, 502);
     // Invalid UTF-8 does not panic.
-    let e = from_upstream(500, None, &[0xff, 0xfe, b'x'], &[]);
+    let e = from_upstream(500, None, &[0xff, 0xfe, b'x'], &Redactor::default());
     assert_eq!(e.status, 500);
     // Unknown name falls back to the status.
-    let e = from_upstream(429, Some("SomethingNewException"), b"{}", &[]);
+    let e = from_upstream(
+        429,
+        Some("SomethingNewException"),
+        b"{}",
+        &Redactor::default(),
+    );
     assert_eq!(e.kind, "rate_limit_error");
     // Secrets are redacted from the message.
     let e = from_upstream(
         403,
         None,
         br#"{"message":"key AKIAEXAMPLEKEY123 is bad"}"#,
-        &["AKIAEXAMPLEKEY123"],
+        &Redactor::new(["AKIAEXAMPLEKEY123"]),
     );
     assert!(!e.message.contains("AKIAEXAMPLEKEY123"), "{}", e.message);
 }

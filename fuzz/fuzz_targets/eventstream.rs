@@ -7,7 +7,7 @@
 //! same SSE bytes, and the SSE must be a well-formed, closed answer.
 #![no_main]
 
-use bedrock_openai_filter::answer::eventstream::{DecodeError, FrameDecoder, Message};
+use bedrock_openai_filter::bedrock::eventstream::{DecodeError, Frame, FrameDecoder};
 use fuzz_support::{check_chunking, chunks, Input};
 use libfuzzer_sys::fuzz_target;
 
@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Frames until the first error, then that error (or the end-of-stream verdict).
-fn decode(pieces: &[&[u8]], cap: usize) -> (Vec<Message>, Result<(), DecodeError>) {
+fn decode(pieces: &[&[u8]], cap: usize) -> (Vec<Frame>, Result<(), DecodeError>) {
     let mut dec = FrameDecoder::new(cap);
     let mut frames = Vec::new();
     for piece in pieces {

@@ -7,12 +7,12 @@
 //! With two zero bytes in front, the rest is a request body sent by a good client.
 #![no_main]
 
+use bedrock_openai_filter::api::chat::request::parse;
 use bedrock_openai_filter::catalog::resolve::Models;
+use bedrock_openai_filter::conversation::converse::to_converse;
 use bedrock_openai_filter::error::ApiError;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Verdict};
-use bedrock_openai_filter::request::converse::to_converse;
-use bedrock_openai_filter::request::headers::{is_withheld, upstream_headers};
-use bedrock_openai_filter::request::parse;
+use bedrock_openai_filter::header::withheld::{is_withheld, upstream_headers};
 use fuzz_support::{check_header, check_step, config, good_headers, now, Input, CALLER_SECRETS};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -143,11 +143,11 @@ fuzz_target!(|data: &[u8]| {
 
 /// `parse` then `to_converse`: errors are OpenAI errors, successes serialize.
 fn direct(body: &[u8]) {
-    let req = match parse::parse(body, &Models::default()) {
+    let req = match parse(body, &Models::default()) {
         Ok(r) => r,
         Err(e) => return check_client_error("parse", &e),
     };
-    match to_converse(req) {
+    match to_converse(req.conversation) {
         Ok(c) => {
             if let Err(e) = serde_json::to_vec(&c) {
                 panic!("Converse request does not serialize: {e}");

@@ -9,11 +9,12 @@
 //! send `x-amzn-requestid`; bit 2: the headers end the answer (no body). The plan splits a streamed body (see `chunks`).
 #![no_main]
 
-use bedrock_openai_filter::answer::completion::{to_chat_completion, ResponseContext};
-use bedrock_openai_filter::answer::replay;
-use bedrock_openai_filter::answer::sse::StreamContext;
+use bedrock_openai_filter::api::chat::chunks::StreamContext;
+use bedrock_openai_filter::api::chat::completion::{to_chat_completion, ResponseContext};
+use bedrock_openai_filter::api::chat::replay;
 use bedrock_openai_filter::error::bedrock::from_upstream;
 use bedrock_openai_filter::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
+use bedrock_openai_filter::secret::Redactor;
 use fuzz_support::{
     check_error_json, check_no_secret, check_step, check_stream, chunks, config, good_headers, now,
     Input, AKID, AWS_SECRETS, SECRET, TOKEN,
@@ -243,7 +244,12 @@ fn direct(status: u16, error_type: &str, request_id: &str, body: &[u8]) {
             ),
         }
     }
-    let e = from_upstream(status, Some(error_type), body, &[AKID, SECRET, TOKEN]);
+    let e = from_upstream(
+        status,
+        Some(error_type),
+        body,
+        &Redactor::new([AKID, SECRET, TOKEN]),
+    );
     assert!(
         (400..600).contains(&e.status),
         "upstream error status {}",
@@ -251,6 +257,6 @@ fn direct(status: u16, error_type: &str, request_id: &str, body: &[u8]) {
     );
     let message = check_error_json(&e.to_json());
     check_no_secret(&message, &AWS_SECRETS, "from_upstream");
-    let e = from_upstream(status, None, body, &[]);
+    let e = from_upstream(status, None, body, &Redactor::default());
     check_error_json(&e.to_json());
 }

@@ -6,7 +6,7 @@
 //! the buffer are kept, and a failing serializer appends nothing.
 #![no_main]
 
-use bedrock_openai_filter::answer::sse::{write_data, DONE};
+use bedrock_openai_filter::api::sse::{write_data, DONE};
 use fuzz_support::{parse_sse, Event, Input};
 use libfuzzer_sys::fuzz_target;
 use serde::ser::{Error as _, Serialize, SerializeSeq, Serializer};

@@ -325,8 +325,8 @@ pub const STREAM_ID: &str = "chatcmpl-fuzz";
 /// Feeds `pieces` to a fresh translator and finishes it; checks that nothing
 /// comes out after the end.
 pub fn translate_pieces(pieces: &[&[u8]], cap: usize, include_usage: bool) -> Vec<u8> {
-    use bedrock_openai_filter::answer::sse::StreamContext;
-    use bedrock_openai_filter::answer::stream::StreamTranslator;
+    use bedrock_openai_filter::api::chat::chunks::StreamContext;
+    use bedrock_openai_filter::api::chat::stream::StreamTranslator;
     let mut tr = StreamTranslator::new(
         StreamContext {
             id: STREAM_ID.to_string(),

@@ -1,7 +1,7 @@
 //! ConverseStream events, classified by frame headers (never guessed from JSON).
 
-use crate::answer::eventstream::FrameRef;
 use crate::bedrock::converse::{ServedTier, TokenUsage};
+use crate::bedrock::eventstream::FrameRef;
 use serde::Deserialize;
 use std::borrow::Cow;
 

@@ -5,17 +5,20 @@
 //! `BEDROCK_MODELS_FILE` with `make run`), e.g. an application inference
 //! profile ARN for cost allocation, or a short alias of a profile id.
 
-use super::{arn, find, find_profile, ModelInfo};
-use crate::config::fields::Fields;
-use serde_json::Value;
+use super::{find, find_profile, ModelInfo};
+use crate::aws::arn;
 use std::rc::Rc;
 
-/// One entry of the configuration's `models`, as written.
+/// One entry of the configuration's `models`, as written (read by
+/// `config::models`).
 #[derive(Debug)]
 pub struct RawDeclared {
-    id: String,
-    target: Option<String>,
-    base: Option<String>,
+    /// What callers send in `model`.
+    pub id: String,
+    /// What Bedrock receives, when it is not `id`.
+    pub target: Option<String>,
+    /// The catalog row whose capabilities apply, when the target does not say.
+    pub base: Option<String>,
 }
 
 /// A validated declared model.
@@ -39,25 +42,6 @@ fn id_chars_ok(s: &str) -> bool {
 }
 
 impl RawDeclared {
-    /// Reads `models[i]` (its fields' types; [`RawDeclared::validate`] checks the values).
-    pub fn read(v: Value, i: usize) -> Result<RawDeclared, String> {
-        let mut f = Fields::new(v, &format!("models[{i}]"), &["id", "target", "base"])?;
-        Ok(RawDeclared {
-            id: f.required_string("id")?,
-            target: f.string("target")?,
-            base: f.string("base")?,
-        })
-    }
-
-    /// Reads every entry of the configuration's `models`.
-    pub fn read_all(items: Vec<Value>) -> Result<Vec<RawDeclared>, String> {
-        items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| RawDeclared::read(v, i))
-            .collect()
-    }
-
     /// Checks one entry: a well-formed id and target (an ARN must be one
     /// Converse accepts) and a `base` that is a catalog row, given or
     /// resolved from the target (an ARN does not say what it serves).
@@ -119,64 +103,4 @@ pub fn validate_all(raw: Vec<RawDeclared>) -> Result<Vec<Declared>, String> {
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn raw(json: &str) -> Vec<RawDeclared> {
-        read(json).unwrap()
-    }
-
-    fn read(json: &str) -> Result<Vec<RawDeclared>, String> {
-        match serde_json::from_str(json).unwrap() {
-            Value::Array(items) => RawDeclared::read_all(items),
-            _ => panic!("not an array: {json}"),
-        }
-    }
-
-    #[test]
-    fn the_documented_example_validates() {
-        let d = validate_all(raw(r#"[
-            {"id": "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1b2c3d4e5f6",
-             "base": "anthropic.claude-3-5-sonnet-20240620-v1:0"},
-            {"id": "claude-fast", "target": "us.anthropic.claude-3-5-haiku-20241022-v1:0"}]"#))
-        .unwrap();
-        assert_eq!(&*d[1].id, "claude-fast");
-        assert_eq!(d[1].base.id, "anthropic.claude-3-5-haiku-20241022-v1:0");
-        assert_eq!(d[0].target, d[0].id);
-        assert_eq!(d[0].base.id, "anthropic.claude-3-5-sonnet-20240620-v1:0");
-    }
-
-    #[test]
-    fn bad_entries_are_refused_with_a_reason() {
-        for (json, why) in [
-            (
-                r#"[{"id": "x", "target": "us.anthropic.claude-3-5-haiku-20241022-v1:0", "base": "nope"}]"#,
-                "not a model of the catalog",
-            ),
-            (
-                r#"[{"id": "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1"}]"#,
-                "needs `base`",
-            ),
-            (
-                r#"[{"id": "a", "target": "arn:aws:bedrock:us-west-2:12:application-inference-profile/a1", "base": "meta.llama3-8b-instruct-v1:0"}]"#,
-                "account",
-            ),
-            (r#"[{"id": "a", "target": "gpt-4o"}]"#, "not in the catalog"),
-            (r#"[{"id": "a b"}]"#, "must be"),
-            (
-                r#"[{"id": "a", "target": "meta.llama3-8b-instruct-v1:0"}, {"id": "a", "target": "meta.llama3-8b-instruct-v1:0"}]"#,
-                "twice",
-            ),
-        ] {
-            let err = validate_all(raw(json)).unwrap_err();
-            assert!(err.contains(why), "{json}: {err}");
-        }
-        let err = read(r#"[{"id": "a", "extra": 1}]"#).unwrap_err();
-        assert!(err.contains("models[0]: unknown field \"extra\""), "{err}");
-        let err = read(r#"[{"target": "a"}]"#).unwrap_err();
-        assert_eq!(err, "models[0].id is required");
-    }
 }

@@ -7,7 +7,6 @@
 //! sorted by id, so a lookup is a binary search and nothing is parsed at
 //! start-up. A new model is a new row.
 
-pub mod arn;
 pub mod declared;
 pub mod resolve;
 
@@ -131,11 +130,6 @@ pub struct ModelInfo {
 }
 
 include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
-
-/// Geo prefixes of cross-region inference profiles (`us.` + a base id).
-pub const GEO_PREFIXES: [&str; 9] = [
-    "us", "eu", "apac", "jp", "au", "us-gov", "global", "ca", "in",
-];
 
 /// Looks a model up by its exact base id.
 pub fn find(id: &str) -> Option<&'static ModelInfo> {

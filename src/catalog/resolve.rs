@@ -20,6 +20,16 @@ pub struct Model {
 }
 
 impl Model {
+    /// How the model is named in a refusal: its id, and the catalog model
+    /// it stands for when that differs (a declared alias or ARN).
+    pub fn named(&self) -> String {
+        if &*self.id == self.info.id {
+            format!("`{}`", self.id)
+        } else {
+            format!("`{}` ({})", self.id, self.info.id)
+        }
+    }
+
     /// The model id Bedrock receives in the path.
     pub fn target(&self) -> &str {
         self.target.as_deref().unwrap_or(&self.id)
@@ -104,11 +114,12 @@ impl Models {
 
 #[cfg(test)]
 mod tests {
-    use super::super::declared::{validate_all, RawDeclared};
+    use super::super::declared::validate_all;
     use super::*;
+    use crate::config::models::read_all;
 
     fn models() -> Models {
-        let raw = RawDeclared::read_all(serde_json::from_str(
+        let raw = read_all(serde_json::from_str(
             r#"[{"id": "claude-fast", "target": "us.anthropic.claude-3-5-haiku-20241022-v1:0"},
                 {"id": "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1b2c3d4e5f6",
                  "base": "anthropic.claude-3-5-sonnet-20240620-v1:0"}]"#,

@@ -1,6 +1,10 @@
-//! The plugin configuration (schema version 1), parsed and checked once at configure time.
+//! The plugin configuration (schema version 1), read and checked once at
+//! configure time: readers only (the decisions its policies drive live in
+//! `crate::policy`).
 
 pub mod fields;
+pub mod models;
+pub mod policy;
 pub mod projects;
 
 use fields::Fields;
@@ -8,13 +12,13 @@ use projects::parse_project;
 pub use projects::Project;
 use std::rc::Rc;
 
-use crate::catalog::declared::{validate_all, RawDeclared};
+use crate::aws::auth::UpstreamAuth;
+use crate::aws::bearer::BearerToken;
+use crate::aws::endpoint::{is_valid_region, Endpoint};
+use crate::aws::sigv4::Credentials;
+use crate::catalog::declared::validate_all;
 use crate::catalog::resolve::Models;
 use crate::policy::CredentialSource;
-use crate::request::bearer::BearerToken;
-use crate::request::caller::UpstreamAuth;
-use crate::request::sigv4::Credentials;
-use crate::request::upstream::{is_valid_region, Endpoint};
 use serde_json::Value;
 
 /// Default cap on a request body, in bytes.
@@ -111,7 +115,7 @@ impl Config {
             .array("models")
             .map_err(ConfigError::Schema)?
             .unwrap_or_default();
-        let declared = RawDeclared::read_all(declared).map_err(ConfigError::Schema)?;
+        let declared = models::read_all(declared).map_err(ConfigError::Schema)?;
         let models = Models::new(validate_all(declared).map_err(ConfigError::Invalid)?);
         let mut projects = Vec::with_capacity(raw_projects.len());
         for (i, p) in raw_projects.into_iter().enumerate() {
@@ -218,6 +222,14 @@ impl Config {
             environment: None,
             envoy_signer_region,
         })
+    }
+
+    /// The upstream timeout of a request that asked for `asked` seconds (or
+    /// nothing): at most [`Config::max_timeout_seconds`], which is also the default.
+    pub fn timeout(&self, asked: Option<u64>) -> u64 {
+        asked
+            .unwrap_or(self.max_timeout_seconds)
+            .min(self.max_timeout_seconds)
     }
 
     /// Reads the proxy's AWS credentials through `var` (the VM's environment)

@@ -2,9 +2,10 @@
 //! `Project-Api-Key` against the configured SHA-256 hashes.
 
 use super::fields::Fields;
+use super::policy::RawPolicy;
 use super::ConfigError;
 use crate::catalog::resolve::Models;
-use crate::policy::{Policy, RawPolicy};
+use crate::policy::Policy;
 use crate::secret::{digest, same_digest};
 use serde_json::Value;
 use std::rc::Rc;

@@ -5,7 +5,7 @@
 //! inside a ConverseStream (`throttlingException`, lowerCamel).
 
 use super::ApiError;
-use crate::secret::redact;
+use crate::secret::Redactor;
 use serde::Deserialize;
 
 /// One Bedrock exception: its status (used inside a stream, where the HTTP
@@ -176,13 +176,13 @@ pub fn error_name(header: &str) -> &str {
 ///
 /// `error_type` is the `x-amzn-ErrorType` header (absent when Envoy itself
 /// answered: no upstream, upstream timeout). Bedrock's status is kept. Every
-/// string in `secrets` is removed from the message before it can reach the
-/// caller.
+/// secret `redactor` knows is removed from the message before it can reach
+/// the caller.
 pub fn from_upstream(
     status: u16,
     error_type: Option<&str>,
     body: &[u8],
-    secrets: &[&str],
+    redactor: &Redactor,
 ) -> ApiError {
     let name = error_type.map(error_name).unwrap_or("");
     let (kind, code) = match find(name) {
@@ -205,7 +205,7 @@ pub fn from_upstream(
     } else {
         502
     };
-    ApiError::new(status, kind, code, redact(message, secrets))
+    ApiError::new(status, kind, code, redactor.redact(message))
 }
 
 /// Builds the OpenAI error for an exception frame inside a ConverseStream
@@ -238,7 +238,12 @@ mod tests {
         ];
         for (name, status, kind) in cases {
             let header = format!("{name}:http://internal.amazon.com/coral/com.amazon.bedrock/");
-            let e = from_upstream(status, Some(&header), br#"{"message":"boom"}"#, &[]);
+            let e = from_upstream(
+                status,
+                Some(&header),
+                br#"{"message":"boom"}"#,
+                &Redactor::default(),
+            );
             assert_eq!((e.status, e.kind), (status, kind), "{name}");
             assert_eq!(e.message, format!("Bedrock {name}: boom"));
         }
@@ -249,7 +254,7 @@ mod tests {
         for e in EXCEPTIONS {
             let lower = format!("{}{}", e.name[..1].to_ascii_lowercase(), &e.name[1..]);
             let streamed = from_stream_exception(&lower, "m");
-            let buffered = from_upstream(e.status, Some(e.name), b"{}", &[]);
+            let buffered = from_upstream(e.status, Some(e.name), b"{}", &Redactor::default());
             assert_eq!(
                 (streamed.status, streamed.kind, &streamed.code),
                 (buffered.status, buffered.kind, &buffered.code),
@@ -262,7 +267,7 @@ mod tests {
 
     #[test]
     fn envoy_local_reply_without_error_type() {
-        let e = from_upstream(504, None, b"upstream request timeout", &[]);
+        let e = from_upstream(504, None, b"upstream request timeout", &Redactor::default());
         assert_eq!(
             (e.status, e.kind, &*e.code),
             (504, "timeout_error", "upstream_timeout")
@@ -280,7 +285,7 @@ mod tests {
             403,
             Some("UnrecognizedClientException"),
             body.as_bytes(),
-            &["AKIA123456", "s3cr3t"],
+            &Redactor::new(["AKIA123456", "s3cr3t"]),
         );
         assert!(!e.message.contains("AKIA123456") && !e.message.contains("s3cr3t"));
         assert!(e.message.len() <= MAX_MESSAGE_BYTES);

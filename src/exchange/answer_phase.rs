@@ -2,31 +2,100 @@
 //! arrives, is buffered or streamed, and leaves in OpenAI's shape.
 
 use super::{Exchange, State, NO_BODY_HINT};
-use crate::answer::buffered::{rewrite_buffered, stream_context, Buffering, Mode, Rewritten};
-use crate::answer::eventstream::DEFAULT_MAX_BUFFERED;
-use crate::answer::stream::StreamTranslator;
+use crate::api::{Mode, Pending, Rewritten, UpstreamAnswer};
 use crate::error::ApiError;
-use crate::exchange::record::Summary;
 use crate::exchange::step::{BodyProgress, Effect, Step, Verdict};
 use crate::header::{first, HeaderPair};
+use crate::outcome::Outcome;
 use crate::policy::rate_limit::RateLimiter;
+
+/// An answer being buffered, and what its headers said.
+#[derive(Debug)]
+pub(super) struct Buffering {
+    pub(super) pending: Pending,
+    pub(super) status: u16,
+    pub(super) error_type: Option<String>,
+    pub(super) aws_request_id: Option<String>,
+    /// Envoy's rate-limit filter answered (`x-envoy-ratelimited`), not Bedrock.
+    pub(super) limited_by_envoy: bool,
+}
+
+impl Buffering {
+    /// The whole answer, `body`, rewritten into the API's shape.
+    fn rewrite(&self, body: &[u8]) -> Rewritten {
+        self.pending.rewrite(&UpstreamAnswer {
+            status: self.status,
+            error_type: self.error_type.as_deref(),
+            aws_request_id: self.aws_request_id.as_deref(),
+            limited_by_envoy: self.limited_by_envoy,
+            body,
+        })
+    }
+}
+
+/// Applied in the body callback: the paused headers are rewritten with the body.
+fn into_body_step(rewritten: Rewritten, upstream_status: u16) -> Step {
+    let mut effects = Vec::with_capacity(5);
+    if rewritten.status != upstream_status {
+        effects.push(Effect::SetResponseHeader(
+            ":status".into(),
+            rewritten.status.to_string(),
+        ));
+    }
+    let content_type = if rewritten.sse {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    effects.push(Effect::SetResponseHeader(
+        "content-type".into(),
+        content_type.into(),
+    ));
+    if rewritten.sse {
+        effects.push(Effect::SetResponseHeader(
+            "cache-control".into(),
+            "no-cache".into(),
+        ));
+    }
+    effects.push(Effect::SetResponseHeader(
+        "content-length".into(),
+        rewritten.body.len().to_string(),
+    ));
+    effects.push(Effect::ReplaceResponseBody(rewritten.body));
+    Step {
+        effects,
+        verdict: Verdict::Continue,
+    }
+}
+
+/// Used when the upstream answer had no body to replace: a local reply instead.
+fn into_local_reply(rewritten: Rewritten) -> Step {
+    Step {
+        effects: vec![Effect::LocalReply {
+            status: rewritten.status,
+            headers: Vec::new(),
+            body: rewritten.body,
+        }],
+        verdict: Verdict::Pause,
+    }
+}
 
 impl<L: RateLimiter> Exchange<L> {
     fn note(&mut self, rewritten: &Rewritten) {
         self.record.status = Some(rewritten.status);
-        self.note_summary(rewritten.summary);
+        self.note_outcome(rewritten.outcome);
     }
 
     /// Records what the finished answer's translation learned, and counts
     /// its tokens against the project's budget once its usage is known.
-    fn note_summary(&mut self, summary: Summary) {
-        self.record.usage = summary.usage;
-        self.record.finish_reason = summary.finish_reason;
-        let (Some(project), Some(usage)) = (&self.record.project, summary.usage) else {
+    fn note_outcome(&mut self, outcome: Outcome) {
+        self.record.usage = outcome.usage;
+        self.record.finish_reason = outcome.finish_reason;
+        let (Some(project), Some(usage)) = (&self.record.project, outcome.usage) else {
             return;
         };
         if project.policy.tokens_per_minute.is_some() {
-            self.limiter.spend_tokens(&project.name, usage.total_tokens);
+            self.limiter.spend_tokens(&project.name, usage.total);
         }
     }
 
@@ -42,21 +111,20 @@ impl<L: RateLimiter> Exchange<L> {
     ) -> Step {
         let pending = match std::mem::replace(&mut self.state, State::Done) {
             State::AwaitResponse(pending) => pending,
-            State::AwaitBody(_) => return self.replace_envoy_reply(status, end_of_stream),
+            State::AwaitBody(..) => return self.replace_envoy_reply(status, end_of_stream),
             _ => return Step::go(),
         };
         let find = |name: &str| first(headers, name).map(str::to_string);
-        if pending.mode == Mode::Stream && status == 200 && end_of_stream {
+        if pending.mode() == Mode::Stream && status == 200 && end_of_stream {
             // A stream with no body at all: answer with the error now, while headers can still change.
             let err = ApiError::bad_upstream_stream("the answer had no body.");
             return self.fail(&err);
         }
-        if pending.mode == Mode::Stream && status == 200 {
+        if pending.mode() == Mode::Stream && status == 200 {
             self.record.status = Some(200);
             self.answer_started = true;
-            let ctx = stream_context(find("x-amzn-requestid").as_deref(), &pending);
-            let translator = StreamTranslator::new(ctx, DEFAULT_MAX_BUFFERED);
-            self.state = State::Streaming(Box::new(translator));
+            let translator = pending.stream(first(headers, "x-amzn-requestid"));
+            self.state = State::Streaming(translator);
             return Step {
                 effects: vec![
                     Effect::RemoveResponseHeader("content-length".into()),
@@ -74,9 +142,9 @@ impl<L: RateLimiter> Exchange<L> {
             limited_by_envoy: first(headers, "x-envoy-ratelimited").is_some(),
         };
         if end_of_stream {
-            let rewritten = rewrite_buffered(&buffering, b"");
+            let rewritten = buffering.rewrite(b"");
             self.note(&rewritten);
-            return rewritten.into_local_reply();
+            return into_local_reply(rewritten);
         }
         self.state = State::BufferResponse(buffering);
         Step {
@@ -144,15 +212,15 @@ impl<L: RateLimiter> Exchange<L> {
     pub fn on_response_body(&mut self, body: &[u8], end_of_stream: bool) -> Step {
         match std::mem::replace(&mut self.state, State::Done) {
             State::BufferResponse(b) => {
-                let rewritten = rewrite_buffered(&b, body);
+                let rewritten = b.rewrite(body);
                 self.note(&rewritten);
-                rewritten.into_body_step(b.status)
+                into_body_step(rewritten, b.status)
             }
             State::Streaming(mut tr) => {
                 let mut out = tr.feed(body);
                 if end_of_stream {
                     out.extend(tr.finish());
-                    self.note_summary(tr.summary());
+                    self.note_outcome(tr.outcome());
                 } else {
                     self.state = State::Streaming(tr);
                 }

@@ -3,21 +3,23 @@
 //! The shell feeds each Envoy callback to an [`Exchange`] and applies the
 //! returned [`Step`]. Nothing here calls the host, reads a clock or panics.
 
+//! It knows routes, not APIs: [`crate::api`] plans each route's upstream
+//! call and translates its answer.
+
 mod answer_phase;
-mod plan;
 pub mod record;
 pub mod step;
 
-use crate::answer::buffered::{Buffering, Pending};
-use crate::answer::models::model_list;
-use crate::answer::stream::StreamTranslator;
+use crate::api::models::model_list;
+use crate::api::{self, Pending, Route, Streaming};
+use crate::aws::sigv4::SigningKeys;
+use crate::caller::{authenticate, check_request, Caller};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::exchange::record::Record;
 use crate::header::HeaderPair;
 use crate::policy::rate_limit::{RateLimiter, Unlimited};
-use crate::request::caller::{authenticate, check_request, route, Caller, Route};
-use crate::request::sigv4::SigningKeys;
+use answer_phase::Buffering;
 use std::rc::Rc;
 use std::time::SystemTime;
 
@@ -27,10 +29,10 @@ pub use crate::exchange::step::{BodyProgress, Effect, Name, Step, Verdict};
 enum State {
     AwaitHeaders,
     /// The caller is authenticated and its secrets are withheld; its body is awaited.
-    AwaitBody(Caller),
+    AwaitBody(Route, Caller),
     AwaitResponse(Pending),
     BufferResponse(Buffering),
-    Streaming(Box<StreamTranslator>),
+    Streaming(Streaming),
     /// The answer is replaced by an error of ours: every upstream chunk is
     /// dropped, and the body held here (if any) goes out at the end.
     Replacing(Option<Vec<u8>>),
@@ -117,10 +119,10 @@ impl<L: RateLimiter> Exchange<L> {
             Err(e) => return self.fail(&e),
         };
         self.record.project = Some(Rc::clone(project));
-        let caller = match route(headers) {
+        let (route, caller) = match api::route(headers) {
             Ok(Route::Models) => return self.reply_models(&project.policy),
-            Ok(Route::ChatCompletions) => check_request(&config, project, headers),
-            Err(e) => Err(e),
+            Ok(route) => (route, check_request(&config, project, headers)),
+            Err(e) => return self.fail(&e),
         };
         let caller = match caller {
             Ok(c) => c,
@@ -146,7 +148,7 @@ impl<L: RateLimiter> Exchange<L> {
         if end_of_stream {
             return self.fail(&ApiError::invalid("body", "The request has no body."));
         }
-        self.state = State::AwaitBody(caller);
+        self.state = State::AwaitBody(route, caller);
         Step {
             effects: vec![Effect::RewriteRequestHeaders { set: Vec::new() }],
             verdict: Verdict::Pause,
@@ -184,17 +186,20 @@ impl<L: RateLimiter> Exchange<L> {
 
     /// The whole request body; translates, signs and forwards it.
     pub fn on_request_body(&mut self, body: &[u8], now: SystemTime) -> Step {
-        let State::AwaitBody(caller) = std::mem::replace(&mut self.state, State::Done) else {
+        let State::AwaitBody(route, caller) = std::mem::replace(&mut self.state, State::Done)
+        else {
             return Step::go();
         };
         let config = Rc::clone(&self.config);
-        match plan::plan(
+        // The credentials end here: the answer phase gets the plan's handoff.
+        match api::plan(
+            route,
             &config,
-            caller,
+            &caller,
             body,
             now,
             &self.signing_keys,
-            &mut self.record,
+            &mut self.record.model,
         ) {
             Ok(call) => {
                 self.state = State::AwaitResponse(call.pending);
@@ -247,7 +252,7 @@ impl<L: RateLimiter> Exchange<L> {
     /// its body was awaited means the body never reached the filter.
     pub fn diagnosis(&self) -> Option<&'static str> {
         match self.state {
-            State::AwaitBody(_) => Some(NO_BODY_HINT),
+            State::AwaitBody(..) => Some(NO_BODY_HINT),
             _ => self.hint,
         }
     }

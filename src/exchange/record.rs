@@ -1,7 +1,7 @@
 //! What one exchange did, for metrics and access logs (never a key or credential).
 
 use crate::config::Project;
-use crate::openai::Usage;
+use crate::outcome::Usage;
 use std::borrow::Cow;
 use std::rc::Rc;
 
@@ -18,15 +18,6 @@ pub struct Record {
     pub rejected: Option<Cow<'static, str>>,
     /// Bedrock's token counts.
     pub usage: Option<Usage>,
-    /// OpenAI finish reason.
-    pub finish_reason: Option<&'static str>,
-}
-
-/// What an answer's translation learned: token counts and finish reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Summary {
-    /// Token counts, when Bedrock reported them.
-    pub usage: Option<Usage>,
-    /// OpenAI finish reason, when the answer finished.
+    /// How the answer finished (OpenAI's `finish_reason` words).
     pub finish_reason: Option<&'static str>,
 }

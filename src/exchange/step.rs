@@ -1,16 +1,13 @@
 //! What the core asks the shell to do after one host callback.
 
 use crate::error::ApiError;
-use std::borrow::Cow;
-
-/// A header name: static for the ones we set, owned for the caller's.
-pub type Name = Cow<'static, str>;
+pub use crate::header::Name;
 
 /// One change the shell applies to the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Replace the request header map with
-    /// [`upstream_headers`](crate::request::headers::upstream_headers) of the
+    /// [`upstream_headers`](crate::header::withheld::upstream_headers) of the
     /// caller's headers (as the header callback saw them) and `set`, in one
     /// host call. With nothing set, it only withholds the caller's secrets.
     RewriteRequestHeaders {

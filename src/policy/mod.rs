@@ -1,14 +1,17 @@
-//! Per-project policy from the plugin configuration: models, token limits,
-//! request and token rates, guardrail, where the AWS credentials come from,
-//! and the Bedrock options a project pays for (service tier, latency,
-//! request metadata).
+//! Per-project policy, decided in one place: which models a project may
+//! call, its token limits, request and token rates, guardrail, where its
+//! AWS credentials come from, its prompt caching, and the Bedrock options it
+//! pays for (service tier, latency, request metadata: [`options`]). The
+//! plugin configuration's reader (`config::policy`) builds a [`Policy`];
+//! every decision about a request is made here.
 
+pub mod options;
 pub mod rate_limit;
 
-use crate::catalog::resolve::{Model, Models};
-use crate::config::fields::Fields;
+use crate::bedrock::converse::GuardrailConfig;
+use crate::bedrock::options::{Latency, ServiceTier};
+use crate::catalog::resolve::Model;
 use crate::error::ApiError;
-use crate::request::parse::options::{Latency, ServiceTier};
 
 /// Where a project's upstream calls get their AWS credentials.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -60,21 +63,6 @@ pub struct MaxTokens {
     pub default: Option<u64>,
 }
 
-/// Policy fields of one project, as written in the configuration.
-#[derive(Debug, Default)]
-pub struct RawPolicy {
-    allowed_models: Option<Vec<String>>,
-    max_tokens: Option<MaxTokens>,
-    requests_per_minute: Option<u64>,
-    guardrail: Option<Guardrail>,
-    credentials: CredentialSource,
-    prompt_caching: PromptCaching,
-    service_tier: Option<TierRule>,
-    latency: Option<Latency>,
-    request_metadata: Option<bool>,
-    tokens_per_minute: Option<u64>,
-}
-
 /// A project's validated policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -101,152 +89,6 @@ pub struct Policy {
     pub tokens_per_minute: Option<u64>,
 }
 
-impl RawPolicy {
-    /// Reads a project's `policy` object (its fields' types; [`RawPolicy::validate`] checks the values).
-    pub fn read(mut f: Fields) -> Result<RawPolicy, String> {
-        let max_tokens = match f.object("max_tokens", &["ceiling", "default"])? {
-            None => None,
-            Some(mut m) => Some(MaxTokens {
-                ceiling: m.u64("ceiling")?,
-                default: m.u64("default")?,
-            }),
-        };
-        let guardrail = match f.object("guardrail", &["identifier", "version"])? {
-            None => None,
-            Some(mut g) => Some(Guardrail {
-                identifier: g.required_string("identifier")?,
-                version: g.required_string("version")?,
-            }),
-        };
-        let credentials = match f.one_of("credentials", &["headers", "environment", "envoy"])? {
-            Some(1) => CredentialSource::Environment,
-            Some(2) => CredentialSource::Envoy,
-            _ => CredentialSource::Headers,
-        };
-        let service_tier = match f.object("service_tier", &["default", "pin"])? {
-            None => None,
-            Some(mut t) => {
-                let names = ServiceTier::ALL.map(ServiceTier::name);
-                let default = t.one_of("default", &names)?;
-                let pin = t.one_of("pin", &names)?;
-                let tier = |i: usize| ServiceTier::ALL.get(i).copied();
-                match (default.and_then(tier), pin.and_then(tier)) {
-                    (Some(d), None) => Some(TierRule::Default(d)),
-                    (None, Some(p)) => Some(TierRule::Pin(p)),
-                    _ => {
-                        return Err(format!(
-                            "{} needs one of `default` or `pin`",
-                            f.path_of("service_tier")
-                        ))
-                    }
-                }
-            }
-        };
-        let latency = match f.one_of("latency", &["standard", "optimized"])? {
-            None => None,
-            Some(1) => Some(Latency::Optimized),
-            Some(_) => Some(Latency::Standard),
-        };
-        let request_metadata = f.bool("request_metadata")?;
-        let prompt_caching = match f.one_of("prompt_caching", &["off", "auto"])? {
-            Some(1) => PromptCaching::Auto,
-            _ => PromptCaching::Off,
-        };
-        Ok(RawPolicy {
-            allowed_models: f.strings("allowed_models")?,
-            max_tokens,
-            requests_per_minute: f.u64("requests_per_minute")?,
-            guardrail,
-            credentials,
-            prompt_caching,
-            service_tier,
-            latency,
-            request_metadata,
-            tokens_per_minute: f.u64("tokens_per_minute")?,
-        })
-    }
-
-    /// The fields a `policy` object may have.
-    pub const FIELDS: &'static [&'static str] = &[
-        "allowed_models",
-        "max_tokens",
-        "requests_per_minute",
-        "guardrail",
-        "credentials",
-        "prompt_caching",
-        "service_tier",
-        "latency",
-        "request_metadata",
-        "tokens_per_minute",
-    ];
-
-    /// Checks every field; `project` names the project in errors.
-    pub fn validate(self, project: &str, models: &Models) -> Result<Policy, String> {
-        if let Some(ids) = &self.allowed_models {
-            if let Some(id) = ids.iter().find(|id| models.info(id).is_none()) {
-                return Err(format!(
-                    "project {project:?}: allowed_models has unsupported model {id:?}"
-                ));
-            }
-            if ids.is_empty() {
-                return Err(format!(
-                    "project {project:?}: allowed_models must not be empty"
-                ));
-            }
-        }
-        let allowed_models = self.allowed_models;
-        let mt = self.max_tokens.unwrap_or_default();
-        if mt.ceiling == Some(0) || mt.default == Some(0) {
-            return Err(format!(
-                "project {project:?}: max_tokens values must be positive"
-            ));
-        }
-        if let (Some(c), Some(d)) = (mt.ceiling, mt.default) {
-            if d > c {
-                return Err(format!(
-                    "project {project:?}: max_tokens.default {d} is above the ceiling {c}"
-                ));
-            }
-        }
-        let requests_per_minute = match self.requests_per_minute {
-            None => None,
-            Some(n) => match u32::try_from(n) {
-                Ok(n) if n > 0 => Some(n),
-                _ => {
-                    return Err(format!(
-                        "project {project:?}: requests_per_minute must be between 1 and {}",
-                        u32::MAX
-                    ))
-                }
-            },
-        };
-        if self.tokens_per_minute == Some(0) {
-            return Err(format!(
-                "project {project:?}: tokens_per_minute must be positive"
-            ));
-        }
-        if let Some(g) = &self.guardrail {
-            if !is_guardrail_id(&g.identifier) || !is_guardrail_version(&g.version) {
-                return Err(format!(
-                    "project {project:?}: guardrail needs an identifier ([a-z0-9]+ or a guardrail ARN) and a version (DRAFT or 1-99999999)"
-                ));
-            }
-        }
-        Ok(Policy {
-            allowed_models,
-            max_tokens: mt,
-            requests_per_minute,
-            guardrail: self.guardrail,
-            credentials: self.credentials,
-            prompt_caching: self.prompt_caching,
-            service_tier: self.service_tier,
-            latency: self.latency,
-            request_metadata: self.request_metadata.unwrap_or(true),
-            tokens_per_minute: self.tokens_per_minute,
-        })
-    }
-}
-
 impl Policy {
     /// Whether the project may call the model the caller named `id`.
     pub fn allows(&self, id: &str) -> bool {
@@ -263,6 +105,31 @@ impl Policy {
         Err(ApiError::model_not_allowed(project, &model.id))
     }
 
+    /// Whether the filter places cache points itself.
+    pub fn auto_cache_points(&self) -> bool {
+        self.prompt_caching == PromptCaching::Auto
+    }
+
+    /// The guardrail every call of the project carries, in Converse's shape.
+    pub fn guardrail_config(&self) -> Option<GuardrailConfig> {
+        self.guardrail.as_ref().map(|g| GuardrailConfig {
+            guardrail_identifier: g.identifier.clone(),
+            guardrail_version: g.version.clone(),
+        })
+    }
+
+    /// Refuses a `maxTokens` that reasoning raised past the project's
+    /// ceiling (`asked`: what the translation would send).
+    pub fn check_raised_max_tokens(&self, asked: Option<u64>) -> Result<(), ApiError> {
+        match (self.max_tokens.ceiling, asked) {
+            (Some(ceiling), Some(asked)) if asked > ceiling => Err(ApiError::invalid(
+                "reasoning_effort",
+                format!("Reasoning needs `max_tokens` {asked}, above this project's ceiling of {ceiling}; ask for less effort."),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The `max_tokens` to send: the request's (at most the ceiling) or the default.
     pub fn max_tokens(&self, requested: Option<u64>) -> Result<Option<u64>, ApiError> {
         match (requested, self.max_tokens.ceiling) {
@@ -273,74 +140,5 @@ impl Policy {
             (Some(n), _) => Ok(Some(n)),
             (None, _) => Ok(self.max_tokens.default),
         }
-    }
-}
-
-fn lower_alnum(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-}
-
-/// Bedrock's rule: `[a-z0-9]+` or `arn:aws(-*)?:bedrock:<region>:<12 digits>:guardrail/[a-z0-9]+`.
-fn is_guardrail_id(id: &str) -> bool {
-    if lower_alnum(id) {
-        return true;
-    }
-    let parts: Vec<&str> = id.split(':').collect();
-    let [arn, partition, service, region, account, resource] = parts.as_slice() else {
-        return false;
-    };
-    *arn == "arn"
-        && (*partition == "aws"
-            || partition
-                .strip_prefix("aws-")
-                .is_some_and(|p| !p.is_empty()))
-        && *service == "bedrock"
-        && (1..=20).contains(&region.len())
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && resource.strip_prefix("guardrail/").is_some_and(lower_alnum)
-}
-
-/// Bedrock's rule: `DRAFT` or `[1-9][0-9]{0,7}`.
-fn is_guardrail_version(v: &str) -> bool {
-    v == "DRAFT"
-        || ((1..=8).contains(&v.len())
-            && !v.starts_with('0')
-            && v.bytes().all(|b| b.is_ascii_digit()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn guardrail_rules_follow_bedrock() {
-        for ok in [
-            "abc123",
-            "arn:aws:bedrock:us-east-1:123456789012:guardrail/abc1",
-            "arn:aws-cn:bedrock:cn-north-1:123456789012:guardrail/x9",
-        ] {
-            assert!(is_guardrail_id(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "gr-test",
-            "ABC",
-            "arn:aws:bedrock:us-east-1:1234:guardrail/a",
-            "arn:aws:s3:us-east-1:123456789012:guardrail/a",
-        ] {
-            assert!(!is_guardrail_id(bad), "{bad}");
-        }
-        assert!(is_guardrail_version("DRAFT") && is_guardrail_version("12345678"));
-        assert!(
-            !is_guardrail_version("0")
-                && !is_guardrail_version("123456789")
-                && !is_guardrail_version("draft")
-        );
     }
 }

@@ -10,7 +10,7 @@
 //! Each `unsafe` block says what makes it sound.
 #![allow(unsafe_code)]
 
-use crate::header::{parse_map, serialize_map};
+use crate::header::map::{parse_map, serialize_map};
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};
 
 #[link(wasm_import_module = "env")]

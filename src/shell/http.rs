@@ -3,11 +3,11 @@
 use super::host;
 use super::limiter::SharedLimiter;
 use super::telemetry;
+use crate::aws::sigv4::SigningKeys;
 use crate::config::Config;
 use crate::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
 use crate::header::first;
-use crate::request::headers::upstream_headers;
-use crate::request::sigv4::SigningKeys;
+use crate::header::withheld::upstream_headers;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType, Status};

@@ -3,8 +3,8 @@
 use super::host;
 use super::http::Http;
 use super::limiter;
+use crate::aws::sigv4::SigningKeys;
 use crate::config::Config;
-use crate::request::sigv4::SigningKeys;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};

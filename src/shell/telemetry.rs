@@ -161,13 +161,13 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
             let counter = MetricType::Counter;
             add(
                 Series::id(&mut series.input_tokens, scope, counter, "input_tokens"),
-                u.prompt_tokens,
+                u.input,
             );
             add(
                 Series::id(&mut series.output_tokens, scope, counter, "output_tokens"),
-                u.completion_tokens,
+                u.output,
             );
-            if let Some(details) = u.prompt_tokens_details {
+            if u.cache_reported {
                 add(
                     Series::id(
                         &mut series.cache_read_tokens,
@@ -175,7 +175,7 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
                         counter,
                         "cache_read_tokens",
                     ),
-                    details.cached_tokens,
+                    u.cache_read,
                 );
                 add(
                     Series::id(
@@ -184,7 +184,7 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
                         counter,
                         "cache_write_tokens",
                     ),
-                    u.cache_write_tokens,
+                    u.cache_write,
                 );
             }
         }
@@ -234,21 +234,18 @@ impl Published {
             self.model = true;
         }
         if let (false, Some(u)) = (self.usage, record.usage) {
-            set("bedrock_openai.input_tokens", &u.prompt_tokens.to_string());
-            set(
-                "bedrock_openai.output_tokens",
-                &u.completion_tokens.to_string(),
-            );
+            set("bedrock_openai.input_tokens", &u.input.to_string());
+            set("bedrock_openai.output_tokens", &u.output.to_string());
             // The hit count of a fleet-wide token budget (Envoy's rate limit filter).
-            set("bedrock_openai.total_tokens", &u.total_tokens.to_string());
-            if let Some(details) = u.prompt_tokens_details {
+            set("bedrock_openai.total_tokens", &u.total.to_string());
+            if u.cache_reported {
                 set(
                     "bedrock_openai.cache_read_tokens",
-                    &details.cached_tokens.to_string(),
+                    &u.cache_read.to_string(),
                 );
                 set(
                     "bedrock_openai.cache_write_tokens",
-                    &u.cache_write_tokens.to_string(),
+                    &u.cache_write.to_string(),
                 );
             }
             self.usage = true;

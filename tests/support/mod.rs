@@ -10,10 +10,10 @@
 
 use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+use bedrock_openai_filter::api::chat::request::parse;
 use bedrock_openai_filter::catalog::resolve::Models;
+use bedrock_openai_filter::conversation::converse::to_converse;
 use bedrock_openai_filter::error::ApiError;
-use bedrock_openai_filter::request::converse::to_converse;
-use bedrock_openai_filter::request::parse::parse;
 use serde_json::Value;
 
 /// An event-stream frame with string `headers` and the JSON `payload`,
@@ -101,8 +101,8 @@ pub fn split_frames(mut bytes: &[u8]) -> Vec<&[u8]> {
 /// project's `prompt_caching: "auto"` when `auto_cache`.
 pub fn translate_with(body: &Value, auto_cache: bool) -> Result<Value, ApiError> {
     let mut req = parse(body.to_string().as_bytes(), &Models::default())?;
-    req.auto_cache_points = auto_cache;
-    Ok(serde_json::to_value(to_converse(req)?).unwrap())
+    req.conversation.auto_cache_points = auto_cache;
+    Ok(serde_json::to_value(to_converse(req.conversation)?).unwrap())
 }
 
 /// [`translate_with`] without a caching policy.

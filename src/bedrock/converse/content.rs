@@ -2,13 +2,13 @@
 //! (text, images, documents, reasoning, tool use and results, cache
 //! points), the system blocks and the tool configuration.
 
-use crate::request::parse::data_url::DataUrl;
+use crate::data_url::DataUrl;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A conversation turn.
 #[derive(Debug, Serialize, PartialEq)]
-pub struct Message {
+pub struct ConverseMessage {
     /// `user` or `assistant`.
     pub role: ConverseRole,
     /// Never empty; no blank text.

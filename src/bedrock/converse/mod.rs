@@ -3,10 +3,12 @@
 mod content;
 mod response;
 
+use crate::aws::sigv4::uri_encode;
 pub use content::{
-    CachePointBlock, ContentBlock, ConverseRole, ConverseToolChoice, DocumentBlock, DocumentSource,
-    Empty, ImageBlock, ImageSource, InputSchema, Message, NamedTool, ReasoningBlock, ReasoningText,
-    SystemBlock, ToolConfig, ToolEntry, ToolResultBlock, ToolResultContent, ToolSpec, ToolUseBlock,
+    CachePointBlock, ContentBlock, ConverseMessage, ConverseRole, ConverseToolChoice,
+    DocumentBlock, DocumentSource, Empty, ImageBlock, ImageSource, InputSchema, NamedTool,
+    ReasoningBlock, ReasoningText, SystemBlock, ToolConfig, ToolEntry, ToolResultBlock,
+    ToolResultContent, ToolSpec, ToolUseBlock,
 };
 pub use response::{
     Citation, CitationLocation, CitationsContent, CitedText, ConverseResponse, Output, OutputBlock,
@@ -20,7 +22,7 @@ use serde_json::{Map, Value};
 #[serde(rename_all = "camelCase")]
 pub struct ConverseRequest {
     /// Alternating user/assistant turns, starting with a user turn.
-    pub messages: Vec<Message>,
+    pub messages: Vec<ConverseMessage>,
     /// System prompt blocks (only for models that take them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub system: Vec<SystemBlock>,
@@ -162,4 +164,35 @@ pub struct InferenceConfig {
     /// Stop sequences.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stop_sequences: Vec<String>,
+}
+
+/// `/model/{model-id}/converse` (or `converse-stream`), the id percent-encoded once.
+pub fn path(model_id: &str, stream: bool) -> String {
+    let mut path = Vec::with_capacity(model_id.len() + 32);
+    path.extend_from_slice(b"/model/");
+    uri_encode(&mut path, model_id.as_bytes(), false);
+    path.extend_from_slice(if stream {
+        b"/converse-stream"
+    } else {
+        b"/converse"
+    });
+    // Only ASCII was written: the conversion cannot fail.
+    String::from_utf8(path).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_encodes_colon_and_slash_once() {
+        assert_eq!(
+            path("meta.llama3-8b-instruct-v1:0", false),
+            "/model/meta.llama3-8b-instruct-v1%3A0/converse"
+        );
+        assert_eq!(
+            path("arn:aws:bedrock:us-east-1:1:inference-profile/x", true),
+            "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx/converse-stream"
+        );
+    }
 }

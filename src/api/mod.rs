@@ -1,0 +1,279 @@
+//! The APIs the gateway speaks, one folder each: its request parsing, its
+//! translation onto the conversation layer, and its answer writing. This
+//! module routes a path to its API and gives the exchange one face for all
+//! of them ([`plan`], [`Pending`], [`Streaming`]), so that the exchange
+//! knows routes, not APIs.
+
+pub mod chat;
+pub mod fields;
+pub mod models;
+pub mod sse;
+
+use crate::aws::sigv4::SigningKeys;
+use crate::caller::Caller;
+use crate::config::{Config, Project};
+use crate::error::bedrock::from_upstream;
+use crate::error::ApiError;
+use crate::header::{single, HeaderPair, Name};
+use crate::outcome::Outcome;
+use crate::secret::Redactor;
+use std::rc::Rc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The chat-completions path.
+pub const CHAT_COMPLETIONS_PATH: &str = "/v1/amazon-bedrock/chat/completions";
+/// The models list this filter answers locally.
+pub const MODELS_PATH: &str = "/v1/amazon-bedrock/models";
+
+/// What an authenticated request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /v1/amazon-bedrock/chat/completions`.
+    ChatCompletions,
+    /// `GET /v1/amazon-bedrock/models`.
+    Models,
+}
+
+/// Which route the path and method ask for (404 / 405 otherwise).
+pub fn route<H: HeaderPair>(headers: &[H]) -> Result<Route, ApiError> {
+    let path = single(headers, ":path").ok().flatten().unwrap_or("");
+    let path = path.split('?').next().unwrap_or(path);
+    let (route, method) = match path {
+        CHAT_COMPLETIONS_PATH => (Route::ChatCompletions, "POST"),
+        MODELS_PATH => (Route::Models, "GET"),
+        _ => {
+            return Err(ApiError::unknown_url(format!(
+                "This gateway serves POST {CHAT_COMPLETIONS_PATH} and GET {MODELS_PATH}."
+            )))
+        }
+    };
+    if single(headers, ":method").ok().flatten() != Some(method) {
+        return Err(ApiError::method_not_allowed(method, path));
+    }
+    Ok(route)
+}
+
+/// What every API's answer phase knows of its request: who asked, for
+/// which model, and what to redact from an upstream error. Never a
+/// credential.
+#[derive(Debug)]
+pub struct Handoff {
+    /// The caller's project.
+    pub project: Rc<Project>,
+    /// Removes the request's credentials from whatever the upstream echoes.
+    pub redactor: Redactor,
+    /// Envoy's `x-request-id`, the fallback for the response id.
+    pub request_id: Option<String>,
+    /// The model id the caller sent, echoed in answers.
+    pub model: Rc<str>,
+    /// Unix seconds when the request was planned.
+    pub created: u64,
+}
+
+impl Handoff {
+    /// The handoff of `caller`'s request for `model`, planned at `now`.
+    pub fn new(caller: &Caller, model: Rc<str>, now: SystemTime) -> Handoff {
+        Handoff {
+            project: Rc::clone(&caller.project),
+            redactor: caller.auth.redactor(),
+            request_id: caller.request_id.clone(),
+            model,
+            created: now
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        }
+    }
+
+    /// `prefix` + Bedrock's request id, else Envoy's `x-request-id`, else the creation time.
+    pub fn response_id(&self, prefix: &str, aws_request_id: Option<&str>) -> String {
+        match aws_request_id.or(self.request_id.as_deref()) {
+            Some(rid) => {
+                let mut id = String::with_capacity(prefix.len() + rid.len());
+                id.push_str(prefix);
+                id.push_str(rid);
+                id
+            }
+            None => format!("{prefix}{}", self.created),
+        }
+    }
+}
+
+/// How an answer travels back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// JSON in, JSON out.
+    Json,
+    /// Event stream in, SSE out, piece by piece.
+    Stream,
+    /// JSON in (the model cannot stream this request), SSE out.
+    Replay,
+}
+
+/// An upstream answer (or Envoy's own), buffered whole.
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamAnswer<'a> {
+    /// Its status.
+    pub status: u16,
+    /// `x-amzn-ErrorType`, on a Bedrock error.
+    pub error_type: Option<&'a str>,
+    /// `x-amzn-RequestId`.
+    pub aws_request_id: Option<&'a str>,
+    /// Envoy's rate-limit filter answered (`x-envoy-ratelimited`), not Bedrock.
+    pub limited_by_envoy: bool,
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// A buffered answer rewritten into an API's shape.
+#[derive(Debug)]
+pub struct Rewritten {
+    /// Status sent to the client.
+    pub status: u16,
+    /// The body is server-sent events (else JSON).
+    pub sse: bool,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Tokens and finish, for a successful answer.
+    pub outcome: Outcome,
+}
+
+impl Rewritten {
+    /// A JSON answer.
+    pub fn json(body: Vec<u8>, outcome: Outcome) -> Rewritten {
+        Rewritten {
+            status: 200,
+            sse: false,
+            body,
+            outcome,
+        }
+    }
+
+    /// A replayed stream.
+    pub fn sse(body: Vec<u8>, outcome: Outcome) -> Rewritten {
+        Rewritten {
+            status: 200,
+            sse: true,
+            body,
+            outcome,
+        }
+    }
+
+    /// An error in OpenAI's shape.
+    pub fn error(e: &ApiError) -> Rewritten {
+        Rewritten {
+            status: e.status,
+            sse: false,
+            body: e.to_json(),
+            outcome: Outcome::default(),
+        }
+    }
+}
+
+/// A planned upstream call, ready to be emitted.
+#[derive(Debug)]
+pub struct Planned {
+    /// Headers the call sets (path, authority, body framing, timeout, signature).
+    pub headers: Vec<(Name, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// What the answer phase needs to know.
+    pub pending: Pending,
+}
+
+/// Plans the upstream call of a request with a body on `route`; notes the
+/// model in `model` as soon as it is known.
+pub fn plan(
+    route: Route,
+    config: &Config,
+    caller: &Caller,
+    body: &[u8],
+    now: SystemTime,
+    signing_keys: &SigningKeys,
+    model: &mut Option<Rc<str>>,
+) -> Result<Planned, ApiError> {
+    match route {
+        Route::ChatCompletions => chat::plan::plan(config, caller, body, now, signing_keys, model),
+        Route::Models => Err(ApiError::internal("the models list has no upstream call")),
+    }
+}
+
+/// What an API's answer phase needs to know about its request.
+#[derive(Debug)]
+pub enum Pending {
+    /// Chat completions.
+    Chat(chat::answer::Pending),
+}
+
+impl Pending {
+    /// What every API's answer phase knows.
+    pub fn handoff(&self) -> &Handoff {
+        match self {
+            Pending::Chat(p) => &p.handoff,
+        }
+    }
+
+    /// How the answer travels back.
+    pub fn mode(&self) -> Mode {
+        match self {
+            Pending::Chat(p) => p.mode,
+        }
+    }
+
+    /// The translator of a streamed answer.
+    pub fn stream(&self, aws_request_id: Option<&str>) -> Streaming {
+        match self {
+            Pending::Chat(p) => Streaming::Chat(Box::new(p.translator(aws_request_id))),
+        }
+    }
+
+    /// A buffered answer or error rewritten into the API's shape.
+    pub fn rewrite(&self, answer: &UpstreamAnswer<'_>) -> Rewritten {
+        let handoff = self.handoff();
+        if answer.status == 429 && answer.limited_by_envoy {
+            return Rewritten::error(&ApiError::fleet_rate_limited(&handoff.project.name));
+        }
+        if answer.status != 200 {
+            let err = from_upstream(
+                answer.status,
+                answer.error_type,
+                answer.body,
+                &handoff.redactor,
+            );
+            return Rewritten::error(&err);
+        }
+        match self {
+            Pending::Chat(p) => p.rewrite_ok(answer),
+        }
+    }
+}
+
+/// A streamed answer's translator, per API.
+#[derive(Debug)]
+pub enum Streaming {
+    /// Chat completions.
+    Chat(Box<chat::stream::StreamTranslator>),
+}
+
+impl Streaming {
+    /// Feeds upstream bytes; returns the bytes they produce.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            Streaming::Chat(t) => t.feed(bytes),
+        }
+    }
+
+    /// End of the upstream body: closes the stream.
+    pub fn finish(&mut self) -> Vec<u8> {
+        match self {
+            Streaming::Chat(t) => t.finish(),
+        }
+    }
+
+    /// Token counts and finish seen so far.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Streaming::Chat(t) => t.outcome(),
+        }
+    }
+}
