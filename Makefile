@@ -1,8 +1,8 @@
 # Build, run and test the Bedrock gateway. See the README.
 #   make run      build the filter and start the gateway in the foreground
 #   make test     every check: lint (below), unit tests, wasm build, pytest (stand-in + Envoy e2e), fuzz smoke
-#   make lint     fmt and clippy of the three crates, the API docs, the MSRV check, cargo-deny,
-#                 ruff; each also on its own (make doc, make msrv, ...)
+#   make lint     the layer order, fmt and clippy of the three crates, the API docs, the MSRV
+#                 check, cargo-deny, ruff; each also on its own (make layers, make doc, ...)
 #   make standin  the Bedrock stand-in on 127.0.0.1:9099, for
 #                 AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:9099 make run
 
@@ -25,7 +25,7 @@ FUZZ_SECONDS ?= 60
 MSRV := $(shell sed -n 's/^rust-version *= *"\([0-9.]*\)"/\1/p' Cargo.toml)
 MSRV_TOOLCHAIN := $(if $(word 3,$(subst ., ,$(MSRV))),$(MSRV),$(MSRV).0)
 
-.PHONY: venv lint-venv node tools toolchain wasm run test lint lint-rust lint-fuzz lint-floor doc msrv deny ruff \
+.PHONY: venv lint-venv node tools toolchain wasm run test lint layers lint-rust lint-fuzz lint-floor doc msrv deny ruff \
 	unit pytest standin clean oci bench bench-tools floor-wasm soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
@@ -76,7 +76,13 @@ wasm: toolchain
 run: wasm venv
 	exec $(VPY) scripts/gateway.py
 
-lint: lint-rust lint-fuzz lint-floor doc msrv deny ruff
+lint: layers lint-rust lint-fuzz lint-floor doc msrv deny ruff
+
+# The layer order of docs/architecture.md: imports between src/'s top-level
+# modules point down it only (scripts/layers.py; tests/e2e/test_layers.py
+# shows it failing on a planted back-import).
+layers:
+	$(PYTHON) scripts/layers.py
 
 # clippy reads rust-version too: its incompatible_msrv lint refuses std APIs
 # newer than that, and lints that suggest newer APIs wait until it allows them.

@@ -202,7 +202,7 @@ pub fn plan(
 #[derive(Debug)]
 pub enum Pending {
     /// Chat completions.
-    Chat(chat::answer::Pending),
+    Chat(chat::answer::ChatPending),
 }
 
 impl Pending {

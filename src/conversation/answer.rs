@@ -85,7 +85,7 @@ pub struct CallMade {
 
 /// A web source cited by a passage of the answer's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Citation {
+pub struct WebCitation {
     /// First character of the passage in the text (in characters).
     pub start: usize,
     /// One past its last character.
@@ -112,7 +112,7 @@ pub struct Answer {
     /// Token counts.
     pub usage: Option<Usage>,
     /// Web citations of the text.
-    pub citations: Vec<Citation>,
+    pub citations: Vec<WebCitation>,
     /// The service tier Bedrock served, when it said.
     pub service_tier: Option<&'static str>,
 }
@@ -179,7 +179,7 @@ pub fn parse_answer(body: &[u8], answer_tool: Option<&str>) -> Result<Answer, Ap
             for c in cited.citations {
                 let url = c.location.and_then(|l| l.web).and_then(|w| w.url);
                 if let Some(url) = url {
-                    citations.push(Citation {
+                    citations.push(WebCitation {
                         start,
                         end,
                         title: c.title.unwrap_or_default(),

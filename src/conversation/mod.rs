@@ -1,4 +1,4 @@
-//! The API-neutral conversation, between the OpenAI shapes (`crate::api`)
+//! The API-neutral conversation, between the OpenAI shapes (the `api` folders)
 //! and Converse (`crate::bedrock`): what a request asks of a model (turns,
 //! tools, reasoning, structured output, caching, documents, options), how
 //! that becomes a Converse request under the model's rules ([`converse`]),

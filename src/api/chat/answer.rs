@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 /// What the chat answer phase needs to know about the request.
 #[derive(Debug)]
-pub struct Pending {
+pub struct ChatPending {
     /// What every API's answer phase knows.
     pub handoff: Handoff,
     /// How the answer travels back.
@@ -22,7 +22,7 @@ pub struct Pending {
     pub answer_tool: Option<Rc<str>>,
 }
 
-impl Pending {
+impl ChatPending {
     /// The identity of a streamed answer's chunks.
     pub fn stream_context(&self, aws_request_id: Option<&str>) -> StreamContext {
         StreamContext {

@@ -3,7 +3,7 @@
 use super::wire::{
     Annotation, AssistantMessage, ChatCompletion, ChatToolCall, Choice, FunctionCall, UrlCitation,
 };
-use crate::conversation::answer::{parse_answer, CallMade, Citation};
+use crate::conversation::answer::{parse_answer, CallMade, WebCitation};
 use crate::error::ApiError;
 use crate::outcome::Outcome;
 
@@ -73,7 +73,7 @@ fn tool_call(call: CallMade) -> ChatToolCall {
 }
 
 /// A web citation as OpenAI's `url_citation` annotation.
-pub fn annotation(c: Citation) -> Annotation {
+fn annotation(c: WebCitation) -> Annotation {
     Annotation {
         kind: "url_citation",
         url_citation: UrlCitation {

@@ -1,7 +1,7 @@
 //! Planning a chat call: from the caller and its body to a signed Converse
 //! request, decided whole before anything is emitted.
 
-use super::answer::Pending;
+use super::answer::ChatPending;
 use super::request::parse;
 use crate::api::{Handoff, Mode, Planned};
 use crate::aws::call::{self, Target, EVENT_STREAM};
@@ -80,7 +80,7 @@ pub fn plan(
     Ok(Planned {
         headers,
         body: payload,
-        pending: crate::api::Pending::Chat(Pending {
+        pending: crate::api::Pending::Chat(ChatPending {
             handoff: Handoff::new(caller, Rc::clone(&chosen.id), now),
             mode,
             include_usage: req.include_usage,
