@@ -181,6 +181,15 @@ pub struct Planned {
     pub pending: Pending,
 }
 
+/// The answer of a route the gateway serves itself, without a body or an
+/// upstream call (the models list `project` may call); `None` for the rest.
+pub fn local_answer(route: Route, project: &Project, config: &Config) -> Option<Vec<u8>> {
+    match route {
+        Route::Models => Some(models::model_list(&project.policy, &config.models)),
+        Route::ChatCompletions => None,
+    }
+}
+
 /// Plans the upstream call of a request with a body on `route`; notes the
 /// model in `model` as soon as it is known.
 pub fn plan(

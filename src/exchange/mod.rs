@@ -10,7 +10,6 @@ mod answer_phase;
 pub mod record;
 pub mod step;
 
-use crate::api::models::model_list;
 use crate::api::{self, Pending, Route, Streaming};
 use crate::aws::sigv4::SigningKeys;
 use crate::caller::{authenticate, check_request, Caller};
@@ -119,12 +118,14 @@ impl<L: RateLimiter> Exchange<L> {
             Err(e) => return self.fail(&e),
         };
         self.record.project = Some(Rc::clone(project));
-        let (route, caller) = match api::route(headers) {
-            Ok(Route::Models) => return self.reply_models(&project.policy),
-            Ok(route) => (route, check_request(&config, project, headers)),
+        let route = match api::route(headers) {
+            Ok(route) => route,
             Err(e) => return self.fail(&e),
         };
-        let caller = match caller {
+        if let Some(body) = api::local_answer(route, project, &config) {
+            return self.reply_locally(body);
+        }
+        let caller = match check_request(&config, project, headers) {
             Ok(c) => c,
             Err(e) => return self.fail(&e),
         };
@@ -155,14 +156,15 @@ impl<L: RateLimiter> Exchange<L> {
         }
     }
 
-    fn reply_models(&mut self, policy: &crate::policy::Policy) -> Step {
+    /// A route the gateway answers itself (the models list): a 200 with `body`.
+    fn reply_locally(&mut self, body: Vec<u8>) -> Step {
         self.state = State::Done;
         self.record.status = Some(200);
         Step {
             effects: vec![Effect::LocalReply {
                 status: 200,
                 headers: Vec::new(),
-                body: model_list(policy, &self.config.models),
+                body,
             }],
             verdict: Verdict::Pause,
         }
