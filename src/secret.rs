@@ -47,9 +47,9 @@ impl std::fmt::Debug for Redactor {
 }
 
 fn rolling(bytes: &[u8], base: u64) -> u64 {
-    bytes
-        .iter()
-        .fold(0u64, |h, &b| h.wrapping_mul(base).wrapping_add(u64::from(b)))
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(base).wrapping_add(u64::from(b))
+    })
 }
 
 impl Redactor {

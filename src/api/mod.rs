@@ -4,6 +4,7 @@
 //! of them ([`plan`], [`Pending`], [`Streaming`]), so that the exchange
 //! knows routes, not APIs.
 
+pub mod body;
 pub mod chat;
 pub mod fields;
 pub mod models;

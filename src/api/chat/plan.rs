@@ -2,7 +2,8 @@
 //! request, decided whole before anything is emitted.
 
 use super::answer::ChatPending;
-use super::request::parse;
+use super::request::parse_fields;
+use crate::api::body;
 use crate::api::{Handoff, Mode, Planned};
 use crate::aws::call::{self, Target, EVENT_STREAM};
 use crate::aws::endpoint;
@@ -27,7 +28,8 @@ pub fn plan(
     signing_keys: &SigningKeys,
     model: &mut Option<Rc<str>>,
 ) -> Result<Planned, ApiError> {
-    let req = parse(body, &config.models)?;
+    let body = body::read(body, &config.models)?;
+    let req = parse_fields(body.model, body.fields)?;
     let mut conversation = req.conversation;
     *model = Some(Rc::clone(&conversation.model.id));
     let project = &caller.project;

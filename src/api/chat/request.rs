@@ -9,6 +9,7 @@ use super::options::parse_options;
 use super::reasoning::parse_ask;
 use super::response_format::parse_response_format;
 use super::tools::{parse_tool_choice, parse_tools};
+use crate::api::body::{self, Body};
 use crate::api::fields::{opt_bool, opt_number_in, opt_positive_int};
 use crate::catalog::resolve::{Model, Models};
 use crate::conversation::{Conversation, Sampling};
@@ -45,16 +46,12 @@ pub const IGNORED_FIELDS: &[&str] = &[
 
 /// Parses and validates a request body.
 pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::invalid("body", format!("The request body is not valid JSON: {e}"))
-    })?;
-    let Value::Object(mut obj) = value else {
-        return Err(ApiError::invalid(
-            "body",
-            "The request body must be a JSON object.",
-        ));
-    };
-    let model = parse_model(obj.remove("model"), models)?;
+    let Body { model, fields } = body::read(body, models)?;
+    parse_fields(model, fields)
+}
+
+/// Parses and validates the fields of a body whose model is read.
+pub fn parse_fields(model: Model, mut obj: Map<String, Value>) -> Result<ChatRequest, ApiError> {
     let messages = parse_messages(obj.remove("messages"))?;
     let stream = opt_bool(&mut obj, "stream")?.unwrap_or(false);
     let include_usage = parse_stream_options(obj.remove("stream_options"))?;
@@ -93,14 +90,6 @@ pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
         include_usage,
         timeout_seconds,
     })
-}
-
-fn parse_model(v: Option<Value>, models: &Models) -> Result<Model, ApiError> {
-    match v {
-        None | Some(Value::Null) => Err(ApiError::invalid("model", "`model` is required.")),
-        Some(Value::String(id)) => models.resolve(id),
-        Some(_) => Err(ApiError::invalid("model", "`model` must be a string.")),
-    }
 }
 
 fn parse_stream_options(v: Option<Value>) -> Result<bool, ApiError> {
