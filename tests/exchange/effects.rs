@@ -21,12 +21,14 @@ pub fn req_set<'a>(effects: &'a [Effect], name: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The one value `effects` set for request header `name`; asserts it is set once.
 pub fn req_set_one<'a>(effects: &'a [Effect], name: &str) -> &'a str {
     let v = req_set(effects, name);
     assert_eq!(v.len(), 1, "{name} set {} times: {effects:?}", v.len());
     v[0]
 }
 
+/// Values of response headers set by `effects` under `name` (any case).
 pub fn resp_set<'a>(effects: &'a [Effect], name: &str) -> Vec<&'a str> {
     effects
         .iter()
@@ -65,6 +67,7 @@ pub fn removed_req(caller: &[(String, String)], steps: &[&Step]) -> Vec<String> 
         .collect()
 }
 
+/// The one request body `effects` put in place (asserted to be one).
 pub fn request_body(effects: &[Effect]) -> &[u8] {
     let bodies: Vec<&[u8]> = effects
         .iter()
@@ -77,6 +80,7 @@ pub fn request_body(effects: &[Effect]) -> &[u8] {
     bodies[0]
 }
 
+/// The one response body `effects` put in place (asserted to be one).
 pub fn response_body(effects: &[Effect]) -> &[u8] {
     let bodies: Vec<&[u8]> = effects
         .iter()

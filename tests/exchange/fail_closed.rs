@@ -100,7 +100,7 @@ fn an_exchange_that_ends_waiting_for_its_body_says_what_to_fix() {
     assert_eq!(ex.diagnosis(), None);
     // A refused request ends with no hint either.
     let mut ex = Exchange::new(config());
-    let _ = ex.on_request_headers(&set(good_headers(), "project-api-key", None), false);
+    let _ = ex.on_request_headers(&good_headers().without("project-api-key"), false);
     assert_eq!(ex.diagnosis(), None);
 }
 

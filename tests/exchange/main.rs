@@ -11,7 +11,8 @@ mod effects;
 mod script;
 
 mod fail_closed;
-mod refusals;
+mod refused_bodies;
+mod refused_headers;
 mod round_trip;
 mod secrets;
 mod upstream;

@@ -139,7 +139,7 @@ fn session_token_is_sent_only_when_given() {
     let outs = run(
         config(),
         request_script(
-            add(good_headers(), "aws-session-token", TOKEN),
+            good_headers().plus("aws-session-token", TOKEN),
             SEED.as_bytes(),
         ),
     );
@@ -153,44 +153,80 @@ fn session_token_is_sent_only_when_given() {
     assert!(!req_set_one(e, "authorization").contains("x-amz-security-token"));
 }
 
+/// A request's `timeout` under a config, and the upstream timeout Envoy is given.
+struct TimeoutCase {
+    /// What the row is about, in failure messages.
+    name: &'static str,
+    /// Top-level config fields spliced in (see `config_with`).
+    config_extra: &'static str,
+    /// The request's `timeout` in seconds, if it sets one.
+    timeout: Option<u64>,
+    /// The `x-envoy-upstream-rq-timeout-ms` forwarded.
+    upstream_ms: &'static str,
+}
+
+/// A config whose `limits.max_timeout_seconds` is 60.
+const CAP_60: &str = r#","limits":{"max_timeout_seconds":60}"#;
+
 #[test]
 fn upstream_timeout_is_capped_by_config() {
-    let cases: Vec<(&str, &str, Option<u64>, &str)> = vec![
-        ("default", "", None, "600000"),
-        ("request timeout", "", Some(30), "30000"),
-        ("request over default cap", "", Some(100_000), "600000"),
-        (
-            "config cap",
-            r#","limits":{"max_timeout_seconds":60}"#,
-            None,
-            "60000",
-        ),
-        (
-            "request over config cap",
-            r#","limits":{"max_timeout_seconds":60}"#,
-            Some(120),
-            "60000",
-        ),
-        (
-            "request under config cap",
-            r#","limits":{"max_timeout_seconds":60}"#,
-            Some(5),
-            "5000",
-        ),
+    let cases = vec![
+        TimeoutCase {
+            name: "default",
+            config_extra: "",
+            timeout: None,
+            upstream_ms: "600000",
+        },
+        TimeoutCase {
+            name: "request timeout",
+            config_extra: "",
+            timeout: Some(30),
+            upstream_ms: "30000",
+        },
+        TimeoutCase {
+            name: "request over default cap",
+            config_extra: "",
+            timeout: Some(100_000),
+            upstream_ms: "600000",
+        },
+        TimeoutCase {
+            name: "config cap",
+            config_extra: CAP_60,
+            timeout: None,
+            upstream_ms: "60000",
+        },
+        TimeoutCase {
+            name: "request over config cap",
+            config_extra: CAP_60,
+            timeout: Some(120),
+            upstream_ms: "60000",
+        },
+        TimeoutCase {
+            name: "request under config cap",
+            config_extra: CAP_60,
+            timeout: Some(5),
+            upstream_ms: "5000",
+        },
     ];
-    for (name, extra, timeout, want) in cases {
+    for TimeoutCase {
+        name,
+        config_extra,
+        timeout,
+        upstream_ms,
+    } in cases
+    {
         let mut body: Value = serde_json::from_str(SEED).unwrap();
         if let Some(t) = timeout {
             body["timeout"] = json!(t);
         }
         let outs = run(
-            config_with(extra),
+            config_with(config_extra),
             request_script(good_headers(), body.to_string().as_bytes()),
         );
         let e = &outs[3].step().effects;
         assert_eq!(
             req_set_one(e, "x-envoy-upstream-rq-timeout-ms"),
-            want,
+            upstream_ms,
             "{name}"
         );
     }
@@ -199,7 +235,7 @@ fn upstream_timeout_is_capped_by_config() {
 #[test]
 fn endpoint_override_keeps_the_region_in_the_signature() {
     let cfg = config_with(r#","upstream":{"endpoint":"http://127.0.0.1:9099"}"#);
-    let headers = set(good_headers(), "aws-region-name", Some("eu-west-3"));
+    let headers = good_headers().with("aws-region-name", "eu-west-3");
     let outs = run(cfg, request_script(headers, SEED.as_bytes()));
     let e = &outs[3].step().effects;
     assert_eq!(req_set_one(e, ":authority"), "127.0.0.1:9099");

@@ -29,15 +29,21 @@ pub fn config_with(extra: &str) -> Rc<Config> {
     Rc::new(Config::from_json(json.as_bytes()).unwrap())
 }
 
+/// The config with one project (`team-a`, key `KEY`) and nothing else.
 pub fn config() -> Rc<Config> {
     config_with("")
 }
 
+/// The clock every request is signed at: `NOW_SECS`.
 pub fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(NOW_SECS)
 }
 
-pub fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+/// Request or response headers as the host hands them over, in order.
+pub type Headers = Vec<(String, String)>;
+
+/// `pairs` as owned headers.
+pub fn owned(pairs: &[(&str, &str)]) -> Headers {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -45,7 +51,7 @@ pub fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// What a well-behaved client sends, with a few bystander headers.
-pub fn good_headers() -> Vec<(String, String)> {
+pub fn good_headers() -> Headers {
     owned(&[
         (":method", "POST"),
         (":path", PATH),
@@ -63,30 +69,49 @@ pub fn good_headers() -> Vec<(String, String)> {
     ])
 }
 
-/// `h` with `name` (any case) replaced by `value`, or removed when `value` is `None`.
-pub fn set(mut h: Vec<(String, String)>, name: &str, value: Option<&str>) -> Vec<(String, String)> {
-    h.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-    if let Some(v) = value {
-        h.push((name.to_string(), v.to_string()));
-    }
-    h
+/// Edits of a header list, named for what they do to the caller's request:
+/// `good_headers().without("project-api-key").with(":path", "/x")`.
+pub trait HeaderEdits {
+    /// Every `name` (any case) replaced by one `name: value`, at the end.
+    fn with(self, name: &str, value: &str) -> Self;
+    /// Every `name` (any case) removed.
+    fn without(self, name: &str) -> Self;
+    /// One more `name: value` at the end, beside any already there.
+    fn plus(self, name: &str, value: &str) -> Self;
 }
 
-pub fn add(mut h: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
-    h.push((name.to_string(), value.to_string()));
-    h
+impl HeaderEdits for Headers {
+    fn with(self, name: &str, value: &str) -> Self {
+        self.without(name).plus(name, value)
+    }
+
+    fn without(mut self, name: &str) -> Self {
+        self.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self
+    }
+
+    fn plus(mut self, name: &str, value: &str) -> Self {
+        self.push((name.to_string(), value.to_string()));
+        self
+    }
 }
 
 /// One host callback.
 #[derive(Debug, Clone)]
 pub enum Event {
-    ReqHeaders(Vec<(String, String)>, bool),
+    /// The caller's headers; `true` when they end the stream (no body).
+    ReqHeaders(Headers, bool),
+    /// The request body has grown to this many bytes; `true` at its end.
     ReqBodyProgress(usize, bool),
+    /// The whole request body, asked for once it is `Ready`.
     ReqBody(Vec<u8>),
-    RespHeaders(u16, Vec<(String, String)>),
+    /// Upstream's status and headers, a body to follow.
+    RespHeaders(u16, Headers),
     /// Response headers with no body after them.
-    RespHeadersOnly(u16, Vec<(String, String)>),
+    RespHeadersOnly(u16, Headers),
+    /// The response body has grown to this many bytes; `true` at its end.
     RespBodyProgress(usize, bool),
+    /// Response body bytes; `true` at the end of the stream.
     RespBody(Vec<u8>, bool),
 }
 
@@ -106,6 +131,7 @@ impl Out {
     }
 }
 
+/// Hands `event` to the exchange as the host would, and what it answered.
 pub fn feed(ex: &mut Exchange, event: Event) -> Out {
     let progress = |p: BodyProgress| match p {
         BodyProgress::Ready => Out::Ready,
@@ -122,14 +148,17 @@ pub fn feed(ex: &mut Exchange, event: Event) -> Out {
     }
 }
 
+/// Feeds each event of `script` in turn; one answer per event.
 pub fn run_on(ex: &mut Exchange, script: Vec<Event>) -> Vec<Out> {
     script.into_iter().map(|e| feed(ex, e)).collect()
 }
 
+/// [`run_on`] a new exchange under `config`.
 pub fn run(config: Rc<Config>, script: Vec<Event>) -> Vec<Out> {
     run_on(&mut Exchange::new(config), script)
 }
 
+/// No effects; wait.
 pub fn pause() -> Out {
     Out::Step(Step {
         effects: Vec::new(),
@@ -137,6 +166,7 @@ pub fn pause() -> Out {
     })
 }
 
+/// No effects; carry on.
 pub fn go() -> Out {
     Out::Step(Step {
         effects: Vec::new(),
@@ -145,7 +175,7 @@ pub fn go() -> Out {
 }
 
 /// Request side up to and including `on_request_body`, body in two chunks.
-pub fn request_script(headers: Vec<(String, String)>, body: &[u8]) -> Vec<Event> {
+pub fn request_script(headers: Headers, body: &[u8]) -> Vec<Event> {
     let half = body.len() / 2;
     vec![
         Event::ReqHeaders(headers, false),
@@ -156,7 +186,7 @@ pub fn request_script(headers: Vec<(String, String)>, body: &[u8]) -> Vec<Event>
 }
 
 /// Response side: headers, `body` in three progress events, then the whole body.
-pub fn response_script(status: u16, headers: Vec<(String, String)>, body: &[u8]) -> Vec<Event> {
+pub fn response_script(status: u16, headers: Headers, body: &[u8]) -> Vec<Event> {
     let n = body.len();
     vec![
         Event::RespHeaders(status, headers),
@@ -197,7 +227,7 @@ pub fn converse_ok(text: &str) -> Vec<u8> {
 }
 
 /// The full seed exchange with a 200 answer.
-pub fn seed_script(headers: Vec<(String, String)>) -> Vec<Event> {
+pub fn seed_script(headers: Headers) -> Vec<Event> {
     let mut script = request_script(headers, SEED.as_bytes());
     script.extend(response_script(
         200,
@@ -213,7 +243,7 @@ pub fn seed_script(headers: Vec<(String, String)>) -> Vec<Event> {
 
 /// Runs the seed request, then `status`/`headers`/`body` from upstream; returns the last step.
 pub fn upstream_answer(
-    headers_in: Vec<(String, String)>,
+    headers_in: Headers,
     status: u16,
     headers: &[(&str, &str)],
     body: &[u8],

@@ -9,7 +9,7 @@ use bedrock_openai_filter::exchange::Exchange;
 fn no_secret_or_project_key_in_any_effect() {
     for headers in [
         good_headers(),
-        add(good_headers(), "aws-session-token", TOKEN),
+        good_headers().plus("aws-session-token", TOKEN),
     ] {
         let outs = run(config(), seed_script(headers));
         let all = haystack(&outs);
@@ -130,7 +130,7 @@ fn upstream_error_never_echoes_credentials() {
         r#"{{"message":"The request signature we calculated does not match. Key {AKID} secret {SECRET} token {TOKEN}"}}"#
     );
     let step = upstream_answer(
-        add(good_headers(), "aws-session-token", TOKEN),
+        good_headers().plus("aws-session-token", TOKEN),
         403,
         &[("x-amzn-errortype", "InvalidSignatureException")],
         message.as_bytes(),
@@ -147,7 +147,7 @@ fn upstream_error_never_echoes_credentials() {
 #[test]
 fn header_names_that_are_not_tokens_are_never_echoed_in_effects() {
     // Found by fuzzing: a name with a line feed that starts like a credential header.
-    let headers = add(good_headers(), "aws-session-toke{\n  \"model\"", "x");
+    let headers = good_headers().plus("aws-session-toke{\n  \"model\"", "x");
     let step = Exchange::new(config()).on_request_headers(&headers, false);
     let text = haystack(&[Out::Step(step.clone())]);
     assert!(!text.contains('\n') || !text.contains("model"), "{text}");

@@ -6,73 +6,100 @@ use crate::script::*;
 use bedrock_openai_filter::exchange::{BodyProgress, Exchange, Verdict};
 use serde_json::Value;
 
-/// (name, upstream status, upstream headers, upstream body, client status, error type).
-pub type UpstreamCase = (
-    &'static str,
-    u16,
-    Vec<(&'static str, &'static str)>,
-    Vec<u8>,
-    u16,
-    &'static str,
-);
+/// An error answer from upstream (Bedrock, or Envoy in front of it) and the
+/// OpenAI error the client gets for it.
+struct UpstreamCase {
+    /// What the row is about, in failure messages.
+    name: &'static str,
+    /// Upstream's status.
+    status: u16,
+    /// Upstream's headers.
+    headers: Vec<(&'static str, &'static str)>,
+    /// Upstream's body.
+    body: &'static [u8],
+    /// The status the client sees.
+    client_status: u16,
+    /// The OpenAI error `type` the client sees.
+    error_type: &'static str,
+}
+
+/// An answer of headers with no body after them, and the local reply it becomes.
+struct HeadersOnlyCase {
+    /// Upstream's status.
+    status: u16,
+    /// Upstream's headers.
+    headers: Vec<(&'static str, &'static str)>,
+    /// The status of the local reply.
+    client_status: u16,
+    /// The OpenAI error `type` of the local reply.
+    error_type: &'static str,
+}
 
 #[test]
-pub fn upstream_errors_keep_their_meaning() {
-    let cases: Vec<UpstreamCase> = vec![
-        (
-            "throttling",
-            429,
-            vec![
+fn upstream_errors_keep_their_meaning() {
+    let cases = vec![
+        UpstreamCase {
+            name: "throttling",
+            status: 429,
+            headers: vec![
                 (
                     "x-amzn-errortype",
                     "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
                 ),
                 ("content-type", "application/json"),
             ],
-            br#"{"message":"Too many requests, please wait before trying again."}"#.to_vec(),
-            429,
-            "rate_limit_error",
-        ),
-        (
-            "validation",
-            400,
-            vec![("X-Amzn-ErrorType", "ValidationException")],
-            br#"{"message":"A conversation must start with a user message."}"#.to_vec(),
-            400,
-            "invalid_request_error",
-        ),
-        (
-            "access denied",
-            403,
-            vec![("x-amzn-errortype", "AccessDeniedException")],
-            br#"{"message":"You don't have access to the model with the specified model ID."}"#
-                .to_vec(),
-            403,
-            "permission_error",
-        ),
-        (
-            "envoy upstream timeout",
-            504,
-            vec![("content-type", "text/plain")],
-            b"upstream request timeout".to_vec(),
-            504,
-            "timeout_error",
-        ),
-        (
-            "envoy no healthy upstream",
-            503,
-            vec![("content-type", "text/plain")],
-            b"no healthy upstream".to_vec(),
-            503,
-            "api_error",
-        ),
+            body: br#"{"message":"Too many requests, please wait before trying again."}"#,
+            client_status: 429,
+            error_type: "rate_limit_error",
+        },
+        UpstreamCase {
+            name: "validation",
+            status: 400,
+            headers: vec![("X-Amzn-ErrorType", "ValidationException")],
+            body: br#"{"message":"A conversation must start with a user message."}"#,
+            client_status: 400,
+            error_type: "invalid_request_error",
+        },
+        UpstreamCase {
+            name: "access denied",
+            status: 403,
+            headers: vec![("x-amzn-errortype", "AccessDeniedException")],
+            body:
+                br#"{"message":"You don't have access to the model with the specified model ID."}"#,
+            client_status: 403,
+            error_type: "permission_error",
+        },
+        UpstreamCase {
+            name: "envoy upstream timeout",
+            status: 504,
+            headers: vec![("content-type", "text/plain")],
+            body: b"upstream request timeout",
+            client_status: 504,
+            error_type: "timeout_error",
+        },
+        UpstreamCase {
+            name: "envoy no healthy upstream",
+            status: 503,
+            headers: vec![("content-type", "text/plain")],
+            body: b"no healthy upstream",
+            client_status: 503,
+            error_type: "api_error",
+        },
     ];
-    for (name, status, headers, body, want_status, want_type) in cases {
-        let step = upstream_answer(good_headers(), status, &headers, &body);
+    for UpstreamCase {
+        name,
+        status,
+        headers,
+        body,
+        client_status,
+        error_type,
+    } in cases
+    {
+        let step = upstream_answer(good_headers(), status, &headers, body);
         assert_eq!(step.verdict, Verdict::Continue, "{name}");
         let (got, v) = client_view(&step, status);
-        assert_eq!(got, want_status, "{name}: {v}");
-        assert_eq!(v["error"]["type"], want_type, "{name}: {v}");
+        assert_eq!(got, client_status, "{name}: {v}");
+        assert_eq!(v["error"]["type"], error_type, "{name}: {v}");
         assert!(v["error"]["message"].is_string(), "{name}: {v}");
         assert_eq!(
             resp_set(&step.effects, "content-type"),
@@ -82,7 +109,7 @@ pub fn upstream_errors_keep_their_meaning() {
 }
 
 #[test]
-pub fn envoy_s_rate_limit_is_not_called_bedrock_s() {
+fn envoy_s_rate_limit_is_not_called_bedrock_s() {
     let step = upstream_answer(
         good_headers(),
         429,
@@ -98,7 +125,7 @@ pub fn envoy_s_rate_limit_is_not_called_bedrock_s() {
 }
 
 #[test]
-pub fn bad_200_bodies_become_502() {
+fn bad_200_bodies_become_502() {
     for (name, body) in [
         ("html", b"<html>gateway</html>".to_vec()),
         ("empty", Vec::new()),
@@ -121,7 +148,7 @@ pub fn bad_200_bodies_become_502() {
 }
 
 #[test]
-pub fn envoys_own_answer_before_the_body_phase_is_openai_shaped() {
+fn envoys_own_answer_before_the_body_phase_is_openai_shaped() {
     // Envoy answering by itself (e.g. a route error) before our body phase:
     // the client gets an OpenAI error with Envoy's status, not its text.
     let mut ex = Exchange::new(config());
@@ -143,7 +170,7 @@ pub fn envoys_own_answer_before_the_body_phase_is_openai_shaped() {
 }
 
 #[test]
-pub fn arbitrary_response_bodies_never_panic() {
+fn arbitrary_response_bodies_never_panic() {
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut rand = move || {
         x ^= x << 13;
@@ -179,32 +206,48 @@ pub fn arbitrary_response_bodies_never_panic() {
 }
 
 #[test]
-pub fn headers_only_answers_become_local_replies_instead_of_waiting_for_a_body() {
+fn headers_only_answers_become_local_replies_instead_of_waiting_for_a_body() {
     let cases = [
-        (500, vec![], 500, "api_error"),
-        (
-            503,
-            vec![("x-amzn-errortype", "ServiceUnavailableException:http://x/")],
-            503,
-            "api_error",
-        ),
-        (200, vec![("x-amzn-requestid", "r-1")], 502, "api_error"),
+        HeadersOnlyCase {
+            status: 500,
+            headers: vec![],
+            client_status: 500,
+            error_type: "api_error",
+        },
+        HeadersOnlyCase {
+            status: 503,
+            headers: vec![("x-amzn-errortype", "ServiceUnavailableException:http://x/")],
+            client_status: 503,
+            error_type: "api_error",
+        },
+        HeadersOnlyCase {
+            status: 200,
+            headers: vec![("x-amzn-requestid", "r-1")],
+            client_status: 502,
+            error_type: "api_error",
+        },
     ];
-    for (status, headers, want, kind) in cases {
+    for HeadersOnlyCase {
+        status,
+        headers,
+        client_status,
+        error_type,
+    } in cases
+    {
         let mut script = request_script(good_headers(), SEED.as_bytes());
         script.push(Event::RespHeadersOnly(status, owned(&headers)));
         let mut ex = Exchange::new(config());
         let outs = run_on(&mut ex, script);
         let last = outs.last().unwrap();
-        let body = assert_reply(&format!("headers-only {status}"), last, want, None);
-        assert_eq!(body["error"]["type"], kind, "{status}");
+        let body = assert_reply(&format!("headers-only {status}"), last, client_status, None);
+        assert_eq!(body["error"]["type"], error_type, "{status}");
         assert_eq!(last.step().verdict, Verdict::Pause);
         assert_passes_through("after headers-only", &mut ex);
     }
 }
 
 #[test]
-pub fn a_stream_without_a_body_is_a_502_local_reply() {
+fn a_stream_without_a_body_is_a_502_local_reply() {
     let body = SEED.replace("\"stream\": false", "\"stream\": true");
     assert!(
         body.contains("\"stream\": true"),
@@ -222,7 +265,7 @@ pub fn a_stream_without_a_body_is_a_502_local_reply() {
 }
 
 #[test]
-pub fn a_buffered_answer_over_the_cap_is_a_502_before_envoys_limit() {
+fn a_buffered_answer_over_the_cap_is_a_502_before_envoys_limit() {
     let cfg = config_with(r#","limits":{"max_response_bytes":2048}"#);
     let mut ex = Exchange::new(cfg);
     run_on(&mut ex, request_script(good_headers(), SEED.as_bytes()));
