@@ -2,9 +2,9 @@
 //! end, or as declared), not JSON, or not a valid chat request. Each is a
 //! local OpenAI error, nothing is forwarded, and later callbacks pass through.
 
-use crate::effects::assert_reply;
+use crate::effects::{assert_reply, req_set};
 use crate::script::*;
-use bedrock_openai_filter::exchange::Exchange;
+use bedrock_openai_filter::exchange::{Effect, Exchange};
 use serde_json::{json, Value};
 use std::rc::Rc;
 
@@ -142,6 +142,21 @@ fn body_errors_are_local_replies_and_nothing_is_forwarded() {
         let outs = run_on(&mut ex, request_script(good_headers(), &body));
         assert_eq!(outs[2], Out::Ready, "{name}");
         assert_reply(name, &outs[3], status, Some(param));
+        // Nothing is forwarded: no step sets a path or a request body.
+        for out in &outs {
+            let Out::Step(step) = out else { continue };
+            assert!(
+                req_set(&step.effects, ":path").is_empty(),
+                "{name}: {step:?}"
+            );
+            assert!(
+                !step
+                    .effects
+                    .iter()
+                    .any(|e| matches!(e, Effect::ReplaceRequestBody(_))),
+                "{name}: {step:?}"
+            );
+        }
         assert_passes_through(name, &mut ex);
     }
 }

@@ -174,6 +174,7 @@ fn aws_cases() -> Vec<HeaderCase> {
 #[test]
 fn header_errors_are_local_replies() {
     let cases: Vec<HeaderCase> = gate_cases().into_iter().chain(aws_cases()).collect();
+    assert_eq!(cases.len(), 14 + 3 * 3 + 6 + 1, "a row went missing");
     for case in cases {
         let HeaderCase {
             name,

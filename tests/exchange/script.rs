@@ -274,3 +274,14 @@ fn key_hash_constant_matches_the_key() {
         .collect();
     assert_eq!(hex, KEY_SHA256);
 }
+
+#[test]
+fn header_edits_replace_in_any_case_remove_in_any_case_and_append() {
+    let h = owned(&[("A", "1"), ("b", "2"), ("a", "3")]);
+    assert_eq!(h.clone().with("a", "4"), owned(&[("b", "2"), ("a", "4")]));
+    assert_eq!(h.clone().without("B"), owned(&[("A", "1"), ("a", "3")]));
+    assert_eq!(
+        h.plus("A", "5"),
+        owned(&[("A", "1"), ("b", "2"), ("a", "3"), ("A", "5")])
+    );
+}
