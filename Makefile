@@ -1,4 +1,4 @@
-# Build, run and test the Bedrock gateway. See the README.
+# Build, run and test the Bedrock gateway. See the README and docs/development.md.
 #   make run      build the filter and start the gateway in the foreground
 #   make test     every check: lint (below), unit tests, wasm build, pytest (stand-in + Envoy e2e), fuzz smoke
 #   make lint     the layer order, fmt and clippy of the three crates, the API docs, the MSRV

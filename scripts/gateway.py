@@ -4,7 +4,7 @@
 This is what `make run` runs. It renders envoy/envoy.yaml for this machine and
 then replaces itself with Envoy (so Ctrl-C stops Envoy directly).
 
-Environment (see the README):
+Environment (see docs/configuration.md, "Environment of `make run`"):
   GATEWAY_PORT      listener port (default 10000)
   ADMIN_PORT        admin port on 127.0.0.1 (default 9901)
   PROJECT_API_KEYS  comma-separated `name=key` or `key` entries; when unset the
@@ -13,7 +13,7 @@ Environment (see the README):
                     send every upstream call to this http(s)://host[:port]
                     instead of https://bedrock-runtime.<region>.amazonaws.com
   PROJECT_POLICIES  optional JSON file {"<project name>": {<policy>}, ...}
-                    (README: per-project policy); a project with
+                    (docs/configuration.md: per-project policy); a project with
                     "credentials": "environment" makes the launcher hand
                     AWS_BEARER_TOKEN_BEDROCK, AWS_ACCESS_KEY_ID,
                     AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_REGION to
@@ -29,8 +29,8 @@ Environment (see the README):
                     `file:<path>` (a credentials file, re-read when replaced)
   BEDROCK_MODELS_FILE
                     optional JSON file {"models": [{"id", "target"?, "base"?}, ...]}
-                    of operator-declared models (README: operator-declared
-                    models); the filter validates each entry
+                    of operator-declared models (docs/configuration.md:
+                    operator-declared models); the filter validates each entry
 
 Only project names are ever printed; the plugin configuration holds only the
 SHA-256 of each key.

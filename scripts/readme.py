@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The README's generated blocks: the layout of src/ (one line per module, its
-first doc sentence) and the model table (from src/catalog/models.json).
+"""The docs' generated blocks: the layout of src/ (one line per module, its
+first doc sentence) in docs/architecture.md, and the model table (from
+src/catalog/models.json) in docs/models.md.
 
     python3 scripts/readme.py            print the blocks
-    python3 scripts/readme.py --write    rewrite them in README.md (between their markers)
-    python3 scripts/readme.py --check    exit 1 if a block in README.md is stale
+    python3 scripts/readme.py --write    rewrite each in its file (between its markers)
+    python3 scripts/readme.py --check    exit 1 if a block is stale or its markers are missing
 
 tests/e2e/test_readme.py runs --check in `make test`.
 """
@@ -17,7 +18,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "src")
-README = os.path.join(ROOT, "README.md")
+DOCS = os.path.join(ROOT, "docs")
 CATALOG = os.path.join(SRC, "catalog", "models.json")
 WIDTH = 26
 
@@ -114,7 +115,11 @@ def models_block():
     return "\n".join(lines)
 
 
-BLOCKS = {"layout": layout_block, "models": models_block}
+# Each block: the file it lives in, and what makes it.
+BLOCKS = {
+    "layout": (os.path.join(DOCS, "architecture.md"), layout_block),
+    "models": (os.path.join(DOCS, "models.md"), models_block),
+}
 
 
 def with_block(text, name, body):
@@ -131,26 +136,28 @@ def main():
     mode.add_argument("--check", action="store_true")
     args = parser.parse_args()
     if not (args.write or args.check):
-        for name, make in BLOCKS.items():
+        for name, (_, make) in BLOCKS.items():
             print(f"{name}:\n{make()}\n")
         return 0
-    with open(README, encoding="utf-8") as f:
-        text = f.read()
-    updated = text
-    for name, make in BLOCKS.items():
+    status = 0
+    for name, (path, make) in BLOCKS.items():
+        shown = os.path.relpath(path, ROOT)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
         try:
-            updated = with_block(updated, name, make())
+            updated = with_block(text, name, make())
         except ValueError:
-            print(f"README.md lacks the markers {markers(name)}", file=sys.stderr)
+            print(f"{shown} lacks the markers {markers(name)}", file=sys.stderr)
             return 1
-    if args.check:
-        if updated != text:
-            print("README.md's generated blocks are stale: run python3 scripts/readme.py --write", file=sys.stderr)
-            return 1
-        return 0
-    with open(README, "w", encoding="utf-8") as f:
-        f.write(updated)
-    return 0
+        if updated == text:
+            continue
+        if args.check:
+            print(f"{shown}: the {name} block is stale: run python3 scripts/readme.py --write", file=sys.stderr)
+            status = 1
+            continue
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(updated)
+    return status
 
 
 if __name__ == "__main__":

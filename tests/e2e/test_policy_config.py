@@ -1,4 +1,4 @@
-"""The README's invalid plugin configurations are refused by `envoy --mode validate`; the
+"""The invalid plugin configurations in docs/configuration.md are refused by `envoy --mode validate`; the
 global rate-limit fragment in envoy/ratelimit.yaml (filter and cluster) validates inside the
 gateway config (tests/e2e/test_fleet_tokens.py runs it)."""
 
@@ -14,30 +14,30 @@ from e2e.conftest import ROOT
 from e2e.keys import PERMANENT
 from e2e.test_deploy_configs import envoy_validate, rendered, wasm_plugin
 
-README = os.path.join(ROOT, "README.md")
+CONFIG_DOC = os.path.join(ROOT, "docs", "configuration.md")
 HASH = hashlib.sha256(b"k").hexdigest()
 VALID_PROJECTS = [{"name": "a", "key_sha256": HASH}]
 
 
-def readme_invalid_configs():
-    text = open(README, encoding="utf-8").read()
+def documented_invalid_configs():
+    text = open(CONFIG_DOC, encoding="utf-8").read()
     m = re.search(r"<!-- invalid-plugin-configs[^>]*-->\s*```[a-z]*\n(.*?)```", text, re.S)
-    assert m, "README lost its invalid-plugin-configs block"
+    assert m, "docs/configuration.md lost its invalid-plugin-configs block"
     lines = [ln.strip() for ln in m.group(1).splitlines() if ln.strip()]
     return [ln.replace("[...]", json.dumps(VALID_PROJECTS)).replace("<hash>", HASH) for ln in lines]
 
 
-INVALID = readme_invalid_configs()
+INVALID = documented_invalid_configs()
 
 
-def test_readme_lists_invalid_examples():
+def test_the_docs_list_invalid_examples():
     assert len(INVALID) >= 10
     for line in INVALID:
         json.loads(line)  # each one is JSON: invalid for the filter, not for the parser
 
 
 @pytest.mark.parametrize("plugin", INVALID)
-def test_every_readme_invalid_config_fails_validate(plugin, tmp_path):
+def test_every_documented_invalid_config_fails_validate(plugin, tmp_path):
     cfg, _ = rendered()
     wasm_plugin(cfg)[1]["configuration"]["value"] = plugin
     r = envoy_validate(cfg, tmp_path)
@@ -45,8 +45,8 @@ def test_every_readme_invalid_config_fails_validate(plugin, tmp_path):
     assert "Unable to create Wasm plugin bedrock_openai" in r.stdout + r.stderr
 
 
-def test_the_readme_policy_example_is_valid(tmp_path):
-    text = open(README, encoding="utf-8").read()
+def test_the_documented_policy_example_is_valid(tmp_path):
+    text = open(CONFIG_DOC, encoding="utf-8").read()
     m = re.search(r"## Plugin configuration \(schema version 1\).*?```json\n(.*?)```", text, re.S)
     # Each project its own key hash (the filter refuses two projects sharing one).
     parts = m.group(1).split("<64 hex chars: SHA-256 of the project key>")
