@@ -32,7 +32,7 @@ impl DataUrl {
 
     /// The number of bytes the data decodes to.
     pub fn decoded_len(&self) -> usize {
-        base64_decoded_len(self.base64()).unwrap_or(0)
+        crate::base64::decoded_len(self.base64()).unwrap_or(0)
     }
 }
 
@@ -68,7 +68,7 @@ pub fn parse_data_url(
         data_start: comma + 1,
         url,
     };
-    match base64_decoded_len(data.base64()) {
+    match crate::base64::decoded_len(data.base64()) {
         Some(n) if n > 0 => Ok(data),
         _ => Err(ApiError::invalid(param(), "The data is not valid base64.")),
     }
@@ -113,42 +113,9 @@ pub fn parse_image(url: String, param: &dyn Fn() -> String) -> Result<Image, Api
     Ok(Image { format, data })
 }
 
-/// The decoded length of standard, padded base64 (`None` if it is not
-/// that), checked without decoding: the data is passed on as base64.
-pub fn base64_decoded_len(data: &str) -> Option<usize> {
-    let bytes = data.as_bytes();
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
-    if padding > 2 {
-        return None;
-    }
-    let body = bytes.get(..bytes.len() - padding)?;
-    let alphabet = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
-    if !body.iter().all(alphabet) {
-        return None;
-    }
-    Some(bytes.len() / 4 * 3 - padding)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_lengths_without_decoding() {
-        assert_eq!(base64_decoded_len("aGVsbG8="), Some(5));
-        assert_eq!(base64_decoded_len("aGVsbG8h"), Some(6));
-        assert_eq!(base64_decoded_len("aGVsbA=="), Some(4));
-        assert_eq!(base64_decoded_len(""), Some(0));
-        assert_eq!(base64_decoded_len("aGVsbG8"), None, "unpadded");
-        assert_eq!(base64_decoded_len("aGV=bG8="), None, "padding inside");
-        assert_eq!(base64_decoded_len("aG==="), None);
-        assert_eq!(base64_decoded_len("a==="), None);
-        assert_eq!(base64_decoded_len("aGVs bG8="), None, "space");
-        assert_eq!(base64_decoded_len("aGVs-G8="), None, "url-safe alphabet");
-    }
 
     #[test]
     fn data_urls_keep_the_callers_string() {

@@ -5,7 +5,7 @@
 //! form layers, each importing only from those before it (lowest first; see
 //! `docs/architecture.md`, checked by `make lint`):
 //!
-//! - [`secret`], [`outcome`], [`header`], [`error`], [`data_url`]: the ground;
+//! - [`secret`], [`outcome`], [`base64`], [`header`], [`error`], [`data_url`]: the ground;
 //! - [`aws`]: ARNs, Regions and endpoints, credentials, SigV4, signed calls;
 //! - [`catalog`]: the models and what each takes (data);
 //! - [`bedrock`]: Bedrock's wire (Converse, the event stream, option names);
@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod aws;
+pub mod base64;
 pub mod bedrock;
 pub mod caller;
 pub mod catalog;

@@ -33,7 +33,7 @@ impl BearerToken {
     /// The Region a short-term key was issued in; `None` for a long-term key
     /// or one this filter cannot read (Bedrock then judges it).
     pub fn issued_region(&self) -> Option<String> {
-        let url = base64_decode(self.0.strip_prefix(SHORT_TERM_PREFIX)?)?;
+        let url = crate::base64::decode(self.0.strip_prefix(SHORT_TERM_PREFIX)?)?;
         let url = std::str::from_utf8(&url).ok()?;
         let query = url.split_once('?')?.1;
         let scope = query
@@ -45,37 +45,6 @@ impl BearerToken {
         let region = parts.nth(2)?;
         (parts.next() == Some("bedrock")).then(|| region.to_string())
     }
-}
-
-fn sextet(c: u8) -> Option<u8> {
-    match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    }
-}
-
-/// Standard base64 (padding optional); `None` if it is not.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let data = text.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(data.len() * 3 / 4);
-    for chunk in data.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= u32::from(sextet(c)?) << (18 - 6 * i);
-        }
-        let bytes = acc.to_be_bytes();
-        match chunk.len() {
-            4 => out.extend_from_slice(bytes.get(1..4)?),
-            3 => out.extend_from_slice(bytes.get(1..3)?),
-            2 => out.extend_from_slice(bytes.get(1..2)?),
-            _ => return None,
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -113,15 +82,6 @@ mod tests {
             BearerToken::new(SHORT_TERM_PREFIX.into()).issued_region(),
             None
         );
-    }
-
-    #[test]
-    fn base64_round_trips() {
-        for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar"] {
-            assert_eq!(base64_decode(&encode(data)).as_deref(), Some(data));
-        }
-        assert_eq!(base64_decode("a"), None);
-        assert_eq!(base64_decode("a$=="), None);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! assistant message carries back.
 
 use crate::api::fields::{take_opt_string, take_string};
+use crate::base64::decoded_len;
 use crate::conversation::reasoning::{Effort, ReasoningAsk, ThinkingBlock};
-use crate::data_url::base64_decoded_len;
 use crate::error::ApiError;
 use serde_json::{Map, Value};
 
@@ -80,7 +80,7 @@ fn parse_block(base: String, v: Value) -> Result<ThinkingBlock, ApiError> {
         }),
         "redacted_thinking" => {
             let data = take_string(&mut b, "data", &|| format!("{base}.data"))?;
-            if base64_decoded_len(&data).is_none_or(|n| n == 0) {
+            if decoded_len(&data).is_none_or(|n| n == 0) {
                 return Err(ApiError::invalid(
                     format!("{base}.data"),
                     "`data` of a redacted thinking block must be the base64 the gateway sent.",
