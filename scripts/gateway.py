@@ -27,6 +27,10 @@ Environment (see docs/configuration.md, "Environment of `make run`"):
                     default chain (environment, credentials file, web identity,
                     container, instance profile), `environment`, or
                     `file:<path>` (a credentials file, re-read when replaced)
+  RESPONSES_ITEM_KEY
+                    the key (32+ characters) that checks the Responses API's item
+                    ids, the same on every gateway of a fleet; by default one
+                    derived from the project keys
   BEDROCK_MODELS_FILE
                     optional JSON file {"models": [{"id", "target"?, "base"?}, ...]}
                     of operator-declared models (docs/configuration.md:
@@ -168,6 +172,23 @@ def load_models(env, read_file, say):
     ids = [m.get("id") if isinstance(m, dict) else None for m in doc["models"]]
     say(f"declared models from {path}: {len(ids)}")
     return doc["models"]
+
+
+def item_key(env, keys, say):
+    """The key that checks Responses item ids (the filter's `responses.item_key`).
+
+    RESPONSES_ITEM_KEY when set (at least 32 characters; the same on every gateway
+    of a fleet); otherwise one derived from the project keys, as secret as they
+    are and the same on every gateway that has them.
+    """
+    given = env.get("RESPONSES_ITEM_KEY", "").strip()
+    if given:
+        if len(given) < 32:
+            raise LaunchError("RESPONSES_ITEM_KEY must be at least 32 characters")
+        return given
+    say("Responses item ids: checked with a key derived from the project keys (RESPONSES_ITEM_KEY overrides)")
+    material = "bedrock-openai-filter responses item key\n" + "\n".join(sorted(keys))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 def parse_endpoint(url):
@@ -409,6 +430,7 @@ def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name=
     models = load_models(env, read_file, say)
     if models is not None:
         plugin_json["models"] = models
+    plugin_json["responses"] = {"item_key": item_key(env, [key for _, key in projects], say)}
     if any(isinstance(p, dict) and p.get("credentials") == "environment" for p in policies.values()):
         plugin["vm_config"]["environment_variables"] = {"host_env_keys": ENVIRONMENT_CREDENTIAL_KEYS}
         say("credentials for some projects come from this process's AWS_* environment")

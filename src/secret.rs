@@ -17,6 +17,29 @@ pub fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
+/// A key the configuration gives the filter (e.g. the one that checks
+/// Responses item ids): shared cheaply, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key(std::rc::Rc<[u8]>);
+
+impl Key {
+    /// A key of `bytes`.
+    pub fn new(bytes: &[u8]) -> Key {
+        Key(bytes.into())
+    }
+
+    /// The key's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key([redacted])")
+    }
+}
+
 /// The shortest secret redacted: shorter strings would match ordinary text.
 pub const MIN_REDACTED_LEN: usize = 4;
 

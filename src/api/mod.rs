@@ -6,8 +6,10 @@
 
 pub mod body;
 pub mod chat;
+pub mod converse_call;
 pub mod fields;
 pub mod models;
+pub mod responses;
 pub mod sse;
 
 use crate::aws::sigv4::SigningKeys;
@@ -25,6 +27,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const CHAT_COMPLETIONS_PATH: &str = "/v1/amazon-bedrock/chat/completions";
 /// The models list this filter answers locally.
 pub const MODELS_PATH: &str = "/v1/amazon-bedrock/models";
+/// The Responses API.
+pub const RESPONSES_PATH: &str = "/v1/amazon-bedrock/responses";
 
 /// What an authenticated request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,23 +37,50 @@ pub enum Route {
     ChatCompletions,
     /// `GET /v1/amazon-bedrock/models`.
     Models,
+    /// `POST /v1/amazon-bedrock/responses`.
+    Responses,
+    /// `GET`/`DELETE /v1/amazon-bedrock/responses/{id}` (and what hangs
+    /// under it): a stored response, which a stateless gateway has not.
+    StoredResponse,
+}
+
+impl Route {
+    /// The endpoint's name in metrics and the access log.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Route::ChatCompletions => "chat_completions",
+            Route::Models => "models",
+            Route::Responses | Route::StoredResponse => "responses",
+        }
+    }
 }
 
 /// Which route the path and method ask for (404 / 405 otherwise).
 pub fn route<H: HeaderPair>(headers: &[H]) -> Result<Route, ApiError> {
     let path = single(headers, ":path").ok().flatten().unwrap_or("");
     let path = path.split('?').next().unwrap_or(path);
-    let (route, method) = match path {
+    let method = single(headers, ":method").ok().flatten();
+    let (route, allowed) = match path {
         CHAT_COMPLETIONS_PATH => (Route::ChatCompletions, "POST"),
         MODELS_PATH => (Route::Models, "GET"),
+        RESPONSES_PATH => (Route::Responses, "POST"),
+        p if p
+            .strip_prefix(RESPONSES_PATH)
+            .is_some_and(|rest| rest.len() > 1 && rest.starts_with('/')) =>
+        {
+            return match method {
+                Some("GET" | "DELETE" | "POST") => Ok(Route::StoredResponse),
+                _ => Err(ApiError::method_not_allowed("GET, DELETE", path)),
+            };
+        }
         _ => {
             return Err(ApiError::unknown_url(format!(
-                "This gateway serves POST {CHAT_COMPLETIONS_PATH} and GET {MODELS_PATH}."
+                "This gateway serves POST {CHAT_COMPLETIONS_PATH}, POST {RESPONSES_PATH} and GET {MODELS_PATH}."
             )))
         }
     };
-    if single(headers, ":method").ok().flatten() != Some(method) {
-        return Err(ApiError::method_not_allowed(method, path));
+    if method != Some(allowed) {
+        return Err(ApiError::method_not_allowed(allowed, path));
     }
     Ok(route)
 }
@@ -183,11 +214,17 @@ pub struct Planned {
 }
 
 /// The answer of a route the gateway serves itself, without a body or an
-/// upstream call (the models list `project` may call); `None` for the rest.
-pub fn local_answer(route: Route, project: &Project, config: &Config) -> Option<Vec<u8>> {
+/// upstream call: the models list `project` may call, or the 404 of a
+/// stored response; `None` for the routes with an upstream call.
+pub fn local_answer(
+    route: Route,
+    project: &Project,
+    config: &Config,
+) -> Option<Result<Vec<u8>, ApiError>> {
     match route {
-        Route::Models => Some(models::model_list(&project.policy, &config.models)),
-        Route::ChatCompletions => None,
+        Route::Models => Some(Ok(models::model_list(&project.policy, &config.models))),
+        Route::StoredResponse => Some(Err(ApiError::not_stored())),
+        Route::ChatCompletions | Route::Responses => None,
     }
 }
 
@@ -204,7 +241,10 @@ pub fn plan(
 ) -> Result<Planned, ApiError> {
     match route {
         Route::ChatCompletions => chat::plan::plan(config, caller, body, now, signing_keys, model),
-        Route::Models => Err(ApiError::internal("the models list has no upstream call")),
+        Route::Responses => responses::plan::plan(config, caller, body, now, signing_keys, model),
+        Route::Models | Route::StoredResponse => {
+            Err(ApiError::internal("this route has no upstream call"))
+        }
     }
 }
 
@@ -213,6 +253,8 @@ pub fn plan(
 pub enum Pending {
     /// Chat completions.
     Chat(chat::answer::ChatPending),
+    /// The Responses API.
+    Responses(responses::answer::ResponsesPending),
 }
 
 impl Pending {
@@ -220,6 +262,7 @@ impl Pending {
     pub fn handoff(&self) -> &Handoff {
         match self {
             Pending::Chat(p) => &p.handoff,
+            Pending::Responses(p) => &p.handoff,
         }
     }
 
@@ -227,6 +270,7 @@ impl Pending {
     pub fn mode(&self) -> Mode {
         match self {
             Pending::Chat(p) => p.mode,
+            Pending::Responses(p) => p.mode,
         }
     }
 
@@ -234,6 +278,7 @@ impl Pending {
     pub fn stream(&self, aws_request_id: Option<&str>) -> Streaming {
         match self {
             Pending::Chat(p) => Streaming::Chat(Box::new(p.translator(aws_request_id))),
+            Pending::Responses(p) => Streaming::Responses(Box::new(p.translator(aws_request_id))),
         }
     }
 
@@ -254,6 +299,7 @@ impl Pending {
         }
         match self {
             Pending::Chat(p) => p.rewrite_ok(answer),
+            Pending::Responses(p) => p.rewrite_ok(answer),
         }
     }
 }
@@ -263,6 +309,8 @@ impl Pending {
 pub enum Streaming {
     /// Chat completions.
     Chat(Box<chat::stream::StreamTranslator>),
+    /// The Responses API.
+    Responses(Box<responses::events::ResponsesStream>),
 }
 
 impl Streaming {
@@ -270,6 +318,7 @@ impl Streaming {
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
         match self {
             Streaming::Chat(t) => t.feed(bytes),
+            Streaming::Responses(t) => t.feed(bytes),
         }
     }
 
@@ -277,6 +326,7 @@ impl Streaming {
     pub fn finish(&mut self) -> Vec<u8> {
         match self {
             Streaming::Chat(t) => t.finish(),
+            Streaming::Responses(t) => t.finish(),
         }
     }
 
@@ -284,6 +334,7 @@ impl Streaming {
     pub fn outcome(&self) -> Outcome {
         match self {
             Streaming::Chat(t) => t.outcome(),
+            Streaming::Responses(t) => t.outcome(),
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::aws::sigv4::Credentials;
 use crate::catalog::declared::validate_all;
 use crate::catalog::resolve::Models;
 use crate::policy::CredentialSource;
+use crate::secret::Key;
 use serde_json::Value;
 
 /// Default cap on a request body, in bytes.
@@ -78,7 +79,14 @@ pub struct Config {
     /// The Region Envoy's `aws_request_signing` filter signs for (`envoy_signer.region`),
     /// required when a project uses `credentials: envoy`.
     pub envoy_signer_region: Option<String>,
+    /// `responses.item_key`: checks the Responses item ids that carry their
+    /// item (the same on every gateway of a fleet); without it, no
+    /// `item_reference` resolves.
+    pub item_key: Option<Key>,
 }
+
+/// The shortest `responses.item_key`, in bytes.
+pub const MIN_ITEM_KEY_BYTES: usize = 32;
 
 impl Config {
     /// Parses and validates the JSON that Envoy hands the plugin.
@@ -94,6 +102,7 @@ impl Config {
                 "upstream",
                 "limits",
                 "envoy_signer",
+                "responses",
             ],
         )
         .map_err(ConfigError::Schema)?;
@@ -173,6 +182,21 @@ impl Config {
                 "a project uses credentials \"envoy\" but envoy_signer.region (the Region of Envoy's aws_request_signing filter) is not set".into(),
             ));
         }
+        let item_key = match f
+            .object("responses", &["item_key"])
+            .map_err(ConfigError::Schema)?
+        {
+            Some(mut r) => {
+                let key = r.required_string("item_key").map_err(ConfigError::Schema)?;
+                if key.len() < MIN_ITEM_KEY_BYTES {
+                    return Err(ConfigError::Invalid(format!(
+                        "responses.item_key must be at least {MIN_ITEM_KEY_BYTES} characters"
+                    )));
+                }
+                Some(Key::new(key.as_bytes()))
+            }
+            None => None,
+        };
         let mut limits = f
             .object(
                 "limits",
@@ -221,6 +245,7 @@ impl Config {
             max_timeout_seconds,
             environment: None,
             envoy_signer_region,
+            item_key,
         })
     }
 

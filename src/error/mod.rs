@@ -155,6 +155,16 @@ impl ApiError {
         Self::new(404, "invalid_request_error", "unknown_url", message)
     }
 
+    /// 404 for a stored response: the gateway keeps none.
+    pub fn not_stored() -> Self {
+        Self::new(
+            404,
+            "invalid_request_error",
+            "not_found",
+            "This gateway keeps no state, so it stores no responses: a response exists only in the answer that carried it. Send the whole conversation in `input` of a new request.",
+        )
+    }
+
     /// 405 for the wrong method on a served path, with `Allow: allowed`.
     pub fn method_not_allowed(allowed: &'static str, path: &str) -> Self {
         let mut e = Self::new(

@@ -122,8 +122,11 @@ impl<L: RateLimiter> Exchange<L> {
             Ok(route) => route,
             Err(e) => return self.fail(&e),
         };
-        if let Some(body) = api::local_answer(route, project, &config) {
-            return self.reply_locally(body);
+        self.record.endpoint = Some(route.endpoint());
+        match api::local_answer(route, project, &config) {
+            Some(Ok(body)) => return self.reply_locally(body),
+            Some(Err(e)) => return self.fail(&e),
+            None => {}
         }
         let caller = match check_request(&config, project, headers) {
             Ok(c) => c,

@@ -10,6 +10,8 @@ use std::rc::Rc;
 pub struct Record {
     /// The caller's project, once the key matched.
     pub project: Option<Rc<Project>>,
+    /// The endpoint the path names, once routed (`chat_completions`, `responses`, ...).
+    pub endpoint: Option<&'static str>,
     /// Requested model, once the body parsed.
     pub model: Option<Rc<str>>,
     /// Status sent to the client.

@@ -1,6 +1,7 @@
 //! Metrics and access-log attributes from an exchange's [`Record`].
 //!
-//! Metric names carry their labels (`bedrock_openai.requests.project.<p>.model.<m>.status.<s>`);
+//! Metric names carry their labels
+//! (`bedrock_openai.requests.endpoint.<e>.project.<p>.model.<m>.status.<s>`);
 //! `stats_tags` in the Envoy config turn them into Prometheus labels.
 
 use super::host;
@@ -49,14 +50,15 @@ fn count(name: String, by: u64) {
     }
 }
 
-/// The ids of one (project, model, status) combination's metrics, each
-/// defined the first time it is used.
+/// The ids of one (endpoint, project, model, status) combination's
+/// metrics, each defined the first time it is used.
 struct Series {
+    endpoint: &'static str,
     project: String,
     model: Rc<str>,
     status: Option<u16>,
-    /// `bedrock_openai.<what>.project.<p>.model.<m>` before `<what>` is filled in.
-    scope: (String, String),
+    /// `endpoint.<e>.project.<p>.model.<m>`, the scope after `bedrock_openai.<what>`.
+    scope: String,
     requests: Option<u32>,
     input_tokens: Option<u32>,
     output_tokens: Option<u32>,
@@ -66,17 +68,20 @@ struct Series {
 }
 
 impl Series {
-    fn new(project: &str, model: Rc<str>, status: Option<u16>) -> Series {
-        let scope = (label(project), label(&model));
+    fn new(endpoint: &'static str, project: &str, model: Rc<str>, status: Option<u16>) -> Series {
+        let scope = format!(
+            "endpoint.{}.project.{}.model.{}",
+            label(endpoint),
+            label(project),
+            label(&model)
+        );
         let s = status.map_or_else(|| "none".to_string(), |s| s.to_string());
         let requests = metric(
             MetricType::Counter,
-            format!(
-                "bedrock_openai.requests.project.{}.model.{}.status.{s}",
-                scope.0, scope.1
-            ),
+            format!("bedrock_openai.requests.{scope}.status.{s}"),
         );
         Series {
+            endpoint,
             project: project.to_string(),
             model,
             status,
@@ -91,20 +96,9 @@ impl Series {
     }
 
     /// The id of `what` in this series' scope, defining it on first use.
-    fn id(
-        slot: &mut Option<u32>,
-        scope: &(String, String),
-        kind: MetricType,
-        what: &str,
-    ) -> Option<u32> {
+    fn id(slot: &mut Option<u32>, scope: &str, kind: MetricType, what: &str) -> Option<u32> {
         if slot.is_none() {
-            *slot = metric(
-                kind,
-                format!(
-                    "bedrock_openai.{what}.project.{}.model.{}",
-                    scope.0, scope.1
-                ),
-            );
+            *slot = metric(kind, format!("bedrock_openai.{what}.{scope}"));
         }
         *slot
     }
@@ -129,27 +123,38 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
         .as_ref()
         .map_or("unknown", |p| p.name.as_str());
     if let Some(reason) = &record.rejected {
+        let endpoint = record
+            .endpoint
+            .map_or_else(String::new, |e| format!(".endpoint.{}", label(e)));
         count(
             format!(
-                "bedrock_openai.rejected.project.{}.reason.{}",
+                "bedrock_openai.rejected{endpoint}.project.{}.reason.{}",
                 label(project),
                 label(reason)
             ),
             1,
         );
     }
-    let Some(model) = &record.model else {
+    let (Some(model), Some(endpoint)) = (&record.model, record.endpoint) else {
         return;
     };
     SERIES.with(|all| {
         let Ok(mut all) = all.try_borrow_mut() else {
             return;
         };
-        let found = all
-            .iter()
-            .position(|s| s.status == record.status && s.model == *model && s.project == project);
+        let found = all.iter().position(|s| {
+            s.status == record.status
+                && s.endpoint == endpoint
+                && s.model == *model
+                && s.project == project
+        });
         let index = found.unwrap_or_else(|| {
-            all.push(Series::new(project, Rc::clone(model), record.status));
+            all.push(Series::new(
+                endpoint,
+                project,
+                Rc::clone(model),
+                record.status,
+            ));
             all.len() - 1
         });
         let Some(series) = all.get_mut(index) else {
@@ -205,6 +210,7 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
 /// Which facts access logs were told already.
 #[derive(Debug, Default)]
 pub struct Published {
+    endpoint: bool,
     project: bool,
     model: bool,
     usage: bool,
@@ -225,6 +231,10 @@ impl Published {
     /// Publishes the facts of `record` not published yet as filter state
     /// `wasm.bedrock_openai.*` (each fact is set once, when it becomes known).
     pub fn publish(&mut self, record: &Record) {
+        if let (false, Some(e)) = (self.endpoint, record.endpoint) {
+            set("bedrock_openai.endpoint", e);
+            self.endpoint = true;
+        }
         if let (false, Some(p)) = (self.project, &record.project) {
             set("bedrock_openai.project", &p.name);
             self.project = true;

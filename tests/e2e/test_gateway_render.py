@@ -41,6 +41,11 @@ def sha(key):
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def derived_item_key(*keys):
+    """The Responses item key the launcher derives from the project keys."""
+    return sha("bedrock-openai-filter responses item key\n" + "\n".join(sorted(keys)))
+
+
 def test_render_with_keys_and_endpoint():
     env = {"GATEWAY_PORT": "18080", "ADMIN_PORT": "18081", "PROJECT_API_KEYS": "alpha=sk-a, sk-b",
            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9099/"}
@@ -64,6 +69,7 @@ def test_render_with_keys_and_endpoint():
         "projects": [{"name": "alpha", "key_sha256": sha("sk-a")},
                      {"name": "project-2", "key_sha256": sha("sk-b")}],
         "upstream": {"endpoint": "http://127.0.0.1:9099"},
+        "responses": {"item_key": derived_item_key("sk-a", "sk-b")},
     }
     (cluster,) = [c for c in cfg["static_resources"]["clusters"] if c["name"] == "bedrock"]
     assert cluster["type"] == "STATIC"
@@ -73,6 +79,7 @@ def test_render_with_keys_and_endpoint():
     assert cluster["per_connection_buffer_limit_bytes"] == template_cluster["per_connection_buffer_limit_bytes"]
     assert "transport_socket" not in cluster
     assert said == ["project keys from PROJECT_API_KEYS: alpha, project-2",
+                    "Responses item ids: checked with a key derived from the project keys (RESPONSES_ITEM_KEY overrides)",
                     "upstream: http://127.0.0.1:9099 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)"]
     text = yaml.safe_dump(cfg)
     assert "sk-a" not in text and "sk-b" not in text
@@ -94,7 +101,8 @@ def test_render_from_text_with_dev_keys_and_defaults():
     assert "envoy.filters.http.dynamic_forward_proxy" in [f["name"] for f in hcm["http_filters"]]
     plugin = hcm["http_filters"][0]["typed_config"]["config"]
     assert json.loads(plugin["configuration"]["value"]) == {
-        "version": 1, "projects": [{"name": "dev", "key_sha256": sha("sk-dev-1")}]}
+        "version": 1, "projects": [{"name": "dev", "key_sha256": sha("sk-dev-1")}],
+        "responses": {"item_key": derived_item_key("sk-dev-1")}}
     (cluster,) = [c for c in cfg["static_resources"]["clusters"] if c["name"] == "bedrock"]
     assert cluster == [c for c in TEMPLATE["static_resources"]["clusters"] if c["name"] == "bedrock"][0]
     assert said[0] == "project keys from envoy/dev-project-keys.txt: dev"
@@ -212,3 +220,16 @@ def test_signer_settings_are_checked(env, why):
     env = {"PROJECT_API_KEYS": "alpha=sk-a", "PROJECT_POLICIES": "policies.json", **env}
     with pytest.raises(gateway.LaunchError, match=why):
         render(env=env, read_file=signer_files({"alpha": {"credentials": "envoy"}}))
+
+
+def test_responses_item_key_from_the_environment_or_refused_when_short():
+    env = {"PROJECT_API_KEYS": "alpha=sk-a", "RESPONSES_ITEM_KEY": "k" * 32}
+    cfg, said = render(env=env)
+    plugin = hcm_of(cfg)["http_filters"][0]["typed_config"]["config"]
+    assert json.loads(plugin["configuration"]["value"])["responses"] == {"item_key": "k" * 32}
+    assert not any("item ids" in line for line in said)
+    with pytest.raises(gateway.LaunchError, match="RESPONSES_ITEM_KEY must be at least 32 characters"):
+        render(env=dict(env, RESPONSES_ITEM_KEY="short"))
+    derived = json.loads(hcm_of(render(env={"PROJECT_API_KEYS": "alpha=sk-a"})[0])["http_filters"][0]
+                         ["typed_config"]["config"]["configuration"]["value"])["responses"]["item_key"]
+    assert derived == derived_item_key("sk-a") and "sk-a" not in derived

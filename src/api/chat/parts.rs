@@ -2,29 +2,10 @@
 //! `cache_control` markers a part (or a message, or a tool) may carry.
 
 use crate::api::fields::{take_opt_string, take_string};
-use crate::conversation::parts::{CacheMark, Document, Part, MAX_DOCUMENT_BYTES};
-use crate::data_url::{parse_data_url, parse_image};
+use crate::conversation::parts::{CacheMark, Document, Part};
+use crate::data_url::parse_image;
 use crate::error::{clip, ApiError, MAX_ECHO_CHARS};
 use serde_json::Value;
-
-/// MIME types of the formats Converse's `DocumentBlock` takes.
-const DOCUMENT_TYPES: [(&str, &str); 9] = [
-    ("application/pdf", "pdf"),
-    ("text/csv", "csv"),
-    ("application/msword", "doc"),
-    (
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "docx",
-    ),
-    ("application/vnd.ms-excel", "xls"),
-    (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "xlsx",
-    ),
-    ("text/html", "html"),
-    ("text/plain", "txt"),
-    ("text/markdown", "md"),
-];
 
 /// Parses `cache_control` (absent or null: none).
 pub fn parse_cache_control(
@@ -101,33 +82,7 @@ fn parse_document(base: &str, v: Option<Value>) -> Result<Document, ApiError> {
     let param = || format!("{base}.file.file_data");
     let url = take_string(&mut f, "file_data", &param)?;
     let filename = take_opt_string(&mut f, "filename", &|| format!("{base}.file.filename"))?;
-    let data = parse_data_url(url, "file.file_data", &param)?;
-    let mime = data.meta().split(';').next().unwrap_or("");
-    let Some(format) = DOCUMENT_TYPES
-        .iter()
-        .find(|(m, _)| m.eq_ignore_ascii_case(mime))
-        .map(|(_, f)| *f)
-    else {
-        return Err(ApiError::invalid(
-            param(),
-            format!(
-                "Documents must be base64 `data:` URLs of a type Bedrock reads (pdf, csv, doc, docx, xls, xlsx, html, txt, md), not `{}`.",
-                clip(mime, MAX_ECHO_CHARS)
-            ),
-        ));
-    };
-    let size = data.decoded_len();
-    if size > MAX_DOCUMENT_BYTES {
-        return Err(ApiError::invalid(
-            param(),
-            format!("The document is {size} bytes; Bedrock takes at most {MAX_DOCUMENT_BYTES}."),
-        ));
-    }
-    Ok(Document {
-        format,
-        filename,
-        data,
-    })
+    Document::from_data_url(url, filename, "file.file_data", &param)
 }
 
 fn parse_part(i: usize, j: usize, v: Value, out: &mut Vec<Part>) -> Result<(), ApiError> {
