@@ -108,7 +108,9 @@ def test_canonical_plugin_config_is_the_dev_key_file():
         canonical = plugin_json(yaml.safe_load(f))
     cfg, _ = rendered()
     assert canonical == plugin_json(cfg)
-    assert canonical == {"version": 1, "projects": [{"name": "dev", "key_sha256": sha(DEV_KEY)}]}
+    derived = sha("bedrock-openai-filter responses item key\n" + DEV_KEY)
+    assert canonical == {"version": 1, "projects": [{"name": "dev", "key_sha256": sha(DEV_KEY)}],
+                         "responses": {"item_key": derived}}
 
 
 # ------------------------------------------------------------ what the launcher renders
