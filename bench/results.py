@@ -465,11 +465,11 @@ class WasmHost(Record):
 
 @dataclass
 class MicroRow(Record):
-    """One step of `cargo bench --bench micro` (its MICRO line)."""
-    name: str
-    median_ns: float
-    mean_ns: float
+    """One step of `cargo bench --bench micro` (its MICRO line; serde_json prints the keys sorted)."""
     iters: int
+    mean_ns: float
+    median_ns: float
+    name: str
 
 
 # ---------------------------------------------------------------- the run
