@@ -9,7 +9,7 @@ start_ns (time.monotonic_ns() at which the first connection opens), ramp_s
 (monotonic: the steady window; the chunks read in it are counted and their
 delays kept), deadline_s (after start_ns: whatever is still open then is an
 error), samples_path (optional: where to write each window chunk's read time
-and delay, int64 pairs [monotonic ns, delay ns], for run.py to leave out the
+and delay, int64 pairs [monotonic ns, delay ns], for bench/cases/procfs.py to leave out the
 moments the hypervisor stole the CPU).
 
 One non-blocking socket per stream, one HTTP/1.1 POST each (Connection:

@@ -26,7 +26,7 @@ one loop timer per open answer, one prebuilt frame template (two CRC-32s and a
 write per event). HTTP/1.1 keep-alive (Envoy reuses its upstream
 connections).
 
-Control (for run.py):
+Control (for bench/cases/streams.py):
   GET  /_health   "ok"
   GET  /_stats    {"open", "started", "finished", "events", "write_errors", "slow_writes",
                   "max_write_us"}: the last two since the last /_config, the time from a
