@@ -213,6 +213,8 @@ def report_wasm_host(w, parts):
     w("| module | request | median | fastest batch | host calls per request | per call |")
     w("|---|---|---|---|---|---|")
     rows = [("plain", r) for r in wh.modules] + [("features on", r) for r in parts.features.modules]
+    if parts.responses is not None:
+        rows += [("responses", r) for r in parts.responses.modules]
     for kind, row in rows:
         per_call = ", ".join(f"{name.removeprefix('proxy_')} {n:g}"
                              for name, n in sorted(row.calls.items(), key=lambda kv: -kv[1]))
@@ -221,7 +223,8 @@ def report_wasm_host(w, parts):
     w("\n*plain*: Llama 3 8B, one user message, as wrk sends it. *features on*: the same path with "
       "this round's features: a cross-region profile (`us.` Claude Sonnet 4.5), `reasoning_effort`, a "
       "cached system prompt, a tool, `response_format` json_schema, `user`, `metadata` and "
-      "`service_tier` (bench/out/wasm-features.body).\n")
+      "`service_tier` (bench/out/wasm-features.body). *responses*: the plain request's model and "
+      "messages through `POST /responses` (bench/out/wasm-responses.body).\n")
     st = parts.stream
     ev = st.modules[0].events
     w("### Streamed answer, per event\n")
@@ -241,6 +244,12 @@ def report_wasm_host(w, parts):
                     f"{row.per_event_min_us - floor.per_event_min_us:.2f})")
         w(f"| {row.module} | {row.per_event_median_us:.2f} µs{ours} | {row.per_event_min_us:.2f} µs | "
           f"{row.median_us:.1f} µs | {row.host_calls:g} |")
+    if parts.responses_stream is not None:
+        for row in parts.responses_stream.modules:
+            if row.module.startswith("floor"):
+                continue
+            w(f"| {row.module}, responses | {row.per_event_median_us:.2f} µs | {row.per_event_min_us:.2f} µs | "
+              f"{row.median_us:.1f} µs | {row.host_calls:g} |")
     w("\nThis is the module's own time plus a JavaScript host, not Envoy's host-call cost: "
       "Envoy's C++ side of each host call, its buffering and its proxying are only in the load "
       "table (`bare` → `floor` → `filter`) and the many-streams section.\n")

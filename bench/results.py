@@ -454,13 +454,18 @@ class WasmHostRun(Record):
 
 @dataclass
 class WasmHost(Record):
-    """The three wasm host runs: the plain request, the same with the features on, a streamed answer."""
+    """The wasm host runs: the plain request, the same with the features on, a streamed answer; and the
+    Responses API's plain request and streamed answer."""
     plain: WasmHostRun
     features: WasmHostRun
     stream: WasmHostRun
+    responses: WasmHostRun | None = optional()
+    responses_stream: WasmHostRun | None = optional()
 
     def parts(self):
-        return [("plain", self.plain), ("features", self.features), ("stream", self.stream)]
+        extra = [("responses", self.responses), ("responses_stream", self.responses_stream)]
+        return [("plain", self.plain), ("features", self.features), ("stream", self.stream)] + \
+            [(k, v) for k, v in extra if v is not None]
 
 
 @dataclass

@@ -9,6 +9,9 @@
 //   node --no-liftoff bench/wasm_host.mjs CONFIG.json REQUEST.headers \
 //        REQUEST.body RESPONSE.json FILTER.wasm [FILTER2.wasm ...]
 //
+// API_PATH=/v1/amazon-bedrock/responses drives the Responses API instead of chat
+// completions (REQUEST.body is then a Responses request).
+//
 // With STREAM=1, RESPONSE is a ConverseStream answer (event-stream frames),
 // the request asks for `stream: true`, and each frame reaches the module in
 // its own response-body callback, as a slow stream does: the module's time
@@ -37,7 +40,7 @@ const dec = new TextDecoder();
 const pluginConfig = readFileSync(configPath);
 const requestHeaders = readFileSync(headersPath, 'utf8').split('\n').filter((l) => l.includes(': '))
   .map((l) => { const i = l.indexOf(': '); return [l.slice(0, i).toLowerCase(), l.slice(i + 2)]; });
-requestHeaders.unshift([':method', 'POST'], [':path', '/v1/amazon-bedrock/chat/completions'],
+requestHeaders.unshift([':method', 'POST'], [':path', process.env.API_PATH || '/v1/amazon-bedrock/chat/completions'],
   [':authority', '127.0.0.1:8080'], [':scheme', 'http']);
 const STREAM = process.env.STREAM === '1';
 const requestBody = STREAM

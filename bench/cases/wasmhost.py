@@ -1,6 +1,7 @@
 """The `wasmhost` part: the module's own time per request under Node's V8 with a simulated proxy-wasm host
 (bench/wasm_host.mjs): the plain request, the same with this round's features on, and a streamed answer
-per event (with bench/floor's `mechanics` mode as the host's share).
+per event (with bench/floor's `mechanics` mode as the host's share); the same request and streamed answer
+through the Responses API.
 """
 
 import json
@@ -69,8 +70,20 @@ def wasm_stream_answer():
     return write("wasm-stream.bin", b"".join(ev))
 
 
+RESPONSES_PATH = "/v1/amazon-bedrock/responses"
+
+
+def responses_body(request):
+    """The load request's model and messages as a Responses request (instructions + input)."""
+    chat = json.loads(request.body)
+    system = [m["content"] for m in chat["messages"] if m["role"] == "system"]
+    turns = [{"role": m["role"], "content": m["content"]} for m in chat["messages"] if m["role"] != "system"]
+    return {"model": chat["model"], "instructions": "\n".join(system), "input": turns, "store": False}
+
+
 def wasm_host_parts(modules, plugin_config, request):
-    """The three wasm_host runs: the plain request, the same with the features on, a streamed answer."""
+    """The wasm_host runs: the plain request, the same with the features on, a streamed answer; then
+    the Responses API's plain request and streamed answer (builds that serve it)."""
     plain = wasm_host(modules, plugin_config, request)
     ours = [m for m in modules if not m[0].startswith("baseline")]  # a round-1 build knows no new model
     features = wasm_host(ours, plugin_config, request,
@@ -79,4 +92,9 @@ def wasm_host_parts(modules, plugin_config, request):
     if os.path.isfile(FLOOR_WASM):
         env["FLOOR"] = FLOOR_WASM
     stream = wasm_host(modules, plugin_config, request, response=wasm_stream_answer(), env=env)
-    return WasmHost(plain=plain, features=features, stream=stream)
+    body = write("wasm-responses.body", json.dumps(responses_body(request)))
+    responses = wasm_host(ours, plugin_config, request, body_file=body, env={"API_PATH": RESPONSES_PATH})
+    responses_stream = wasm_host(ours, plugin_config, request, body_file=body, response=wasm_stream_answer(),
+                                 env=dict(env, API_PATH=RESPONSES_PATH))
+    return WasmHost(plain=plain, features=features, stream=stream, responses=responses,
+                    responses_stream=responses_stream)

@@ -45,6 +45,11 @@ def launcher(*args, keys=None, endpoint=None):
                           capture_output=True, text=True, timeout=60)
 
 
+def derived_item_key(*keys):
+    """The Responses item key the launcher derives from the project keys."""
+    return sha("bedrock-openai-filter responses item key\n" + "\n".join(sorted(keys)))
+
+
 def rendered(**kw):
     r = launcher("--print-config", **kw)
     assert r.returncode == 0, r.stderr
@@ -108,9 +113,8 @@ def test_canonical_plugin_config_is_the_dev_key_file():
         canonical = plugin_json(yaml.safe_load(f))
     cfg, _ = rendered()
     assert canonical == plugin_json(cfg)
-    derived = sha("bedrock-openai-filter responses item key\n" + DEV_KEY)
     assert canonical == {"version": 1, "projects": [{"name": "dev", "key_sha256": sha(DEV_KEY)}],
-                         "responses": {"item_key": derived}}
+                         "responses": {"item_key": derived_item_key(DEV_KEY)}}
 
 
 # ------------------------------------------------------------ what the launcher renders
@@ -126,7 +130,8 @@ def test_aws_mode_rendering():
     assert plugin["vm_config"]["code"]["local"]["filename"] == WASM
     assert plugin_json(cfg) == {"version": 1, "projects": [
         {"name": "alpha", "key_sha256": sha(PROJECT_KEY_ALPHA)},
-        {"name": "beta", "key_sha256": sha(PROJECT_KEY_BETA)}]}
+        {"name": "beta", "key_sha256": sha(PROJECT_KEY_BETA)}],
+        "responses": {"item_key": derived_item_key(PROJECT_KEY_ALPHA, PROJECT_KEY_BETA)}}
     (cluster,) = cfg["static_resources"]["clusters"]
     assert cluster["cluster_type"]["name"] == "envoy.clusters.dynamic_forward_proxy"
     assert cfg["admin"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 9901}
@@ -141,7 +146,8 @@ def test_endpoint_mode_rendering():
         "version": 1,
         "projects": [{"name": "project-1", "key_sha256": sha("k-one")},
                      {"name": "b", "key_sha256": sha("k-two")}],
-        "upstream": {"endpoint": "http://127.0.0.1:9099"}}
+        "upstream": {"endpoint": "http://127.0.0.1:9099"},
+        "responses": {"item_key": derived_item_key("k-one", "k-two")}}
     (cluster,) = cfg["static_resources"]["clusters"]
     assert cluster["name"] == "bedrock" and "transport_socket" not in cluster
     ep = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
@@ -296,7 +302,8 @@ def test_envoy_standin_yaml_is_what_the_launcher_renders():
                               "(deploy/README.md, 'The standin profile')")
     assert plugin_json(committed) == {
         "version": 1, "projects": [{"name": "dev", "key_sha256": sha(DEV_KEY)}],
-        "upstream": {"endpoint": STANDIN_ENDPOINT}}
+        "upstream": {"endpoint": STANDIN_ENDPOINT},
+        "responses": {"item_key": derived_item_key(DEV_KEY)}}
 
 
 def test_envoy_standin_yaml_validates(tmp_path):

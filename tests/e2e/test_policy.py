@@ -170,6 +170,7 @@ def metric(text, name, **labels):
 
 def test_prometheus_counts_exactly_what_happened(pgw, standin):
     llama = "meta_llama3-8b-instruct-v1_0"
+    chat = "chat_completions"
     before = prometheus(pgw)
     usages = []
     for _ in range(3):
@@ -185,8 +186,9 @@ def test_prometheus_counts_exactly_what_happened(pgw, standin):
     deadline = time.time() + 12  # histograms show after Envoy's 5 s stats flush
     while True:
         after = prometheus(pgw)
-        if metric(after, "bedrock_openai_upstream_latency_ms_count", project="alpha", model=llama) - \
-                metric(before, "bedrock_openai_upstream_latency_ms_count", project="alpha", model=llama) >= 4 \
+        if metric(after, "bedrock_openai_upstream_latency_ms_count", endpoint=chat, project="alpha", model=llama) - \
+                metric(before, "bedrock_openai_upstream_latency_ms_count", endpoint=chat, project="alpha",
+                       model=llama) >= 4 \
                 or time.time() > deadline:
             break
         time.sleep(0.5)
@@ -194,19 +196,20 @@ def test_prometheus_counts_exactly_what_happened(pgw, standin):
     def delta(name, **labels):
         return metric(after, name, **labels) - metric(before, name, **labels)
 
-    assert delta("bedrock_openai_requests", project="alpha", model=llama, status="200") == 3
-    assert delta("bedrock_openai_requests", project="alpha", model=llama, status="429") == 1
+    assert delta("bedrock_openai_requests", endpoint=chat, project="alpha", model=llama, status="200") == 3
+    assert delta("bedrock_openai_requests", endpoint=chat, project="alpha", model=llama, status="429") == 1
     assert delta("bedrock_openai_rejected", project="unknown", reason="invalid_api_key") == 1
-    assert delta("bedrock_openai_rejected", project="alpha", reason="model_not_allowed") == 1
+    assert delta("bedrock_openai_rejected", endpoint=chat, project="alpha", reason="model_not_allowed") == 1
     # exactly the token counts Bedrock reported for the 3 successes
-    assert delta("bedrock_openai_input_tokens", project="alpha", model=llama) == sum(u["prompt_tokens"] for u in usages)
-    assert delta("bedrock_openai_output_tokens", project="alpha", model=llama) == \
+    assert delta("bedrock_openai_input_tokens", endpoint=chat, project="alpha", model=llama) == \
+        sum(u["prompt_tokens"] for u in usages)
+    assert delta("bedrock_openai_output_tokens", endpoint=chat, project="alpha", model=llama) == \
         sum(u["completion_tokens"] for u in usages)
     assert len([q for q in standin.requests() if q["status"] == 200]) == 3
     # histogram samples show after Envoy's periodic flush, so earlier tests' samples may land
     # in this window too: at least this test's 4 upstream calls are in it, with a positive sum
-    assert delta("bedrock_openai_upstream_latency_ms_count", project="alpha", model=llama) >= 4
-    assert delta("bedrock_openai_upstream_latency_ms_sum", project="alpha", model=llama) > 0
+    assert delta("bedrock_openai_upstream_latency_ms_count", endpoint=chat, project="alpha", model=llama) >= 4
+    assert delta("bedrock_openai_upstream_latency_ms_sum", endpoint=chat, project="alpha", model=llama) > 0
     for secret in list(KEYS.values()) + [PERMANENT["secret_access_key"]]:
         assert secret not in after
 
