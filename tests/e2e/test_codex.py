@@ -28,7 +28,12 @@ base_url = "{base_url}"
 wire_api = "responses"
 request_max_retries = 0
 stream_max_retries = 0
-env_http_headers = {{ "Project-Api-Key" = "PROJECT_API_KEY", "aws-access-key-id" = "AWS_ACCESS_KEY_ID", "aws-secret-access-key" = "AWS_SECRET_ACCESS_KEY", "aws-region-name" = "AWS_REGION" }}
+
+[model_providers.bedrock-gateway.env_http_headers]
+"Project-Api-Key" = "PROJECT_API_KEY"
+"aws-access-key-id" = "AWS_ACCESS_KEY_ID"
+"aws-secret-access-key" = "AWS_SECRET_ACCESS_KEY"
+"aws-region-name" = "AWS_REGION"
 """
 
 

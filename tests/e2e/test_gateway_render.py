@@ -79,7 +79,8 @@ def test_render_with_keys_and_endpoint():
     assert cluster["per_connection_buffer_limit_bytes"] == template_cluster["per_connection_buffer_limit_bytes"]
     assert "transport_socket" not in cluster
     assert said == ["project keys from PROJECT_API_KEYS: alpha, project-2",
-                    "Responses item ids: checked with a key derived from the project keys (RESPONSES_ITEM_KEY overrides)",
+                    "Responses item ids: checked with a key derived from the project keys "
+                    "(RESPONSES_ITEM_KEY overrides)",
                     "upstream: http://127.0.0.1:9099 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)"]
     text = yaml.safe_dump(cfg)
     assert "sk-a" not in text and "sk-b" not in text
