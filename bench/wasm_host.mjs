@@ -283,8 +283,11 @@ for (const vm of vms) {
   use(vm);
   const first = oneRequest(vm);
   const answer = dec.decode(STREAM ? first.sse : first.responseBody);
-  const wanted = STREAM ? '"chat.completion.chunk"' : '"chat.completion"';
-  if (!vm.floor && (first.localReply || !answer.includes(wanted) || (STREAM && !answer.endsWith('data: [DONE]\n\n')))) {
+  const responses = (process.env.API_PATH || '').endsWith('/responses');
+  const wanted = responses ? (STREAM ? '"response.completed"' : '"object":"response"')
+    : (STREAM ? '"chat.completion.chunk"' : '"chat.completion"');
+  const ended = responses ? answer.includes('"response.completed"') : answer.endsWith('data: [DONE]\n\n');
+  if (!vm.floor && (first.localReply || !answer.includes(wanted) || (STREAM && !ended))) {
     throw new Error(`${vm.path} did not answer a ${wanted}: ${first.localReply} ${answer.slice(0, 300)}`);
   }
   state = first;
