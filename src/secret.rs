@@ -56,8 +56,8 @@ struct Known {
     hashes: [u64; 2],
 }
 
-/// Removes known secrets from text, holding only what recognizes them (see
-/// [`Known`]): made where the credentials are (the request phase), kept
+/// Removes known secrets from text, holding only what recognizes them (each
+/// secret's length and two rolling hashes of it): made where the credentials are (the request phase), kept
 /// where an upstream answer may echo them (the answer phase). Making one
 /// costs a multiply-add per byte of each secret.
 #[derive(Clone, Default, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! A conversation → a Converse request, adapting to Converse's stricter
 //! rules and to each model's, in three steps: what the model takes is
-//! decided once ([`rules`]'s `fit`), the turns are built and judged
+//! decided once (`rules.rs`'s `fit`), the turns are built and judged
 //! (`turns.rs`, `rules.rs`), then the request around them (structured
 //! output, tools, reasoning, cache points, sampling). Every adaptation is
 //! documented in `docs/api/chat-completions.md`.
