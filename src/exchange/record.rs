@@ -1,5 +1,6 @@
 //! What one exchange did, for metrics and access logs (never a key or credential).
 
+use crate::api::Route;
 use crate::config::Project;
 use crate::outcome::Usage;
 use std::borrow::Cow;
@@ -10,6 +11,8 @@ use std::rc::Rc;
 pub struct Record {
     /// The caller's project, once the key matched.
     pub project: Option<Rc<Project>>,
+    /// The endpoint the request asked for, once its path matched.
+    pub route: Option<Route>,
     /// Requested model, once the body parsed.
     pub model: Option<Rc<str>>,
     /// Status sent to the client.

@@ -1,9 +1,12 @@
 //! Metrics and access-log attributes from an exchange's [`Record`].
 //!
 //! Metric names carry their labels (`bedrock_openai.requests.project.<p>.model.<m>.status.<s>`);
-//! `stats_tags` in the Envoy config turn them into Prometheus labels.
+//! `stats_tags` in the Envoy config turn them into Prometheus labels. Every
+//! endpoint but chat completions adds `.endpoint.<e>` at the end
+//! (`...status.200.endpoint.embeddings`), so chat's names stay what they were.
 
 use super::host;
+use crate::api::Route;
 use crate::exchange::record::Record;
 use proxy_wasm::types::{LogLevel, MetricType};
 use std::cell::RefCell;
@@ -43,6 +46,15 @@ fn metric(kind: MetricType, name: String) -> Option<u32> {
     })
 }
 
+/// The `.endpoint.<e>` suffix of a route's metric names (none for chat
+/// completions, whose names predate the label).
+fn endpoint_suffix(route: Option<Route>) -> String {
+    match route {
+        None | Some(Route::ChatCompletions) => String::new(),
+        Some(r) => format!(".endpoint.{}", r.label()),
+    }
+}
+
 fn count(name: String, by: u64) {
     if let Some(id) = metric(MetricType::Counter, name) {
         let _ = host::increment_metric(id, i64::try_from(by).unwrap_or(i64::MAX));
@@ -55,8 +67,9 @@ struct Series {
     project: String,
     model: Rc<str>,
     status: Option<u16>,
-    /// `bedrock_openai.<what>.project.<p>.model.<m>` before `<what>` is filled in.
-    scope: (String, String),
+    route: Option<Route>,
+    /// `bedrock_openai.<what>.project.<p>.model.<m><endpoint suffix>` before `<what>` is filled in.
+    scope: (String, String, String),
     requests: Option<u32>,
     input_tokens: Option<u32>,
     output_tokens: Option<u32>,
@@ -66,20 +79,21 @@ struct Series {
 }
 
 impl Series {
-    fn new(project: &str, model: Rc<str>, status: Option<u16>) -> Series {
-        let scope = (label(project), label(&model));
+    fn new(project: &str, model: Rc<str>, status: Option<u16>, route: Option<Route>) -> Series {
+        let scope = (label(project), label(&model), endpoint_suffix(route));
         let s = status.map_or_else(|| "none".to_string(), |s| s.to_string());
         let requests = metric(
             MetricType::Counter,
             format!(
-                "bedrock_openai.requests.project.{}.model.{}.status.{s}",
-                scope.0, scope.1
+                "bedrock_openai.requests.project.{}.model.{}.status.{s}{}",
+                scope.0, scope.1, scope.2
             ),
         );
         Series {
             project: project.to_string(),
             model,
             status,
+            route,
             scope,
             requests,
             input_tokens: None,
@@ -93,7 +107,7 @@ impl Series {
     /// The id of `what` in this series' scope, defining it on first use.
     fn id(
         slot: &mut Option<u32>,
-        scope: &(String, String),
+        scope: &(String, String, String),
         kind: MetricType,
         what: &str,
     ) -> Option<u32> {
@@ -101,8 +115,8 @@ impl Series {
             *slot = metric(
                 kind,
                 format!(
-                    "bedrock_openai.{what}.project.{}.model.{}",
-                    scope.0, scope.1
+                    "bedrock_openai.{what}.project.{}.model.{}{}",
+                    scope.0, scope.1, scope.2
                 ),
             );
         }
@@ -131,9 +145,10 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
     if let Some(reason) = &record.rejected {
         count(
             format!(
-                "bedrock_openai.rejected.project.{}.reason.{}",
+                "bedrock_openai.rejected.project.{}.reason.{}{}",
                 label(project),
-                label(reason)
+                label(reason),
+                endpoint_suffix(record.route)
             ),
             1,
         );
@@ -145,11 +160,19 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
         let Ok(mut all) = all.try_borrow_mut() else {
             return;
         };
-        let found = all
-            .iter()
-            .position(|s| s.status == record.status && s.model == *model && s.project == project);
+        let found = all.iter().position(|s| {
+            s.status == record.status
+                && s.route == record.route
+                && s.model == *model
+                && s.project == project
+        });
         let index = found.unwrap_or_else(|| {
-            all.push(Series::new(project, Rc::clone(model), record.status));
+            all.push(Series::new(
+                project,
+                Rc::clone(model),
+                record.status,
+                record.route,
+            ));
             all.len() - 1
         });
         let Some(series) = all.get_mut(index) else {
@@ -206,6 +229,7 @@ pub fn emit(record: &Record, upstream_latency_ms: Option<u64>) {
 #[derive(Debug, Default)]
 pub struct Published {
     project: bool,
+    endpoint: bool,
     model: bool,
     usage: bool,
     finish_reason: bool,
@@ -228,6 +252,10 @@ impl Published {
         if let (false, Some(p)) = (self.project, &record.project) {
             set("bedrock_openai.project", &p.name);
             self.project = true;
+        }
+        if let (false, Some(r)) = (self.endpoint, record.route) {
+            set("bedrock_openai.endpoint", r.label());
+            self.endpoint = true;
         }
         if let (false, Some(m)) = (self.model, &record.model) {
             set("bedrock_openai.model", m);
