@@ -33,10 +33,12 @@ pub const DEFAULT_MAX_TIMEOUT_SECONDS: u64 = 600;
 /// Default of how many upstream calls the filter makes at once for one
 /// request (an embeddings batch).
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 8;
-/// The Envoy cluster the filter's own calls go through, by default.
-pub const DEFAULT_UPSTREAM_CLUSTER: &str = "bedrock";
-/// The Envoy cluster whose upstream filters sign (`credentials: envoy`), by default.
-pub const DEFAULT_SIGNER_CLUSTER: &str = "bedrock_signed";
+/// The Envoy cluster the filter's own calls go through, by default: in the
+/// shipped configs, the one to the internal listener `bedrock_callouts`,
+/// whose routes send them on as the gateway's own routes do (the dynamic
+/// forward proxy, or the endpoint override; Envoy's signer for the calls
+/// marked for it).
+pub const DEFAULT_UPSTREAM_CLUSTER: &str = "bedrock_callouts";
 
 /// Why a plugin configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +90,6 @@ pub struct Config {
     /// The Envoy cluster of the filter's own calls (`upstream.cluster`);
     /// `{region}` in it stands for the call's Region.
     pub upstream_cluster: String,
-    /// The Envoy cluster of the filter's own calls for `credentials: envoy`
-    /// projects (`envoy_signer.cluster`), whose upstream filters sign.
-    pub envoy_signer_cluster: String,
     /// How many upstream calls one request may have in flight at once
     /// (`limits.max_concurrent_calls`).
     pub max_concurrent_calls: usize,
@@ -174,8 +173,8 @@ impl Config {
             "upstream.cluster",
             DEFAULT_UPSTREAM_CLUSTER,
         )?;
-        let (envoy_signer_region, envoy_signer_cluster) = match f
-            .object("envoy_signer", &["region", "cluster"])
+        let envoy_signer_region = match f
+            .object("envoy_signer", &["region"])
             .map_err(ConfigError::Schema)?
         {
             Some(mut e) => {
@@ -185,16 +184,10 @@ impl Config {
                         "envoy_signer.region {region:?} is not an AWS region"
                     )));
                 }
-                let cluster = e.string("cluster").map_err(ConfigError::Schema)?;
-                (Some(region), cluster)
+                Some(region)
             }
-            None => (None, None),
+            None => None,
         };
-        let envoy_signer_cluster = cluster_name(
-            envoy_signer_cluster,
-            "envoy_signer.cluster",
-            DEFAULT_SIGNER_CLUSTER,
-        )?;
         if envoy_signer_region.is_none()
             && projects
                 .iter()
@@ -264,20 +257,13 @@ impl Config {
             environment: None,
             envoy_signer_region,
             upstream_cluster,
-            envoy_signer_cluster,
             max_concurrent_calls,
         })
     }
 
-    /// The Envoy cluster of the filter's own calls for `region`, signed by
-    /// the filter (or not at all: Envoy's signer signs when `envoy_signs`).
-    pub fn callout_cluster(&self, region: &str, envoy_signs: bool) -> String {
-        let name = if envoy_signs {
-            &self.envoy_signer_cluster
-        } else {
-            &self.upstream_cluster
-        };
-        name.replace("{region}", region)
+    /// The Envoy cluster of the filter's own calls for `region`.
+    pub fn callout_cluster(&self, region: &str) -> String {
+        self.upstream_cluster.replace("{region}", region)
     }
 
     /// The upstream timeout of a request that asked for `asked` seconds (or
@@ -372,8 +358,7 @@ mod tests {
         assert_eq!(c.max_timeout_seconds, 600);
         assert!(c.endpoint.is_none());
         assert_eq!(c.max_concurrent_calls, DEFAULT_MAX_CONCURRENT_CALLS);
-        assert_eq!(c.callout_cluster("eu-west-1", false), "bedrock");
-        assert_eq!(c.callout_cluster("eu-west-1", true), "bedrock_signed");
+        assert_eq!(c.callout_cluster("eu-west-1"), "bedrock_callouts");
     }
 
     #[test]
@@ -387,7 +372,7 @@ mod tests {
         assert!(c.endpoint.is_none());
         assert_eq!(c.max_concurrent_calls, 3);
         assert_eq!(
-            c.callout_cluster("us-west-2", false),
+            c.callout_cluster("us-west-2"),
             "outbound|80||bedrock-runtime.us-west-2.amazonaws.com"
         );
         let p = format!(r#"[{{"name":"a","key_sha256":"{HASH}"}}]"#);

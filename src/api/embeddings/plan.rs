@@ -7,7 +7,6 @@
 use super::answer::EmbeddingsGather;
 use super::request::parse;
 use crate::api::{Batch, Call, Gather, Handoff};
-use crate::aws::auth::UpstreamAuth;
 use crate::aws::call::{self, Target};
 use crate::aws::endpoint;
 use crate::aws::sigv4::SigningKeys;
@@ -15,7 +14,6 @@ use crate::bedrock::embed::{invoke_path, request_body};
 use crate::caller::Caller;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::header::withheld::ENVOY_SIGNER_HEADER;
 use std::rc::Rc;
 use std::time::SystemTime;
 
@@ -42,7 +40,6 @@ pub fn plan(
     }
     let info = req.model.info;
     let timeout_secs = config.timeout(req.timeout_seconds).min(MAX_BATCH_SECONDS);
-    let envoy_signs = matches!(caller.auth, UpstreamAuth::Envoy);
     let authority = endpoint::authority(config.endpoint.as_ref(), &caller.region);
     let path = invoke_path(req.model.target());
     let per_call = usize::from(info.inputs_per_call.max(1));
@@ -66,12 +63,10 @@ pub fn plan(
             now,
             signing_keys,
         )?;
-        // A call of the filter's own is timed by the dispatch, not by a
-        // route, and goes straight to the signing cluster: neither header
-        // has anything to do upstream.
-        headers.retain(|(name, _)| {
-            name != "x-envoy-upstream-rq-timeout-ms" && name != ENVOY_SIGNER_HEADER
-        });
+        // A call of the filter's own is timed by its dispatch (what is left
+        // of the batch's deadline). The signer's marker stays: the callout
+        // listener's marked route hands the call to Envoy's signer.
+        headers.retain(|(name, _)| name != "x-envoy-upstream-rq-timeout-ms");
         headers.insert(0, (":method".into(), "POST".into()));
         calls.push(Call {
             headers,
@@ -87,7 +82,7 @@ pub fn plan(
         req.inputs.len(),
     );
     Ok(Batch {
-        cluster: config.callout_cluster(&caller.region, envoy_signs),
+        cluster: config.callout_cluster(&caller.region),
         calls,
         timeout_secs,
         max_concurrent: config.max_concurrent_calls,
