@@ -665,3 +665,30 @@ fn the_models_list_has_the_embedding_models() {
         assert!(ids.contains(&id), "{id} missing");
     }
 }
+
+#[test]
+fn declared_models_may_name_an_embedding_base() {
+    let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/emb1";
+    let cfg = config_with(
+        &format!(
+            r#","models":[{{"id":"embed","target":"us.cohere.embed-v4:0"}},{{"id":"{arn}","base":"amazon.titan-embed-text-v2:0"}}]"#
+        ),
+        "",
+    );
+    let (_, step) = start_at(
+        Rc::clone(&cfg),
+        &json!({"model": "embed", "input": ["a"], "dimensions": 512}),
+        PATH,
+    );
+    let [c] = calls(&step).try_into().unwrap();
+    assert_eq!(header(&c, ":path"), "/model/us.cohere.embed-v4%3A0/invoke");
+    assert_eq!(sent(&c)["output_dimension"], 512);
+    let (_, step) = start_at(Rc::clone(&cfg), &json!({"model": arn, "input": "a"}), PATH);
+    let [c] = calls(&step).try_into().unwrap();
+    assert!(header(&c, ":path").starts_with("/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Femb1/invoke"));
+    assert_eq!(sent(&c), json!({"inputText": "a"}));
+    // A declared embedding model is no chat model.
+    let chat = json!({"model": "embed", "messages": [{"role": "user", "content": "hi"}]});
+    let (_, step) = start_at(cfg, &chat, "/v1/amazon-bedrock/chat/completions");
+    assert_eq!(reply(&step).1["error"]["param"], "model");
+}
