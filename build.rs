@@ -21,6 +21,28 @@ struct File {
     /// Keys of `sources` the geo prefixes come from.
     geo_prefixes_sources: Vec<String>,
     models: Vec<Row>,
+    /// Embedding models (InvokeModel), rows of their own schema.
+    embedding_models: Vec<EmbeddingRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmbeddingRow {
+    id: String,
+    kind: String,
+    provider: String,
+    name: String,
+    family: String,
+    on_demand: bool,
+    profiles: Vec<String>,
+    inputs_per_call: u16,
+    dimensions: Vec<u16>,
+    default_dimensions: u16,
+    max_input_chars: Option<u32>,
+    max_input_tokens: u32,
+    input_type: bool,
+    legacy: bool,
+    sources: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +226,85 @@ service_tiers: ServiceTiers {{ priority: {t0}, default: {t1}, flex: {t2} }}, leg
     ))
 }
 
+/// The body families of InvokeModel embedding models: (name in the file,
+/// Rust variant, takes an input type or purpose, inputs per call).
+const FAMILIES: &[(&str, &str, bool, u16)] = &[
+    ("titan-v2", "TitanV2", false, 1),
+    ("titan-g1", "TitanG1", false, 1),
+    ("cohere-v3", "CohereV3", true, 96),
+    ("cohere-v4", "CohereV4", true, 96),
+    ("nova", "Nova", true, 1),
+];
+
+fn embedding_row(r: &EmbeddingRow, file: &File) -> Result<String, String> {
+    let id = r.id.as_str();
+    if r.kind != "embedding" {
+        return Err(format!(
+            "{id}: an embedding_models row has kind \"embedding\""
+        ));
+    }
+    if !id_ok(id, &file.geo_prefixes) || !id.starts_with(&format!("{}.", r.provider)) {
+        return Err(format!(
+            "{id}: not a `<provider>.<model>` id of provider {:?}",
+            r.provider
+        ));
+    }
+    if r.name.trim().is_empty() || r.sources.is_empty() {
+        return Err(format!("{id}: every row needs a name and its sources"));
+    }
+    if let Some(s) = r.sources.iter().find(|s| !file.sources.contains_key(*s)) {
+        return Err(format!("{id}: source {s:?} is not in `sources`"));
+    }
+    let Some((_, variant, input_type, per_call)) =
+        FAMILIES.iter().find(|(name, ..)| *name == r.family)
+    else {
+        return Err(format!(
+            "{id}: family {:?} is not one of {FAMILIES:?}",
+            r.family
+        ));
+    };
+    if r.input_type != *input_type || r.inputs_per_call != *per_call {
+        return Err(format!(
+            "{id}: family {} takes input_type {input_type} and {per_call} input(s) per call",
+            r.family
+        ));
+    }
+    if r.dimensions.is_empty() || !r.dimensions.contains(&r.default_dimensions) {
+        return Err(format!(
+            "{id}: default_dimensions must be one of `dimensions`"
+        ));
+    }
+    if r.dimensions.windows(2).any(|w| w.first() >= w.get(1)) {
+        return Err(format!("{id}: dimensions are listed in increasing order"));
+    }
+    if let Some(g) = r.profiles.iter().find(|g| !file.geo_prefixes.contains(g)) {
+        return Err(format!("{id}: profile prefix {g:?} is not a geo prefix"));
+    }
+    if !r.on_demand && r.profiles.is_empty() {
+        return Err(format!(
+            "{id}: a model that is not on demand needs a profile"
+        ));
+    }
+    let profiles: Vec<String> = r.profiles.iter().map(|p| format!("{p:?}")).collect();
+    let max_chars = match r.max_input_chars {
+        Some(n) => format!("Some({n})"),
+        None => "None".to_string(),
+    };
+    Ok(format!(
+        "    EmbeddingInfo {{ id: {id:?}, provider: {provider:?}, name: {name:?}, family: EmbeddingFamily::{variant}, \
+on_demand: {on_demand}, profiles: &[{profiles}], inputs_per_call: {per_call}, dimensions: &{dims:?}, \
+default_dimensions: {default}, max_input_chars: {max_chars}, max_input_tokens: {tokens}, legacy: {legacy} }},\n",
+        provider = r.provider,
+        name = r.name,
+        on_demand = r.on_demand,
+        profiles = profiles.join(", "),
+        dims = r.dimensions,
+        default = r.default_dimensions,
+        tokens = r.max_input_tokens,
+        legacy = r.legacy,
+    ))
+}
+
 fn generate() -> Result<(), String> {
     println!("cargo:rerun-if-changed={CATALOG}");
     let text = std::fs::read_to_string(CATALOG).map_err(|e| format!("{CATALOG}: {e}"))?;
@@ -234,6 +335,35 @@ fn generate() -> Result<(), String> {
     );
     for r in &models {
         out.push_str(&row(r, &file)?);
+    }
+    out.push_str("];\n");
+    let mut embeddings: Vec<&EmbeddingRow> = file.embedding_models.iter().collect();
+    embeddings.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(w) = embeddings
+        .windows(2)
+        .find(|w| w.first().map(|a| &a.id) == w.get(1).map(|b| &b.id))
+    {
+        return Err(format!(
+            "{CATALOG}: {:?} appears twice",
+            w.first().map(|a| &a.id)
+        ));
+    }
+    if let Some(e) = embeddings
+        .iter()
+        .find(|e| models.iter().any(|m| m.id == e.id))
+    {
+        return Err(format!(
+            "{CATALOG}: {:?} is both a chat and an embedding model",
+            e.id
+        ));
+    }
+    let _ = writeln!(
+        out,
+        "/// Every embedding model, sorted by id.\npub static EMBEDDING_MODELS: [EmbeddingInfo; {}] = [",
+        embeddings.len()
+    );
+    for r in &embeddings {
+        out.push_str(&embedding_row(r, &file)?);
     }
     out.push_str("];\n");
     let _ = writeln!(

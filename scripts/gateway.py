@@ -71,6 +71,7 @@ SIGNER_FILTER = "envoy.filters.http.aws_request_signing"
 SIGNED_CLUSTER = "bedrock_signed"
 HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 CLUSTER = "bedrock"
+CALLOUTS_LISTENER = "bedrock_callouts"  # the internal listener of the filter's own calls (embeddings)
 
 
 class LaunchError(Exception):
@@ -264,6 +265,18 @@ class Template:
         self.at(hcm, ["http_filters"], HCM_FILTER, "the list of HTTP filters")
         return hcm
 
+    def callouts_http_connection_manager(self):
+        """The http_connection_manager of the internal listener the filter's own calls reach."""
+        listeners = self.at(self.cfg, ["static_resources", "listeners"], "", "the listeners")
+        listener = self.named(listeners, CALLOUTS_LISTENER, "static_resources.listeners",
+                              "the internal listener of the filter's own calls")
+        where = f"static_resources.listeners[{CALLOUTS_LISTENER}]"
+        filters = self.at(listener, ["filter_chains", 0, "filters"], where, "the internal listener's network filters")
+        hcm = self.named(filters, HCM_FILTER, f"{where}.filter_chains[0].filters", "its http_connection_manager")
+        hcm = self.at(hcm, ["typed_config"], HCM_FILTER, "its http_connection_manager's typed_config")
+        self.at(hcm, ["http_filters"], HCM_FILTER, "its list of HTTP filters")
+        return hcm
+
     def wasm_plugin(self, hcm):
         """The wasm filter's `config` (vm_config + configuration)."""
         wasm = self.named(hcm["http_filters"], WASM_FILTER, f"{HCM_FILTER}.http_filters", "the wasm filter")
@@ -409,6 +422,7 @@ def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name=
     listener_socket = shape.at(shape.listener(), ["address", "socket_address"], "static_resources.listeners[0]",
                                "the listener's socket_address")
     hcm = shape.http_connection_manager()
+    callouts = shape.callouts_http_connection_manager()
     plugin = shape.wasm_plugin(hcm)
     clusters, bedrock = shape.bedrock_cluster()
 
@@ -443,14 +457,17 @@ def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name=
         url, scheme, host, port = parse_endpoint(endpoint)
         say(f"upstream: {url} (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)")
         plugin_json["upstream"] = {"endpoint": url}
-        hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != DFP_FILTER]
+        for manager in (hcm, callouts):
+            manager["http_filters"] = [f for f in manager["http_filters"] if f["name"] != DFP_FILTER]
         clusters[bedrock] = endpoint_cluster(clusters[bedrock], scheme, host, port, shape)
     else:
         say("upstream: https://bedrock-runtime.<region>.amazonaws.com (region from each request)")
 
     if any(isinstance(p, dict) and p.get("credentials") == "envoy" for p in policies.values()):
         fragment = yaml.safe_load(read_file(SIGNER_YAML))
-        hosts = shape.at(hcm, ["route_config", "virtual_hosts"], HCM_FILTER, "the route config's virtual hosts")
+        hosts = [host for manager in (hcm, callouts)
+                 for host in shape.at(manager, ["route_config", "virtual_hosts"], HCM_FILTER,
+                                      "the route config's virtual hosts")]
         plugin_json["envoy_signer"] = {"region": add_signer(clusters, bedrock, hosts, fragment, env, say)}
 
     plugin["configuration"]["value"] = json.dumps(plugin_json, separators=(",", ":"))

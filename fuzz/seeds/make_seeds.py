@@ -134,6 +134,28 @@ def main(repo):
     write("sse", "array", b"\x00\x05\x04\x00\x09\x02" + struct.pack("<q", -7) + b"\x0a" + struct.pack("<q", -7) + b"\x05\x00\x00")
     write("sse", "string", b"\x01\x03" + lp('data: [DONE]\n\n"\\\x00\x1f'))
 
+    # embeddings_request: the body as a client sends it.
+    for name, req in [
+        ("titan_batch", {"model": "amazon.titan-embed-text-v2:0", "input": ["a", "b", "c"], "dimensions": 256}),
+        ("cohere_query", {"model": "cohere.embed-english-v3", "input": "q", "input_type": "search_query",
+                          "encoding_format": "base64"}),
+        ("nova_purpose", {"model": "amazon.nova-2-multimodal-embeddings-v1:0", "input": ["x"],
+                          "input_type": "clustering", "dimensions": 384, "user": "u", "timeout": 5}),
+        ("token_ids", {"model": "cohere.embed-v4:0", "input": [[464, 3290]]}),
+    ]:
+        write("embeddings_request", name, json.dumps(req).encode())
+    # embeddings_answer: [family][status][flags][token header][body].
+    titan = {"embedding": [0.5] * 256, "embeddingsByType": {"float": [0.5] * 256}, "inputTextTokenCount": 2}
+    cohere = {"embeddings": [[0.25] * 1024, [0.5] * 1024], "id": "x", "response_type": "embeddings_floats",
+              "texts": ["one", "two"]}
+    by_type = {"embeddings": {"float": [[0.25] * 256, [0.5] * 256]}, "response_type": "embeddings_by_type"}
+    nova = {"embeddings": [{"embeddingType": "TEXT", "embedding": [0.125] * 256}]}
+    write("embeddings_answer", "titan_v2", b"\x00\x00\x01" + lp("") + json.dumps(titan).encode())
+    write("embeddings_answer", "cohere_v3", b"\x02\x00\x02" + lp("7") + json.dumps(cohere).encode())
+    write("embeddings_answer", "cohere_v4", b"\x03\x00\x03" + lp("9") + json.dumps(by_type).encode())
+    write("embeddings_answer", "nova", b"\x04\x00\x02" + lp("3") + json.dumps(nova).encode())
+    write("embeddings_answer", "throttled", b"\x00\x03\x04" + lp("") + b'{"message":"slow down"}')
+
     key = "d749661188e7505ba96c87f623991d468dbbb04222ad81bcc7f5f5c110fb598e"
     write("config", "minimal", json.dumps({"version": 1, "projects": [{"name": "team-a", "key_sha256": key}]}).encode())
     write("config", "full", json.dumps({"version": 1, "projects": [{"name": "team-a", "key_sha256": key},

@@ -213,6 +213,19 @@ pub fn check_step(step: &Step, secrets: &[&str]) -> Option<(u16, String)> {
                 check_no_secret(&message, secrets, "local reply");
                 reply = Some((*status, message));
             }
+            Effect::Dispatch { calls } => {
+                for c in calls {
+                    for (n, v) in &c.headers {
+                        check_header(n, v);
+                    }
+                    let length = c.headers.iter().find(|(n, _)| n == "content-length");
+                    assert_eq!(
+                        length.map(|(_, v)| v.as_str()),
+                        Some(c.body.len().to_string().as_str()),
+                        "a call's content-length does not match its body"
+                    );
+                }
+            }
             Effect::ReplaceRequestBody(_) | Effect::ReplaceResponseBody(_) => {}
         }
     }

@@ -1,12 +1,14 @@
 //! The APIs the gateway speaks, one folder each: its request parsing, its
 //! translation onto the conversation layer, and its answer writing. This
 //! module routes a path to its API and gives the exchange one face for all
-//! of them ([`plan`], [`Pending`], [`Streaming`]), so that the exchange
-//! knows routes, not APIs.
+//! of them ([`plan`], [`Pending`], [`Streaming`], and for the APIs whose
+//! request becomes several upstream calls, [`Batch`] and [`Gather`]), so
+//! that the exchange knows routes, not APIs.
 
 pub mod body;
 pub mod chat;
 pub mod converse_call;
+pub mod embeddings;
 pub mod fields;
 pub mod models;
 pub mod responses;
@@ -17,7 +19,7 @@ use crate::caller::Caller;
 use crate::config::{Config, Project};
 use crate::error::bedrock::from_upstream;
 use crate::error::ApiError;
-use crate::header::{single, HeaderPair, Name};
+use crate::header::{first, single, HeaderPair, Name};
 use crate::outcome::Outcome;
 use crate::secret::Redactor;
 use std::rc::Rc;
@@ -29,6 +31,8 @@ pub const CHAT_COMPLETIONS_PATH: &str = "/v1/amazon-bedrock/chat/completions";
 pub const MODELS_PATH: &str = "/v1/amazon-bedrock/models";
 /// The Responses API.
 pub const RESPONSES_PATH: &str = "/v1/amazon-bedrock/responses";
+/// The embeddings API.
+pub const EMBEDDINGS_PATH: &str = "/v1/amazon-bedrock/embeddings";
 
 /// What an authenticated request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +46,8 @@ pub enum Route {
     /// `GET`/`DELETE /v1/amazon-bedrock/responses/{id}` (and what hangs
     /// under it): a stored response, which a stateless gateway has not.
     StoredResponse,
+    /// `POST /v1/amazon-bedrock/embeddings`.
+    Embeddings,
 }
 
 impl Route {
@@ -51,6 +57,7 @@ impl Route {
             Route::ChatCompletions => "chat_completions",
             Route::Models => "models",
             Route::Responses | Route::StoredResponse => "responses",
+            Route::Embeddings => "embeddings",
         }
     }
 }
@@ -64,6 +71,7 @@ pub fn route<H: HeaderPair>(headers: &[H]) -> Result<Route, ApiError> {
         CHAT_COMPLETIONS_PATH => (Route::ChatCompletions, "POST"),
         MODELS_PATH => (Route::Models, "GET"),
         RESPONSES_PATH => (Route::Responses, "POST"),
+        EMBEDDINGS_PATH => (Route::Embeddings, "POST"),
         p if p
             .strip_prefix(RESPONSES_PATH)
             .is_some_and(|rest| rest.len() > 1 && rest.starts_with('/')) =>
@@ -75,7 +83,7 @@ pub fn route<H: HeaderPair>(headers: &[H]) -> Result<Route, ApiError> {
         }
         _ => {
             return Err(ApiError::unknown_url(format!(
-                "This gateway serves POST {CHAT_COMPLETIONS_PATH}, POST {RESPONSES_PATH} and GET {MODELS_PATH}."
+                "This gateway serves POST {CHAT_COMPLETIONS_PATH}, POST {RESPONSES_PATH}, POST {EMBEDDINGS_PATH} and GET {MODELS_PATH}."
             )))
         }
     };
@@ -224,11 +232,45 @@ pub fn local_answer(
     match route {
         Route::Models => Some(Ok(models::model_list(&project.policy, &config.models))),
         Route::StoredResponse => Some(Err(ApiError::not_stored())),
-        Route::ChatCompletions | Route::Responses => None,
+        Route::ChatCompletions | Route::Responses | Route::Embeddings => None,
     }
 }
 
-/// Plans the upstream call of a request with a body on `route`; notes the
+/// One upstream call the filter makes itself (one of a [`Batch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// Every header, `:method`, `:path` and `:authority` included.
+    pub headers: Vec<(Name, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// The upstream calls of one request that the filter makes itself (the
+/// request is never forwarded), and what gathers their answers into one.
+#[derive(Debug)]
+pub struct Batch {
+    /// The Envoy cluster the calls go through.
+    pub cluster: String,
+    /// The calls, in the order their answers are gathered.
+    pub calls: Vec<Call>,
+    /// Seconds the whole batch may take.
+    pub timeout_secs: u64,
+    /// How many calls may be in flight at once.
+    pub max_concurrent: usize,
+    /// What gathers the answers.
+    pub gather: Gather,
+}
+
+/// What a request with a body becomes upstream.
+#[derive(Debug)]
+pub enum Plan {
+    /// The request itself, rewritten, goes upstream.
+    Forward(Planned),
+    /// The filter makes the calls itself and answers locally.
+    Batch(Batch),
+}
+
+/// Plans the upstream work of a request with a body on `route`; notes the
 /// model in `model` as soon as it is known.
 pub fn plan(
     route: Route,
@@ -238,12 +280,64 @@ pub fn plan(
     now: SystemTime,
     signing_keys: &SigningKeys,
     model: &mut Option<Rc<str>>,
-) -> Result<Planned, ApiError> {
+) -> Result<Plan, ApiError> {
     match route {
-        Route::ChatCompletions => chat::plan::plan(config, caller, body, now, signing_keys, model),
-        Route::Responses => responses::plan::plan(config, caller, body, now, signing_keys, model),
+        Route::ChatCompletions => {
+            chat::plan::plan(config, caller, body, now, signing_keys, model).map(Plan::Forward)
+        }
+        Route::Responses => {
+            responses::plan::plan(config, caller, body, now, signing_keys, model).map(Plan::Forward)
+        }
+        Route::Embeddings => {
+            embeddings::plan::plan(config, caller, body, now, signing_keys, model).map(Plan::Batch)
+        }
         Route::Models | Route::StoredResponse => {
             Err(ApiError::internal("this route has no upstream call"))
+        }
+    }
+}
+
+/// What gathers the answers of a [`Batch`] into the API's answer.
+#[derive(Debug)]
+pub enum Gather {
+    /// Embeddings.
+    Embeddings(Box<embeddings::answer::EmbeddingsGather>),
+}
+
+impl Gather {
+    /// What every API's answer phase knows.
+    pub fn handoff(&self) -> &Handoff {
+        match self {
+            Gather::Embeddings(g) => &g.handoff,
+        }
+    }
+
+    /// Takes the answer of call `call` (`status`, `headers`, `body`): a
+    /// Bedrock error becomes the OpenAI error it maps to, as for chat.
+    pub fn take<H: HeaderPair>(
+        &mut self,
+        call: usize,
+        status: u16,
+        headers: &[H],
+        body: &[u8],
+    ) -> Result<(), ApiError> {
+        if status != 200 {
+            return Err(from_upstream(
+                status,
+                first(headers, "x-amzn-errortype"),
+                body,
+                &self.handoff().redactor,
+            ));
+        }
+        match self {
+            Gather::Embeddings(g) => g.take(call, headers, body),
+        }
+    }
+
+    /// Every call answered: the API's answer.
+    pub fn finish(&mut self) -> Rewritten {
+        match self {
+            Gather::Embeddings(g) => g.finish(),
         }
     }
 }

@@ -27,19 +27,19 @@ pub fn model_list(policy: &Policy, models: &Models) -> Vec<u8> {
             .iter()
             .filter_map(|id| {
                 models
-                    .info(id)
-                    .map(|info| (Cow::Borrowed(id.as_str()), info))
+                    .provider(id)
+                    .map(|provider| (Cow::Borrowed(id.as_str()), provider))
             })
             .collect(),
         None => models.listed(),
     };
     let data = data
         .into_iter()
-        .map(|(id, info)| ModelEntry {
+        .map(|(id, provider)| ModelEntry {
             id,
             object: "model",
             created: 0,
-            owned_by: info.provider,
+            owned_by: provider,
         })
         .collect();
     serde_json::to_vec(&ModelList {

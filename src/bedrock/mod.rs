@@ -1,7 +1,9 @@
 //! Amazon Bedrock Runtime's wire: Converse bodies, the event-stream codec,
-//! ConverseStream events and the request options' names.
+//! ConverseStream events, the request options' names, and the embedding
+//! families' InvokeModel bodies and answers.
 
 pub mod converse;
+pub mod embed;
 pub mod eventstream;
 pub mod options;
 pub mod stream;

@@ -5,9 +5,52 @@
 //! `BEDROCK_MODELS_FILE` with `make run`), e.g. an application inference
 //! profile ARN for cost allocation, or a short alias of a profile id.
 
-use super::{find, find_profile, ModelInfo};
+use super::embedding::{find_embedding, find_embedding_profile};
+use super::{find, find_profile, EmbeddingInfo, ModelInfo};
 use crate::aws::arn;
 use std::rc::Rc;
+
+/// The catalog row a declared model stands for: a chat model or an
+/// embedding model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// A chat model (Converse).
+    Chat(&'static ModelInfo),
+    /// An embedding model (InvokeModel).
+    Embedding(&'static EmbeddingInfo),
+}
+
+impl Base {
+    /// The row's base id.
+    pub fn id(&self) -> &'static str {
+        match self {
+            Base::Chat(m) => m.id,
+            Base::Embedding(m) => m.id,
+        }
+    }
+
+    /// The row's provider (the models list's `owned_by`).
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Base::Chat(m) => m.provider,
+            Base::Embedding(m) => m.provider,
+        }
+    }
+}
+
+/// The row of a catalog base id, of either kind.
+fn base_row(id: &str) -> Option<Base> {
+    find(id)
+        .map(Base::Chat)
+        .or_else(|| find_embedding(id).map(Base::Embedding))
+}
+
+/// The row a base or profile id resolves to, of either kind.
+fn target_row(id: &str) -> Option<Base> {
+    base_row(id)
+        .or_else(|| find_profile(id).map(Base::Chat))
+        .or_else(|| find_embedding_profile(id).map(Base::Embedding))
+}
 
 /// One entry of the configuration's `models`, as written (read by
 /// `config::models`).
@@ -28,8 +71,8 @@ pub struct Declared {
     pub id: Rc<str>,
     /// What Bedrock receives (the id itself unless `target` was given).
     pub target: Rc<str>,
-    /// The catalog row whose capabilities apply.
-    pub base: &'static ModelInfo,
+    /// The catalog row whose capabilities apply (a chat or an embedding model).
+    pub base: Base,
 }
 
 /// The longest model id botocore's `ConversationalModelId` allows.
@@ -67,7 +110,7 @@ impl RawDeclared {
             ));
         }
         let base = match (&self.base, is_arn) {
-            (Some(b), _) => find(b).ok_or_else(|| {
+            (Some(b), _) => base_row(b).ok_or_else(|| {
                 format!("models: {id:?}: base {b:?} is not a model of the catalog")
             })?,
             (None, true) => {
@@ -75,13 +118,9 @@ impl RawDeclared {
                     "models: {id:?}: an ARN target needs `base`, the catalog model it serves"
                 ))
             }
-            (None, false) => find(&target)
-                .or_else(|| find_profile(&target))
-                .ok_or_else(|| {
-                    format!(
-                        "models: {id:?}: target {target:?} is not in the catalog; name its `base`"
-                    )
-                })?,
+            (None, false) => target_row(&target).ok_or_else(|| {
+                format!("models: {id:?}: target {target:?} is not in the catalog; name its `base`")
+            })?,
         };
         Ok(Declared {
             id: id.into(),

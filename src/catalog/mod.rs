@@ -1,5 +1,6 @@
 //! The model catalog: every Bedrock chat model the filter serves through
-//! Converse, and what each one takes.
+//! Converse, and what each one takes; and every embedding model it serves
+//! through InvokeModel ([`embedding`]).
 //!
 //! The facts live in data, `src/catalog/models.json`: one row per model,
 //! each naming its sources (AWS's documentation, botocore, peers' published
@@ -8,7 +9,10 @@
 //! start-up. A new model is a new row.
 
 pub mod declared;
+pub mod embedding;
 pub mod resolve;
+
+pub use embedding::{EmbeddingFamily, EmbeddingInfo};
 
 /// What a model accepts as Converse `toolConfig.toolChoice`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

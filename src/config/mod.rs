@@ -31,6 +31,15 @@ pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 3 * 1024 * 1024;
 /// Default and largest accepted per-request `timeout`, in seconds.
 pub const DEFAULT_MAX_TIMEOUT_SECONDS: u64 = 600;
+/// Default of how many upstream calls the filter makes at once for one
+/// request (an embeddings batch).
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 8;
+/// The Envoy cluster the filter's own calls go through, by default: in the
+/// shipped configs, the one to the internal listener `bedrock_callouts`,
+/// whose routes send them on as the gateway's own routes do (the dynamic
+/// forward proxy, or the endpoint override; Envoy's signer for the calls
+/// marked for it).
+pub const DEFAULT_UPSTREAM_CLUSTER: &str = "bedrock_callouts";
 
 /// Why a plugin configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +92,12 @@ pub struct Config {
     /// item (the same on every gateway of a fleet); without it, no
     /// `item_reference` resolves.
     pub item_key: Option<Key>,
+    /// The Envoy cluster of the filter's own calls (`upstream.cluster`);
+    /// `{region}` in it stands for the call's Region.
+    pub upstream_cluster: String,
+    /// How many upstream calls one request may have in flight at once
+    /// (`limits.max_concurrent_calls`).
+    pub max_concurrent_calls: usize,
 }
 
 /// The shortest `responses.item_key`, in bytes.
@@ -148,16 +163,25 @@ impl Config {
                 )));
             }
         }
-        let endpoint = match f
-            .object("upstream", &["endpoint"])
+        let (endpoint, upstream_cluster) = match f
+            .object("upstream", &["endpoint", "cluster"])
             .map_err(ConfigError::Schema)?
         {
             Some(mut u) => {
-                let e = u.required_string("endpoint").map_err(ConfigError::Schema)?;
-                Some(Endpoint::parse(&e).map_err(ConfigError::Invalid)?)
+                let endpoint = match u.string("endpoint").map_err(ConfigError::Schema)? {
+                    Some(e) => Some(Endpoint::parse(&e).map_err(ConfigError::Invalid)?),
+                    None => None,
+                };
+                let cluster = u.string("cluster").map_err(ConfigError::Schema)?;
+                (endpoint, cluster)
             }
-            None => None,
+            None => (None, None),
         };
+        let upstream_cluster = cluster_name(
+            upstream_cluster,
+            "upstream.cluster",
+            DEFAULT_UPSTREAM_CLUSTER,
+        )?;
         let envoy_signer_region = match f
             .object("envoy_signer", &["region"])
             .map_err(ConfigError::Schema)?
@@ -204,6 +228,7 @@ impl Config {
                     "max_request_bytes",
                     "max_response_bytes",
                     "max_timeout_seconds",
+                    "max_concurrent_calls",
                 ],
             )
             .map_err(ConfigError::Schema)?;
@@ -214,6 +239,7 @@ impl Config {
         let max_request_bytes = limit("max_request_bytes")?;
         let max_response_bytes = limit("max_response_bytes")?;
         let max_timeout_seconds = limit("max_timeout_seconds")?;
+        let max_concurrent_calls = limit("max_concurrent_calls")?;
         const MIB_64: u64 = 64 * 1024 * 1024;
         let max_request_bytes = max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES as u64);
         if !(1024..=MIB_64).contains(&max_request_bytes) {
@@ -233,6 +259,15 @@ impl Config {
                 "limits.max_timeout_seconds must be between 1 and 3600".into(),
             ));
         }
+        let max_concurrent_calls =
+            max_concurrent_calls.unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS as u64);
+        if !(1..=64).contains(&max_concurrent_calls) {
+            return Err(ConfigError::Invalid(
+                "limits.max_concurrent_calls must be between 1 and 64".into(),
+            ));
+        }
+        // At most 64 (checked above).
+        let max_concurrent_calls = max_concurrent_calls as usize;
         // Both are at most 64 MiB (checked above), so they fit a usize on wasm32.
         let max_request_bytes = max_request_bytes as usize;
         let max_response_bytes = max_response_bytes as usize;
@@ -246,7 +281,14 @@ impl Config {
             environment: None,
             envoy_signer_region,
             item_key,
+            upstream_cluster,
+            max_concurrent_calls,
         })
+    }
+
+    /// The Envoy cluster of the filter's own calls for `region`.
+    pub fn callout_cluster(&self, region: &str) -> String {
+        self.upstream_cluster.replace("{region}", region)
     }
 
     /// The upstream timeout of a request that asked for `asked` seconds (or
@@ -303,6 +345,22 @@ impl Config {
     }
 }
 
+/// A cluster name from the configuration, or `default`: 1-256 characters of
+/// `[A-Za-z0-9_.:|{}-]` (Istio's `outbound|80||host` names included).
+fn cluster_name(given: Option<String>, what: &str, default: &str) -> Result<String, ConfigError> {
+    let name = given.unwrap_or_else(|| default.to_string());
+    let ok = (1..=256).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:|{}-".contains(&b));
+    if !ok {
+        return Err(ConfigError::Invalid(format!(
+            "{what} {name:?} must be 1-256 characters of [A-Za-z0-9_.:|{{}}-]"
+        )));
+    }
+    Ok(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +382,33 @@ mod tests {
         assert_eq!(c.max_request_bytes, DEFAULT_MAX_REQUEST_BYTES);
         assert_eq!(c.max_timeout_seconds, 600);
         assert!(c.endpoint.is_none());
+        assert_eq!(c.max_concurrent_calls, DEFAULT_MAX_CONCURRENT_CALLS);
+        assert_eq!(c.callout_cluster("eu-west-1"), "bedrock_callouts");
+    }
+
+    #[test]
+    fn callout_clusters_and_concurrency() {
+        let c = cfg(&format!(
+            r#"{{"version":1,"projects":[{{"name":"a","key_sha256":"{HASH}"}}],
+               "upstream":{{"cluster":"outbound|80||bedrock-runtime.{{region}}.amazonaws.com"}},
+               "limits":{{"max_concurrent_calls":3}}}}"#
+        ))
+        .unwrap();
+        assert!(c.endpoint.is_none());
+        assert_eq!(c.max_concurrent_calls, 3);
+        assert_eq!(
+            c.callout_cluster("us-west-2"),
+            "outbound|80||bedrock-runtime.us-west-2.amazonaws.com"
+        );
+        let p = format!(r#"[{{"name":"a","key_sha256":"{HASH}"}}]"#);
+        for bad in [
+            format!(r#"{{"version":1,"projects":{p},"limits":{{"max_concurrent_calls":0}}}}"#),
+            format!(r#"{{"version":1,"projects":{p},"limits":{{"max_concurrent_calls":65}}}}"#),
+            format!(r#"{{"version":1,"projects":{p},"upstream":{{"cluster":"a b"}}}}"#),
+            format!(r#"{{"version":1,"projects":{p},"upstream":{{"cluster":""}}}}"#),
+        ] {
+            assert!(cfg(&bad).is_err(), "accepted: {bad}");
+        }
     }
 
     #[test]

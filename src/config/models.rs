@@ -48,9 +48,9 @@ mod tests {
             {"id": "claude-fast", "target": "us.anthropic.claude-3-5-haiku-20241022-v1:0"}]"#))
         .unwrap();
         assert_eq!(&*d[1].id, "claude-fast");
-        assert_eq!(d[1].base.id, "anthropic.claude-3-5-haiku-20241022-v1:0");
+        assert_eq!(d[1].base.id(), "anthropic.claude-3-5-haiku-20241022-v1:0");
         assert_eq!(d[0].target, d[0].id);
-        assert_eq!(d[0].base.id, "anthropic.claude-3-5-sonnet-20240620-v1:0");
+        assert_eq!(d[0].base.id(), "anthropic.claude-3-5-sonnet-20240620-v1:0");
     }
 
     #[test]

@@ -304,6 +304,51 @@ impl ApiError {
         }
     }
 
+    /// 504 for a batch of the filter's own calls that did not finish within
+    /// its `seconds` (the request's `timeout`, capped).
+    pub fn batch_timeout(seconds: u64) -> Self {
+        Self::new(
+            504,
+            "timeout_error",
+            "upstream_timeout",
+            format!("Bedrock did not answer every call of this request within its timeout of {seconds} s; send fewer inputs or a larger `timeout`."),
+        )
+    }
+
+    /// Envoy answered `status` on its own (e.g. its listener's
+    /// `request_timeout`) while the filter's own calls were still running.
+    /// Envoy's status is kept (it answers the headers itself).
+    pub fn batch_cut_short(status: u16) -> Self {
+        Self::new(
+            if (400..600).contains(&status) { status } else { 504 },
+            "timeout_error",
+            "upstream_timeout",
+            format!("Envoy ended the request ({status}) before Bedrock had answered every call of it, e.g. at its listener's request_timeout; send fewer inputs or raise it."),
+        )
+    }
+
+    /// 500 when the host refused to make one of the filter's own calls
+    /// through `cluster`: nothing partial is answered.
+    pub fn dispatch_refused(cluster: &str) -> Self {
+        Self::new(
+            500,
+            "api_error",
+            "gateway_misconfigured",
+            format!("Envoy refused to call Bedrock through cluster `{}`; the plugin configuration's upstream.cluster (or envoy_signer.cluster) must name a cluster Envoy has.", clip(cluster, MAX_ECHO_CHARS)),
+        )
+    }
+
+    /// 503 for one of the filter's own calls that ended with no answer (a
+    /// reset, a refused connection).
+    pub fn callout_unanswered() -> Self {
+        Self::new(
+            503,
+            "api_error",
+            "upstream_unavailable",
+            "A call to Bedrock ended before it answered (connection refused or reset).",
+        )
+    }
+
     /// 502 for a 200 answer from Bedrock that is not a Converse response.
     pub fn bad_upstream_response(message: impl Into<String>) -> Self {
         Self::new(502, "api_error", "bad_upstream_response", message)

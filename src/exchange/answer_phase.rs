@@ -81,7 +81,7 @@ fn into_local_reply(rewritten: Rewritten) -> Step {
 }
 
 impl<L: RateLimiter> Exchange<L> {
-    fn note(&mut self, rewritten: &Rewritten) {
+    pub(super) fn note(&mut self, rewritten: &Rewritten) {
         self.record.status = Some(rewritten.status);
         self.note_outcome(rewritten.outcome);
     }
@@ -112,6 +112,11 @@ impl<L: RateLimiter> Exchange<L> {
         let pending = match std::mem::replace(&mut self.state, State::Done) {
             State::AwaitResponse(pending) => pending,
             State::AwaitBody(..) => return self.replace_envoy_reply(status, end_of_stream),
+            // Envoy answered on its own (its listener's request_timeout)
+            // while the filter's calls ran: they are abandoned.
+            State::Fanout(_) => {
+                return self.replace_with(ApiError::batch_cut_short(status), end_of_stream)
+            }
             _ => return Step::go(),
         };
         let find = |name: &str| first(headers, name).map(str::to_string);
@@ -163,6 +168,11 @@ impl<L: RateLimiter> Exchange<L> {
         if err.code == "gateway_misconfigured" {
             self.hint = Some(NO_BODY_HINT);
         }
+        self.replace_with(err, end_of_stream)
+    }
+
+    /// Envoy's own answer goes on, its body replaced by `err` at its end.
+    fn replace_with(&mut self, err: ApiError, end_of_stream: bool) -> Step {
         self.record.status = Some(err.status);
         self.record.rejected = Some(err.code.clone());
         if end_of_stream {

@@ -7,10 +7,11 @@
 //! call and translates its answer.
 
 mod answer_phase;
+mod fanout;
 pub mod record;
 pub mod step;
 
-use crate::api::{self, Pending, Route, Streaming};
+use crate::api::{self, Pending, Plan, Route, Streaming};
 use crate::aws::sigv4::SigningKeys;
 use crate::caller::{authenticate, check_request, Caller};
 use crate::config::Config;
@@ -19,10 +20,11 @@ use crate::exchange::record::Record;
 use crate::header::HeaderPair;
 use crate::policy::rate_limit::{RateLimiter, Unlimited};
 use answer_phase::Buffering;
+use fanout::{Fanout, Progress};
 use std::rc::Rc;
 use std::time::SystemTime;
 
-pub use crate::exchange::step::{BodyProgress, Effect, Name, Step, Verdict};
+pub use crate::exchange::step::{BodyProgress, Callout, Effect, Name, Step, Verdict};
 
 #[derive(Debug)]
 enum State {
@@ -30,6 +32,9 @@ enum State {
     /// The caller is authenticated and its secrets are withheld; its body is awaited.
     AwaitBody(Route, Caller),
     AwaitResponse(Pending),
+    /// The filter's own calls are under way; the request stays paused and
+    /// is answered locally.
+    Fanout(Box<Fanout>),
     BufferResponse(Buffering),
     Streaming(Streaming),
     /// The answer is replaced by an error of ours: every upstream chunk is
@@ -206,7 +211,7 @@ impl<L: RateLimiter> Exchange<L> {
             &self.signing_keys,
             &mut self.record.model,
         ) {
-            Ok(call) => {
+            Ok(Plan::Forward(call)) => {
                 self.state = State::AwaitResponse(call.pending);
                 Step {
                     effects: vec![
@@ -216,7 +221,60 @@ impl<L: RateLimiter> Exchange<L> {
                     verdict: Verdict::Continue,
                 }
             }
+            Ok(Plan::Batch(batch)) => {
+                let mut fanout = Box::new(Fanout::new(batch, now));
+                let progress = fanout.dispatch(now);
+                self.state = State::Fanout(fanout);
+                self.advance(progress)
+            }
             Err(e) => self.fail(&e),
+        }
+    }
+
+    /// One of the calls of a [`Effect::Dispatch`] answered: `status` and
+    /// `headers` as the host gives them (`status` `None` when the call ended
+    /// with no answer: a reset, a refused connection, a refused stream),
+    /// `body` whole. The next calls go out, or the request is answered (all
+    /// answered, or the first failure). Answers of calls the exchange no
+    /// longer waits for are ignored (an empty step).
+    pub fn on_callout_response<H: HeaderPair>(
+        &mut self,
+        id: u32,
+        status: Option<u16>,
+        headers: &[H],
+        body: &[u8],
+        now: SystemTime,
+    ) -> Step {
+        let State::Fanout(fanout) = &mut self.state else {
+            return Step::wait();
+        };
+        match fanout.on_answer(id, status, headers, body, now) {
+            Some(progress) => self.advance(progress),
+            None => Step::wait(),
+        }
+    }
+
+    /// Applies where a batch stands: more calls, the answer, or the error.
+    fn advance(&mut self, progress: Progress) -> Step {
+        match progress {
+            Progress::Dispatch(calls) if calls.is_empty() => Step::wait(),
+            Progress::Dispatch(calls) => Step {
+                effects: vec![Effect::Dispatch { calls }],
+                verdict: Verdict::Pause,
+            },
+            Progress::Failed(e) => self.fail(&e),
+            Progress::Done(rewritten) => {
+                self.state = State::Done;
+                self.note(&rewritten);
+                Step {
+                    effects: vec![Effect::LocalReply {
+                        status: rewritten.status,
+                        headers: Vec::new(),
+                        body: rewritten.body,
+                    }],
+                    verdict: Verdict::Pause,
+                }
+            }
         }
     }
 
@@ -242,6 +300,13 @@ impl<L: RateLimiter> Exchange<L> {
                 "replace the request body",
                 "Envoy refused to change the buffered request body.",
             ),
+            Effect::Dispatch { .. } => {
+                let cluster = match &self.state {
+                    State::Fanout(f) => f.cluster().to_string(),
+                    _ => String::new(),
+                };
+                ApiError::dispatch_refused(&cluster)
+            }
             Effect::LocalReply { .. } => return Step::wait(),
             _ if self.answer_started => return Step::go(),
             _ => ApiError::internal(

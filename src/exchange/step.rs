@@ -2,6 +2,26 @@
 
 use crate::error::ApiError;
 pub use crate::header::Name;
+use std::time::Duration;
+
+/// One upstream call the filter makes itself, host-neutral: the proxy-wasm
+/// shell makes it with `dispatch_http_call`, a dynamic-module shell with its
+/// HTTP callout; either answers it through
+/// [`Exchange::on_callout_response`](crate::exchange::Exchange::on_callout_response)
+/// with this `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callout {
+    /// The exchange's own id for the call (the shell maps its host's token to it).
+    pub id: u32,
+    /// The Envoy cluster the call goes through.
+    pub cluster: String,
+    /// Every header, `:method`, `:path` and `:authority` included.
+    pub headers: Vec<(Name, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// How long the host waits for the whole answer before it fails the call.
+    pub timeout: Duration,
+}
 
 /// One change the shell applies to the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +42,18 @@ pub enum Effect {
     RemoveResponseHeader(Name),
     /// Replace the response body buffered so far.
     ReplaceResponseBody(Vec<u8>),
-    /// Answer locally; nothing goes upstream.
+    /// Make these calls (in order), each answered later through
+    /// [`Exchange::on_callout_response`](crate::exchange::Exchange::on_callout_response).
+    /// The request itself stays paused and is never forwarded; the exchange
+    /// answers it with a [`Effect::LocalReply`] once the calls are done. A
+    /// call the host refuses ends the request with an error (the calls made
+    /// before it are abandoned: their answers are ignored).
+    Dispatch {
+        /// The calls, in the order they are made.
+        calls: Vec<Callout>,
+    },
+    /// Answer locally; nothing goes upstream. Also the answer of a request
+    /// whose calls the filter made itself, sent from the callout callback.
     LocalReply {
         /// HTTP status.
         status: u16,
@@ -94,7 +125,9 @@ impl Effect {
     pub fn is_request_side(&self) -> bool {
         matches!(
             self,
-            Effect::RewriteRequestHeaders { .. } | Effect::ReplaceRequestBody(_)
+            Effect::RewriteRequestHeaders { .. }
+                | Effect::ReplaceRequestBody(_)
+                | Effect::Dispatch { .. }
         )
     }
 }

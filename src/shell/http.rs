@@ -5,7 +5,7 @@ use super::limiter::SharedLimiter;
 use super::telemetry;
 use crate::aws::sigv4::SigningKeys;
 use crate::config::Config;
-use crate::exchange::{BodyProgress, Effect, Exchange, Step, Verdict};
+use crate::exchange::{BodyProgress, Callout, Effect, Exchange, Step, Verdict};
 use crate::header::first;
 use crate::header::withheld::upstream_headers;
 use proxy_wasm::hostcalls;
@@ -24,6 +24,8 @@ pub struct Http {
     published: telemetry::Published,
     forwarded_at: Option<SystemTime>,
     answered_at: Option<SystemTime>,
+    /// The host's token of each call in flight, and the exchange's id for it.
+    callouts: Vec<(u32, u32)>,
 }
 
 fn now() -> SystemTime {
@@ -37,10 +39,33 @@ fn body(buffer: BufferType, size: usize) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// Makes one call of the filter's own; notes its token against its id.
+fn dispatch(call: &Callout, callouts: &mut Vec<(u32, u32)>) -> Result<(), Status> {
+    let headers: Vec<(&str, &str)> = call
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_str()))
+        .collect();
+    let token = hostcalls::dispatch_http_call(
+        &call.cluster,
+        headers,
+        Some(&call.body),
+        Vec::new(),
+        call.timeout,
+    )?;
+    callouts.push((token, call.id));
+    Ok(())
+}
+
 /// Applies one effect; `caller` is the request header map the header
 /// callback read (a request-header rewrite starts from it).
-fn apply_effect(effect: &Effect, caller: &[(&str, &str)]) -> Result<(), Status> {
+fn apply_effect(
+    effect: &Effect,
+    caller: &[(&str, &str)],
+    callouts: &mut Vec<(u32, u32)>,
+) -> Result<(), Status> {
     match effect {
+        Effect::Dispatch { calls } => calls.iter().try_for_each(|c| dispatch(c, callouts)),
         Effect::RewriteRequestHeaders { set } => {
             host::set_headers(MapType::HttpRequestHeaders, &upstream_headers(caller, set))
         }
@@ -69,6 +94,7 @@ impl Http {
             published: telemetry::Published::default(),
             forwarded_at: None,
             answered_at: None,
+            callouts: Vec::new(),
         }
     }
 
@@ -80,7 +106,7 @@ impl Http {
     fn apply(&mut self, step: Step, caller: &[(&str, &str)]) -> Action {
         let mut verdict = step.verdict;
         for effect in &step.effects {
-            if let Err(status) = apply_effect(effect, caller) {
+            if let Err(status) = apply_effect(effect, caller, &mut self.callouts) {
                 host::log(
                     LogLevel::Error,
                     &format!("bedrock-openai-filter: host refused an effect ({status:?})"),
@@ -88,7 +114,7 @@ impl Http {
                 let instead = self.exchange.on_host_refused(effect);
                 verdict = instead.verdict;
                 for e in &instead.effects {
-                    if let Err(status) = apply_effect(e, caller) {
+                    if let Err(status) = apply_effect(e, caller, &mut self.callouts) {
                         host::log(
                             LogLevel::Critical,
                             &format!(
@@ -109,7 +135,40 @@ impl Http {
     }
 }
 
-impl Context for Http {}
+impl Context for Http {
+    /// A call of the filter's own answered (with no headers when it failed
+    /// without an answer). The exchange decides what follows: more calls, or
+    /// the request's answer as a local reply.
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        _headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
+        let Some(at) = self.callouts.iter().position(|(t, _)| *t == token) else {
+            return;
+        };
+        let (_, id) = self.callouts.swap_remove(at);
+        let block = host::get_headers(MapType::HttpCallResponseHeaders);
+        let headers = block.pairs();
+        let status = first(&headers, ":status").and_then(|v| v.parse::<u16>().ok());
+        let bytes = body(BufferType::HttpCallResponseBody, body_size);
+        let now = now();
+        let step = self
+            .exchange
+            .on_callout_response(id, status, &headers, &bytes, now);
+        if step
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::LocalReply { .. }))
+        {
+            self.answered_at = Some(now);
+            self.callouts.clear();
+        }
+        let _ = self.apply(step, &[]);
+    }
+}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _n: usize, end_of_stream: bool) -> Action {

@@ -62,6 +62,16 @@ def wasm_plugin(cfg):
     return hcm, wasm["typed_config"]["config"]
 
 
+def bedrock_clusters(cfg):
+    """The clusters but `bedrock_callouts`, the internal one of the filter's own calls
+    (embeddings), which every rendering keeps as the template has it."""
+    clusters = cfg["static_resources"]["clusters"]
+    [callouts] = [c for c in clusters if c["name"] == "bedrock_callouts"]
+    address = callouts["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+    assert address == {"envoy_internal_address": {"server_listener_name": "bedrock_callouts"}}
+    return [c for c in clusters if c["name"] != "bedrock_callouts"]
+
+
 def plugin_json(cfg):
     return json.loads(wasm_plugin(cfg)[1]["configuration"]["value"])
 
@@ -132,7 +142,7 @@ def test_aws_mode_rendering():
         {"name": "alpha", "key_sha256": sha(PROJECT_KEY_ALPHA)},
         {"name": "beta", "key_sha256": sha(PROJECT_KEY_BETA)}],
         "responses": {"item_key": derived_item_key(PROJECT_KEY_ALPHA, PROJECT_KEY_BETA)}}
-    (cluster,) = cfg["static_resources"]["clusters"]
+    (cluster,) = bedrock_clusters(cfg)
     assert cluster["cluster_type"]["name"] == "envoy.clusters.dynamic_forward_proxy"
     assert cfg["admin"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 9901}
     assert cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] == 10000
@@ -148,7 +158,7 @@ def test_endpoint_mode_rendering():
                      {"name": "b", "key_sha256": sha("k-two")}],
         "upstream": {"endpoint": "http://127.0.0.1:9099"},
         "responses": {"item_key": derived_item_key("k-one", "k-two")}}
-    (cluster,) = cfg["static_resources"]["clusters"]
+    (cluster,) = bedrock_clusters(cfg)
     assert cluster["name"] == "bedrock" and "transport_socket" not in cluster
     ep = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
     assert ep["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 9099}
@@ -158,7 +168,7 @@ def test_endpoint_mode_rendering():
 
 def test_https_endpoint_uses_tls_with_sni():
     cfg, _ = rendered(endpoint=ENDPOINTS[1])
-    (cluster,) = cfg["static_resources"]["clusters"]
+    (cluster,) = bedrock_clusters(cfg)
     tls = cluster["transport_socket"]["typed_config"]
     assert tls["sni"] == "vpce-0abc.bedrock-runtime.us-east-1.vpce.amazonaws.com"
     ep = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]

@@ -54,13 +54,16 @@ def charge(gw, project, total, code=OK):
 
 
 def with_global_rate_limit(cfg, frag, rls_port, name):
-    """cfg with the fragment's filter after the wasm filter and its cluster at 127.0.0.1:rls_port."""
+    """cfg with the fragment's filters around the wasm filter (admission after it, charge
+    before it) and its cluster at 127.0.0.1:rls_port."""
     cfg = copy.deepcopy(cfg)
     hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     i = next(i for i, f in enumerate(hcm["http_filters"]) if f["name"] == "envoy.filters.http.wasm")
-    hcm["http_filters"].insert(i + 1, frag["http_filter"])
-    grpc_service = hcm["http_filters"][i + 1]["typed_config"]["rate_limit_service"]["grpc_service"]
-    grpc_service["initial_metadata"] = [{"key": "x-gateway", "value": name}]
+    hcm["http_filters"].insert(i + 1, copy.deepcopy(frag["http_filter"]))
+    hcm["http_filters"].insert(i, copy.deepcopy(frag["charge_http_filter"]))
+    for f in (hcm["http_filters"][i], hcm["http_filters"][i + 2]):
+        grpc_service = f["typed_config"]["rate_limit_service"]["grpc_service"]
+        grpc_service["initial_metadata"] = [{"key": "x-gateway", "value": name}]
     cluster = frag["cluster"]
     cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"] = {
         "socket_address": {"address": "127.0.0.1", "port_value": rls_port}}
@@ -217,7 +220,22 @@ def test_the_request_limit_is_fleet_wide(fleet, rls, standin):
     assert rls.count(DOMAIN, requests_of("reqs")) == REQUEST_LIMIT + 2
     assert len(standin.requests()) == REQUEST_LIMIT
     rls.reset()
+    before = len(rls.calls)
     ask(b, "reqs")
+    settled(rls, before + 2)  # its admission and its charge, which comes after the answer
+
+
+def test_embeddings_answered_by_the_filter_itself_are_charged_too(fleet, rls, standin):
+    a, _ = fleet
+    rls.reset()
+    start = len(rls.calls)
+    r = client(a, "fleet").embeddings.create(model="amazon.titan-embed-text-v2:0", input=["one", "two", "three"])
+    total = r.usage.total_tokens
+    assert total > 0
+    # The filter replied itself: no admission (the filter after it never saw the
+    # request), the charge at stream done from the filter before it.
+    assert settled(rls, start + 1)[start:] == [charge("a", "fleet", total)]
+    assert rls.count(DOMAIN, tokens("fleet")) == total
 
 
 def test_what_the_filter_or_bedrock_refuses_charges_nothing(fleet, rls, standin):

@@ -31,6 +31,12 @@ def hcm_of(cfg):
     return cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
 
 
+def callouts_hcm(cfg):
+    """The http_connection_manager of the internal listener of the filter's own calls."""
+    [listener] = [x for x in cfg["static_resources"]["listeners"] if x["name"] == "bedrock_callouts"]
+    return listener["filter_chains"][0]["filters"][0]["typed_config"]
+
+
 def render(template=TEMPLATE, env=None, args=ARGS, read_file=no_files):
     said = []
     cfg = gateway.render(template, env or {}, args, wasm=WASM, read_file=read_file, say=said.append)
@@ -78,6 +84,8 @@ def test_render_with_keys_and_endpoint():
     (template_cluster,) = [c for c in TEMPLATE["static_resources"]["clusters"] if c["name"] == "bedrock"]
     assert cluster["per_connection_buffer_limit_bytes"] == template_cluster["per_connection_buffer_limit_bytes"]
     assert "transport_socket" not in cluster
+    # The filter's own calls reach the same fixed endpoint: no dynamic forward proxy there either.
+    assert [f["name"] for f in callouts_hcm(cfg)["http_filters"]] == ["envoy.filters.http.router"]
     assert said == ["project keys from PROJECT_API_KEYS: alpha, project-2",
                     "Responses item ids: checked with a key derived from the project keys "
                     "(RESPONSES_ITEM_KEY overrides)",
@@ -100,6 +108,8 @@ def test_render_from_text_with_dev_keys_and_defaults():
     assert cfg["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] == 10000
     hcm = hcm_of(cfg)
     assert "envoy.filters.http.dynamic_forward_proxy" in [f["name"] for f in hcm["http_filters"]]
+    assert [f["name"] for f in callouts_hcm(cfg)["http_filters"]] == [
+        "envoy.filters.http.dynamic_forward_proxy", "envoy.filters.http.router"]
     plugin = hcm["http_filters"][0]["typed_config"]["config"]
     assert json.loads(plugin["configuration"]["value"]) == {
         "version": 1, "projects": [{"name": "dev", "key_sha256": sha("sk-dev-1")}],
@@ -186,7 +196,7 @@ def test_a_project_signed_by_envoy_adds_the_signed_cluster_and_route(credentials
            "AWS_REGION": "eu-central-1", "ENVOY_SIGNER_CREDENTIALS": credentials}
     cfg, said = render(env=env, read_file=signer_files({"alpha": {"credentials": "envoy"}}))
     clusters = {c["name"]: c for c in cfg["static_resources"]["clusters"]}
-    assert set(clusters) == {"bedrock", "bedrock_signed"}
+    assert set(clusters) == {"bedrock_callouts", "bedrock", "bedrock_signed"}
     options = clusters["bedrock_signed"]["typed_extension_protocol_options"][gateway.HTTP_OPTIONS]
     signer, codec = options["http_filters"]
     assert codec["name"] == "envoy.filters.http.upstream_codec"
@@ -200,6 +210,8 @@ def test_a_project_signed_by_envoy_adds_the_signed_cluster_and_route(credentials
     assert routes[0]["match"]["headers"] == [{"name": "x-bedrock-openai-signer", "string_match": {"exact": "envoy"}}]
     assert routes[0]["request_headers_to_remove"] == ["x-bedrock-openai-signer"]
     assert routes[1]["route"]["cluster"] == "bedrock"
+    # The filter's own calls (embeddings) take the same marked route.
+    assert callouts_hcm(cfg)["route_config"]["virtual_hosts"][0]["routes"] == routes
     plugin = json.loads(hcm_of(cfg)["http_filters"][0]["typed_config"]["config"]["configuration"]["value"])
     assert plugin["envoy_signer"] == {"region": "eu-central-1"}
     assert any("Envoy signs" in s for s in said)
@@ -208,7 +220,7 @@ def test_a_project_signed_by_envoy_adds_the_signed_cluster_and_route(credentials
 def test_without_such_a_project_nothing_of_the_signer_is_added():
     env = {"PROJECT_API_KEYS": "alpha=sk-a", "PROJECT_POLICIES": "policies.json", "AWS_REGION": "eu-central-1"}
     cfg, _ = render(env=env, read_file=signer_files({"alpha": {"credentials": "environment"}}))
-    assert [c["name"] for c in cfg["static_resources"]["clusters"]] == ["bedrock"]
+    assert [c["name"] for c in cfg["static_resources"]["clusters"]] == ["bedrock_callouts", "bedrock"]
     assert "envoy_signer" not in hcm_of(cfg)["http_filters"][0]["typed_config"]["config"]["configuration"]["value"]
 
 

@@ -121,12 +121,15 @@ def test_models_list_holds_the_projects_models(pgw, standin):
         sorted(m.id for m in c.models.list()) == sorted([CLAUDE, LLAMA])
     r = requests.get(pgw.base_url + "/models", headers={"Project-Api-Key": KEYS["beta"]})
     body = r.json()
-    # Without allowed_models: every base id callable on demand, then every known profile id.
+    # Without allowed_models: every base id callable on demand, then every known profile id,
+    # the chat models' then the embedding models'.
     with open(os.path.join(ROOT, "src", "catalog", "models.json")) as f:
-        catalog = json.load(f)["models"]
-    ordered = sorted(catalog, key=lambda m: m["id"])
-    expected = [(m["id"], m["provider"]) for m in ordered if m["on_demand"]]
-    expected += [(f"{geo}.{m['id']}", m["provider"]) for m in ordered for geo in m["profiles"]]
+        data = json.load(f)
+    expected = []
+    for kind in ("models", "embedding_models"):
+        ordered = sorted(data[kind], key=lambda m: m["id"])
+        expected += [(m["id"], m["provider"]) for m in ordered if m["on_demand"]]
+        expected += [(f"{geo}.{m['id']}", m["provider"]) for m in ordered for geo in m["profiles"]]
     assert r.status_code == 200 and body["object"] == "list"
     assert [(m["id"], m["owned_by"]) for m in body["data"]] == expected
     assert all(m["object"] == "model" for m in body["data"])

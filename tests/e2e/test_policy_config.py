@@ -75,6 +75,7 @@ def test_global_rate_limit_fragment_validates(tmp_path):
     hcm, _ = wasm_plugin(cfg)
     i = next(i for i, f in enumerate(hcm["http_filters"]) if f["name"] == "envoy.filters.http.wasm")
     hcm["http_filters"].insert(i + 1, frag["http_filter"])
+    hcm["http_filters"].insert(i, frag["charge_http_filter"])
     cfg["static_resources"]["clusters"].append(frag["cluster"])
     r = envoy_validate(cfg, tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -148,6 +148,15 @@ pub fn haystack(outs: &[Out]) -> String {
                     s.push_str(&String::from_utf8_lossy(b));
                     s.push('\n');
                 }
+                Effect::Dispatch { calls } => {
+                    for c in calls {
+                        for (k, v) in &c.headers {
+                            s.push_str(&format!("{k}: {v}\n"));
+                        }
+                        s.push_str(&String::from_utf8_lossy(&c.body));
+                        s.push('\n');
+                    }
+                }
                 Effect::LocalReply {
                     status,
                     headers,

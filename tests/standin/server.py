@@ -1,4 +1,5 @@
-"""The HTTP server: /model/{id}/converse[-stream] plus the /_standin/ control API."""
+"""The HTTP server: /model/{id}/converse[-stream], /model/{id}/invoke (embedding models,
+embeddings.py) plus the /_standin/ control API."""
 
 import json
 import os
@@ -10,13 +11,13 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import answers, bearer, control, httpio, models, rules, sigv4check, streaming, validation
+from . import answers, bearer, control, embeddings, httpio, models, rules, sigv4check, streaming, validation
 from .errors import STATUS, StandinError
 from .faults import Faults
 from .recorder import State
 
-_ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream)$")
-_OPERATIONS = {"converse": "Converse", "converse-stream": "ConverseStream"}
+_ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream|invoke)$")
+_OPERATIONS = {"converse": "Converse", "converse-stream": "ConverseStream", "invoke": "InvokeModel"}
 
 
 class _Abort(Exception):
@@ -165,6 +166,8 @@ class Handler(BaseHTTPRequestHandler):
         region = self._authenticate(headers, body, entry)
         if route is None or self.command != "POST":
             raise StandinError("UnknownOperationException", "UnknownOperationException")
+        if entry["operation"] == "InvokeModel":
+            return self._check_invoke(entry, region), None
         caps = models.resolve(entry["model_id"], region)
         if entry["json"] is None:
             raise StandinError("ValidationException",
@@ -174,6 +177,28 @@ class Handler(BaseHTTPRequestHandler):
             entry["request_metadata"] = params["requestMetadata"]
         rules.check_converse(params, caps, streaming=entry["operation"] == "ConverseStream")
         return params, caps
+
+    def _check_invoke(self, entry, region):
+        """InvokeModel: only the embedding models (embeddings.py) are served here."""
+        if not embeddings.is_embedding(entry["model_id"] or ""):
+            raise StandinError("ValidationException", models.INVALID_ID)
+        base, family = embeddings.resolve(entry["model_id"], region)
+        if entry["json"] is None:
+            raise StandinError("ValidationException",
+                               "Malformed input request, please reformat your input and try again.")
+        texts, dims = embeddings.check(entry["json"], family)
+        entry["embedding"] = {"base": base, "family": family, "texts": len(texts), "dimensions": dims}
+        return base, family, texts, dims
+
+    def _answer_invoke(self, params, entry, request_id, started):
+        base, family, texts, dims = params
+        body, counted = embeddings.answer(base, family, texts, dims)
+        latency = max(1, int((time.monotonic() - started) * 1000))
+        entry.update(status=200)
+        self._record(entry)
+        self._send_json(200, body, [("x-amzn-RequestId", request_id),
+                                    ("X-Amzn-Bedrock-Invocation-Latency", str(latency)),
+                                    ("X-Amzn-Bedrock-Input-Token-Count", str(counted))])
 
     def _answer(self, params, caps, entry, request_id, started):
         script = self.server.state.pop_script()
@@ -194,6 +219,9 @@ class Handler(BaseHTTPRequestHandler):
             entry.update(status=error.status, error_type=error.name)
             self._record(entry)
             self._send_error(error, request_id)
+            return
+        if entry["operation"] == "InvokeModel":
+            self._answer_invoke(params, entry, request_id, started)
             return
         answer = answers.build(params, entry["model_id"], script, caps.row, self.server.state.cache)
         if "cacheReadInputTokens" in answer["usage"]:

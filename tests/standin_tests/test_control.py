@@ -40,7 +40,7 @@ def test_recording_and_reset(url, recorded):
 
 def test_unknown_operation_is_recorded(url, recorded):
     body = json.dumps(HELLO).encode()
-    path = "/model/meta.llama3-8b-instruct-v1%3A0/invoke"
+    path = "/model/meta.llama3-8b-instruct-v1%3A0/generate"  # not an operation (invoke is: embeddings)
     status, headers, _ = testing.send(url, path, body, testing.sign(url, path, body))
     assert status == 404 and headers["x-amzn-errortype"].startswith("UnknownOperationException:")
     assert recorded()[-1]["operation"] is None
