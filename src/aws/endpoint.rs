@@ -1,7 +1,8 @@
 //! Where an upstream call goes: the Region (checked, since it becomes part
 //! of a host name), the endpoint override, and the host that serves it.
 
-/// A fixed upstream endpoint (the `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` override).
+/// A fixed upstream endpoint (the `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` or
+/// `AWS_ENDPOINT_URL_BEDROCK_MANTLE` override).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// `true` for `https`.
@@ -75,6 +76,16 @@ pub fn authority(endpoint: Option<&Endpoint>, region: &str) -> String {
     }
 }
 
+/// The `:authority` of a call to bedrock-mantle for `region` (its hosts are
+/// under `api.aws`, not `amazonaws.com`), or of `endpoint`, the
+/// `AWS_ENDPOINT_URL_BEDROCK_MANTLE` override.
+pub fn mantle_authority(endpoint: Option<&Endpoint>, region: &str) -> String {
+    match endpoint {
+        Some(e) => e.authority.clone(),
+        None => format!("bedrock-mantle.{region}.api.aws"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +141,11 @@ mod tests {
             authority(None, "eu-west-1"),
             "bedrock-runtime.eu-west-1.amazonaws.com"
         );
+        assert_eq!(
+            mantle_authority(None, "us-gov-west-1"),
+            "bedrock-mantle.us-gov-west-1.api.aws"
+        );
+        let e = Endpoint::parse("http://127.0.0.1:9100").unwrap();
+        assert_eq!(mantle_authority(Some(&e), "us-east-1"), "127.0.0.1:9100");
     }
 }
