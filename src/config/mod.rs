@@ -67,6 +67,9 @@ pub struct Config {
     pub models: Models,
     /// Fixed upstream endpoint; `None` means `bedrock-runtime.<region>.amazonaws.com`.
     pub endpoint: Option<Endpoint>,
+    /// Fixed bedrock-mantle endpoint (`upstream.mantle_endpoint`); `None`
+    /// means `bedrock-mantle.<region>.api.aws`.
+    pub mantle_endpoint: Option<Endpoint>,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
     /// Largest upstream answer buffered for rewriting, in bytes.
@@ -139,15 +142,28 @@ impl Config {
                 )));
             }
         }
-        let endpoint = match f
-            .object("upstream", &["endpoint"])
+        let (endpoint, mantle_endpoint) = match f
+            .object("upstream", &["endpoint", "mantle_endpoint"])
             .map_err(ConfigError::Schema)?
         {
             Some(mut u) => {
-                let e = u.required_string("endpoint").map_err(ConfigError::Schema)?;
-                Some(Endpoint::parse(&e).map_err(ConfigError::Invalid)?)
+                let mut parsed = |key: &str| match u.string(key).map_err(ConfigError::Schema)? {
+                    Some(e) => Endpoint::parse(&e).map(Some).map_err(|why| {
+                        ConfigError::Invalid(
+                            why.replace("upstream.endpoint", &format!("upstream.{key}")),
+                        )
+                    }),
+                    None => Ok(None),
+                };
+                let endpoints = (parsed("endpoint")?, parsed("mantle_endpoint")?);
+                if endpoints == (None, None) {
+                    return Err(ConfigError::Schema(
+                        "upstream needs endpoint or mantle_endpoint".into(),
+                    ));
+                }
+                endpoints
             }
-            None => None,
+            None => (None, None),
         };
         let envoy_signer_region = match f
             .object("envoy_signer", &["region"])
@@ -216,6 +232,7 @@ impl Config {
             projects,
             models,
             endpoint,
+            mantle_endpoint,
             max_request_bytes,
             max_response_bytes,
             max_timeout_seconds,
@@ -310,8 +327,19 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.endpoint.unwrap().authority, "127.0.0.1:9099");
+        assert!(c.mantle_endpoint.is_none());
         assert_eq!(c.max_request_bytes, 2048);
         assert_eq!(c.max_timeout_seconds, 30);
+        let c = cfg(&format!(
+            r#"{{"version":1,"projects":[{{"name":"a","key_sha256":"{HASH}"}}],
+               "upstream":{{"mantle_endpoint":"https://vpce-1.bedrock-mantle.us-east-1.vpce.amazonaws.com"}}}}"#
+        ))
+        .unwrap();
+        assert!(c.endpoint.is_none());
+        assert_eq!(
+            c.mantle_endpoint.unwrap().authority,
+            "vpce-1.bedrock-mantle.us-east-1.vpce.amazonaws.com"
+        );
     }
 
     #[test]
@@ -329,6 +357,8 @@ mod tests {
                 "00".repeat(32)
             ),
             format!(r#"{{"version":1,"projects":{p},"upstream":{{"endpoint":"ftp://x"}}}}"#),
+            format!(r#"{{"version":1,"projects":{p},"upstream":{{"mantle_endpoint":"h:1"}}}}"#),
+            format!(r#"{{"version":1,"projects":{p},"upstream":{{}}}}"#),
             format!(r#"{{"version":1,"projects":{p},"limits":{{"max_timeout_seconds":0}}}}"#),
             format!(r#"{{"version":1,"projects":{p},"limits":{{"bogus":1}}}}"#),
         ];
