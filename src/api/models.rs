@@ -27,19 +27,19 @@ pub fn model_list(policy: &Policy, models: &Models) -> Vec<u8> {
             .iter()
             .filter_map(|id| {
                 models
-                    .info(id)
-                    .map(|info| (Cow::Borrowed(id.as_str()), info))
+                    .owner(id)
+                    .map(|owner| (Cow::Borrowed(id.as_str()), owner))
             })
             .collect(),
         None => models.listed(),
     };
     let data = data
         .into_iter()
-        .map(|(id, info)| ModelEntry {
+        .map(|(id, owned_by)| ModelEntry {
             id,
             object: "model",
             created: 0,
-            owned_by: info.provider,
+            owned_by,
         })
         .collect();
     serde_json::to_vec(&ModelList {

@@ -1,5 +1,6 @@
 //! The model catalog: every Bedrock chat model the filter serves through
-//! Converse, and what each one takes.
+//! Converse, and what each one takes (and, in [`openai`], the models Bedrock
+//! serves through its own OpenAI-compatible APIs).
 //!
 //! The facts live in data, `src/catalog/models.json`: one row per model,
 //! each naming its sources (AWS's documentation, botocore, peers' published
@@ -8,6 +9,7 @@
 //! start-up. A new model is a new row.
 
 pub mod declared;
+pub mod openai;
 pub mod resolve;
 
 /// What a model accepts as Converse `toolConfig.toolChoice`.

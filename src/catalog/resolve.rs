@@ -1,11 +1,50 @@
-//! Which model a caller's `model` names: a declared id, a catalog base id or
-//! a cross-region inference profile id; anything else is 404 `model_not_found`.
+//! Which model a caller's `model` names, and which surface serves it: a
+//! declared id, a Converse catalog base id or cross-region inference profile
+//! id (Converse), or an id Bedrock serves through its OpenAI-compatible APIs;
+//! a model Bedrock serves only through an API the gateway does not speak is
+//! a 400 saying which, anything else 404 `model_not_found`.
 
-use super::declared::Declared;
+use super::declared::{Declared, Serves};
+use super::openai::{find_openai, listed_ids, OpenAiInfo, OPENAI_MODELS};
 use super::{find, find_profile, ModelInfo, MODELS};
 use crate::error::ApiError;
 use std::borrow::Cow;
 use std::rc::Rc;
+
+/// A model Bedrock serves through its OpenAI-compatible APIs: what the caller
+/// named, what Bedrock receives, and the row that says where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAiModel {
+    /// The id the caller sent: echoed in answers, shown in metrics.
+    pub id: Rc<str>,
+    /// The id Bedrock receives (`id` unless declared with a `target`).
+    pub target: Rc<str>,
+    /// Its row of the OpenAI-compatible catalog.
+    pub info: &'static OpenAiInfo,
+}
+
+/// Who serves the model a request names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Served {
+    /// Converse, translated by the gateway.
+    Converse(Model),
+    /// Bedrock's OpenAI-compatible APIs, near-passthrough.
+    OpenAi(OpenAiModel),
+}
+
+impl Served {
+    /// The Converse model, for an API that speaks only Converse; a model on
+    /// another surface is a 400 saying so.
+    pub fn into_converse(self) -> Result<Model, ApiError> {
+        match self {
+            Served::Converse(model) => Ok(model),
+            Served::OpenAi(m) => Err(ApiError::wrong_endpoint(format!(
+                "`{}` is served by Bedrock's OpenAI-compatible APIs (Chat Completions, Responses), not by Converse.",
+                crate::error::clip(&m.id, crate::error::MAX_ECHO_CHARS)
+            ))),
+        }
+    }
+}
 
 /// A resolved model: what the caller named, what Bedrock receives, and the
 /// capabilities that apply.
@@ -57,56 +96,111 @@ impl Models {
             .and_then(|i| self.declared.get(i))
     }
 
-    /// The catalog row `id` names (a declaration wins over the catalog).
+    /// The Converse catalog row `id` names (a declaration wins over the catalog).
     pub fn info(&self, id: &str) -> Option<&'static ModelInfo> {
         match self.declared(id) {
-            Some(d) => Some(d.base),
+            Some(d) => d.base(),
             None => find(id).or_else(|| find_profile(id)),
         }
     }
 
+    /// The provider of the model `id` names, on any surface this gateway
+    /// serves (`None`: not a model callers may send).
+    pub fn owner(&self, id: &str) -> Option<&'static str> {
+        match self.declared(id) {
+            Some(d) => Some(d.provider()),
+            None => find(id)
+                .or_else(|| find_profile(id))
+                .map(|info| info.provider)
+                .or_else(|| {
+                    find_openai(id)
+                        .filter(|info| !info.messages)
+                        .map(|info| info.provider)
+                }),
+        }
+    }
+
     /// Resolves the caller's `model` (consumed: its text becomes the id
-    /// echoed back).
-    pub fn resolve(&self, id: String) -> Result<Model, ApiError> {
+    /// echoed back) and picks the surface that serves it: a declaration's,
+    /// else Converse for the Converse catalog's ids (models Bedrock serves
+    /// both ways keep Converse), else the OpenAI-compatible catalog's.
+    pub fn serve(&self, id: String) -> Result<Served, ApiError> {
         if let Some(d) = self.declared(&id) {
-            return Ok(Model {
-                target: (d.target != d.id).then(|| Rc::clone(&d.target)),
-                id: Rc::clone(&d.id),
-                info: d.base,
+            return Ok(match d.serves {
+                Serves::Converse(base) => Served::Converse(Model {
+                    target: (d.target != d.id).then(|| Rc::clone(&d.target)),
+                    id: Rc::clone(&d.id),
+                    info: base,
+                }),
+                Serves::OpenAi(info) => Served::OpenAi(OpenAiModel {
+                    id: Rc::clone(&d.id),
+                    target: Rc::clone(&d.target),
+                    info,
+                }),
             });
         }
-        match find(&id).or_else(|| find_profile(&id)) {
-            Some(info) => Ok(Model {
+        if let Some(info) = find(&id).or_else(|| find_profile(&id)) {
+            return Ok(Served::Converse(Model {
                 id: id.into(),
                 target: None,
                 info,
-            }),
+            }));
+        }
+        match find_openai(&id) {
+            Some(info) if info.messages => Err(ApiError::wrong_endpoint(format!(
+                "Bedrock serves `{}` only through the Anthropic Messages API on bedrock-mantle (POST https://bedrock-mantle.<region>.api.aws/anthropic/v1/messages, model `{}`), which this gateway does not speak; it is not a Converse or OpenAI-compatible model.",
+                crate::error::clip(&id, crate::error::MAX_ECHO_CHARS),
+                info.id
+            ))),
+            Some(info) => {
+                let id: Rc<str> = id.into();
+                Ok(Served::OpenAi(OpenAiModel {
+                    target: Rc::clone(&id),
+                    id,
+                    info,
+                }))
+            }
             None => Err(ApiError::model_not_found(&id)),
         }
     }
 
+    /// Resolves the caller's `model` to a Converse model (an API that
+    /// speaks only Converse); a model on another surface is a 400 saying so.
+    pub fn resolve(&self, id: String) -> Result<Model, ApiError> {
+        self.serve(id)?.into_converse()
+    }
+
     /// Every id callers may send, for the models list: the base ids that
-    /// can be invoked on demand, each known cross-region profile, then the
-    /// declared ids; each with the catalog row it resolves to.
-    pub fn listed(&self) -> Vec<(Cow<'_, str>, &'static ModelInfo)> {
-        let mut out = Vec::with_capacity(MODELS.len() * 3 + self.declared.len());
+    /// can be invoked on demand, each known cross-region profile, the ids
+    /// of the OpenAI-compatible surface that are not Converse's, then the
+    /// declared ids; each with its provider.
+    pub fn listed(&self) -> Vec<(Cow<'_, str>, &'static str)> {
+        let mut out = Vec::with_capacity(MODELS.len() * 3 + 80 + self.declared.len());
         out.extend(
             MODELS
                 .iter()
                 .filter(|info| info.on_demand)
-                .map(|info| (Cow::Borrowed(info.id), info)),
+                .map(|info| (Cow::Borrowed(info.id), info.provider)),
         );
         for info in &MODELS {
             out.extend(
                 info.profiles
                     .iter()
-                    .map(|geo| (Cow::Owned(format!("{geo}.{}", info.id)), info)),
+                    .map(|geo| (Cow::Owned(format!("{geo}.{}", info.id)), info.provider)),
+            );
+        }
+        for info in OPENAI_MODELS.iter().filter(|m| !m.messages) {
+            out.extend(
+                listed_ids(info)
+                    .into_iter()
+                    .filter(|id| find(id).or_else(|| find_profile(id)).is_none())
+                    .map(|id| (Cow::Owned(id), info.provider)),
             );
         }
         out.extend(
             self.declared
                 .iter()
-                .map(|d| (Cow::Borrowed(&*d.id), d.base)),
+                .map(|d| (Cow::Borrowed(&*d.id), d.provider())),
         );
         out
     }

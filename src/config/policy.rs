@@ -102,7 +102,7 @@ impl RawPolicy {
     /// Checks every field; `project` names the project in errors.
     pub fn validate(self, project: &str, models: &Models) -> Result<Policy, String> {
         if let Some(ids) = &self.allowed_models {
-            if let Some(id) = ids.iter().find(|id| models.info(id).is_none()) {
+            if let Some(id) = ids.iter().find(|id| models.owner(id).is_none()) {
                 return Err(format!(
                     "project {project:?}: allowed_models has unsupported model {id:?}"
                 ));
