@@ -8,6 +8,7 @@ pub mod body;
 pub mod chat;
 pub mod fields;
 pub mod models;
+pub mod openai_compat;
 pub mod sse;
 
 use crate::aws::sigv4::SigningKeys;
@@ -213,6 +214,8 @@ pub fn plan(
 pub enum Pending {
     /// Chat completions.
     Chat(chat::answer::ChatPending),
+    /// Any API passed through to Bedrock's OpenAI-compatible endpoints.
+    OpenAi(openai_compat::answer::CompatPending),
 }
 
 impl Pending {
@@ -220,6 +223,7 @@ impl Pending {
     pub fn handoff(&self) -> &Handoff {
         match self {
             Pending::Chat(p) => &p.handoff,
+            Pending::OpenAi(p) => &p.handoff,
         }
     }
 
@@ -227,6 +231,17 @@ impl Pending {
     pub fn mode(&self) -> Mode {
         match self {
             Pending::Chat(p) => p.mode,
+            Pending::OpenAi(p) => p.mode(),
+        }
+    }
+
+    /// Whether an answer with `status` and `content_type` goes through
+    /// [`Pending::stream`] piece by piece (else it is buffered and
+    /// [`Pending::rewrite`] gets it whole).
+    pub fn streams(&self, status: u16, content_type: Option<&str>) -> bool {
+        match self {
+            Pending::Chat(p) => p.mode == Mode::Stream && status == 200,
+            Pending::OpenAi(p) => p.streams(status, content_type),
         }
     }
 
@@ -234,6 +249,7 @@ impl Pending {
     pub fn stream(&self, aws_request_id: Option<&str>) -> Streaming {
         match self {
             Pending::Chat(p) => Streaming::Chat(Box::new(p.translator(aws_request_id))),
+            Pending::OpenAi(p) => Streaming::OpenAi(Box::new(p.stream())),
         }
     }
 
@@ -242,6 +258,9 @@ impl Pending {
         let handoff = self.handoff();
         if answer.status == 429 && answer.limited_by_envoy {
             return Rewritten::error(&ApiError::fleet_rate_limited(&handoff.project.name));
+        }
+        if let Pending::OpenAi(p) = self {
+            return p.rewrite(answer);
         }
         if answer.status != 200 {
             let err = from_upstream(
@@ -254,6 +273,7 @@ impl Pending {
         }
         match self {
             Pending::Chat(p) => p.rewrite_ok(answer),
+            Pending::OpenAi(p) => p.rewrite(answer),
         }
     }
 }
@@ -263,6 +283,8 @@ impl Pending {
 pub enum Streaming {
     /// Chat completions.
     Chat(Box<chat::stream::StreamTranslator>),
+    /// Server-sent events of Bedrock's OpenAI-compatible endpoints, forwarded.
+    OpenAi(Box<openai_compat::stream::CompatStream>),
 }
 
 impl Streaming {
@@ -270,6 +292,7 @@ impl Streaming {
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
         match self {
             Streaming::Chat(t) => t.feed(bytes),
+            Streaming::OpenAi(s) => s.feed(bytes),
         }
     }
 
@@ -277,6 +300,7 @@ impl Streaming {
     pub fn finish(&mut self) -> Vec<u8> {
         match self {
             Streaming::Chat(t) => t.finish(),
+            Streaming::OpenAi(s) => s.finish(),
         }
     }
 
@@ -284,6 +308,7 @@ impl Streaming {
     pub fn outcome(&self) -> Outcome {
         match self {
             Streaming::Chat(t) => t.outcome(),
+            Streaming::OpenAi(s) => s.outcome(),
         }
     }
 }
