@@ -134,14 +134,17 @@ def test_aws_mode_rendering():
 def test_endpoint_mode_rendering():
     cfg, r = rendered(keys="k-one, b=k-two", endpoint="http://127.0.0.1:9099/")
     hcm, _ = wasm_plugin(cfg)
-    assert "envoy.filters.http.dynamic_forward_proxy" not in [f["name"] for f in hcm["http_filters"]]
+    # Kept for bedrock-mantle's hosts, which AWS_ENDPOINT_URL_BEDROCK_RUNTIME does not override.
+    assert "envoy.filters.http.dynamic_forward_proxy" in [f["name"] for f in hcm["http_filters"]]
     assert plugin_json(cfg) == {
         "version": 1,
         "projects": [{"name": "project-1", "key_sha256": sha("k-one")},
                      {"name": "b", "key_sha256": sha("k-two")}],
         "upstream": {"endpoint": "http://127.0.0.1:9099"}}
-    (cluster,) = cfg["static_resources"]["clusters"]
+    cluster, mantle = cfg["static_resources"]["clusters"]
     assert cluster["name"] == "bedrock" and "transport_socket" not in cluster
+    assert mantle["name"] == "bedrock_mantle"
+    assert mantle["cluster_type"]["name"] == "envoy.clusters.dynamic_forward_proxy"
     ep = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
     assert ep["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 9099}
     assert cluster["per_connection_buffer_limit_bytes"] == 1048576  # upstream reads bounded at 1 MiB (envoy.yaml)
@@ -150,7 +153,7 @@ def test_endpoint_mode_rendering():
 
 def test_https_endpoint_uses_tls_with_sni():
     cfg, _ = rendered(endpoint=ENDPOINTS[1])
-    (cluster,) = cfg["static_resources"]["clusters"]
+    (cluster,) = [c for c in cfg["static_resources"]["clusters"] if c["name"] == "bedrock"]
     tls = cluster["transport_socket"]["typed_config"]
     assert tls["sni"] == "vpce-0abc.bedrock-runtime.us-east-1.vpce.amazonaws.com"
     ep = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]

@@ -127,6 +127,15 @@ def test_models_list_holds_the_projects_models(pgw, standin):
     ordered = sorted(catalog, key=lambda m: m["id"])
     expected = [(m["id"], m["provider"]) for m in ordered if m["on_demand"]]
     expected += [(f"{geo}.{m['id']}", m["provider"]) for m in ordered for geo in m["profiles"]]
+    # Then the ids of the OpenAI-compatible surface (src/catalog/openai.json) that are not Converse's.
+    converse = {m for m, _ in expected} | {m["id"] for m in catalog}
+    with open(os.path.join(ROOT, "src", "catalog", "openai.json")) as f:
+        for row in sorted(json.load(f)["models"], key=lambda m: m["id"]):
+            ids = [row["mantle"]["id"]] if row["mantle"] else []
+            rt = row["runtime"] or {"profiles": []}
+            ids += [rt["id"]] if rt.get("on_demand") and rt["id"] not in ids else []
+            ids += [f"{geo}.{rt['id']}" for geo in rt["profiles"]]
+            expected += [(i, row["provider"]) for i in ids if i not in converse]
     assert r.status_code == 200 and body["object"] == "list"
     assert [(m["id"], m["owned_by"]) for m in body["data"]] == expected
     assert all(m["object"] == "model" for m in body["data"])
