@@ -2,7 +2,7 @@
 //! it names, read once, so that the route can pick who serves the model
 //! before the rest of the body is parsed: Converse, translated by the API's
 //! own parser, or Bedrock's OpenAI-compatible APIs, through
-//! [`crate::api::openai_compat::plan`].
+//! [`crate::api::openai_compat::plan()`].
 
 use crate::catalog::resolve::{Models, Served};
 use crate::error::ApiError;

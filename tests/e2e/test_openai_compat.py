@@ -331,3 +331,9 @@ def test_the_passthroughs_field_tables_are_the_openai_packages():
         block = block[:block.index("];")]
         ours = set(re.findall(r'\("([a-z_]+)", Kind::', block))
         assert ours == set(typing.get_type_hints(params)) - {"model"}, table
+
+
+def test_the_routing_table_in_docs_is_current():
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "routing.py"), "--check"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

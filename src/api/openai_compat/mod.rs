@@ -6,13 +6,13 @@
 //! The body is checked for shape ([`shape`]), the project's policy applies
 //! as to every call (allow-list, output caps, service tier, guardrail, rate
 //! limits and token budgets), `model` becomes the id the endpoint takes, and
-//! the call is signed for that endpoint's service ([`plan`]). The answer
+//! the call is signed for that endpoint's service ([`mod@plan`]). The answer
 //! comes back as Bedrock sent it, `model` put back to what the caller named
 //! and its usage read for metrics and budgets ([`answer`], and [`stream`]
 //! for server-sent events, forwarded as they arrive).
 //!
 //! The hook every API's route calls once `api::body::read` found a model
-//! on this surface: [`plan`] with the API ([`CompatApi`]), the model, the
+//! on this surface: [`plan()`] with the API ([`CompatApi`]), the model, the
 //! body's other fields and the request's [`Call`].
 
 pub mod answer;
