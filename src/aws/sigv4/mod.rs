@@ -350,6 +350,30 @@ mod tests {
         );
     }
 
+    /// Golden value from botocore's SigV4Auth for the service `bedrock-mantle`
+    /// at the same instant; the key cache keeps one key per service.
+    #[test]
+    fn signs_for_bedrock_mantle_like_botocore() {
+        let keys = SigningKeys::new();
+        let req = SignRequest {
+            authority: "bedrock-mantle.us-east-1.api.aws",
+            path: "/openai/v1/chat/completions",
+            body: br#"{"model":"openai.gpt-5.5"}"#,
+            region: "us-east-1",
+        };
+        sign_request(&golden_request(), &creds(None), fixed_time(), &keys).unwrap();
+        let h = sign_request_as(MANTLE_SERVICE, &req, &creds(None), fixed_time(), &keys).unwrap();
+        assert_eq!(
+            header(&h, "authorization"),
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240102/us-east-1/bedrock-mantle/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-date, \
+             Signature=3ab9e919c0a5308e8a387b913fdea6e0704016371e62b11a62db7aa5d3898a25"
+        );
+        assert_eq!(keys.entries.borrow().len(), 2);
+        let again = sign_request(&golden_request(), &creds(None), fixed_time(), &keys).unwrap();
+        assert_eq!(header(&again, "authorization"), GOLDEN_AUTH);
+    }
+
     #[test]
     fn amz_date_matches_known_instants() {
         let at = |s: u64| {
