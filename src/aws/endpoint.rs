@@ -12,16 +12,15 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Parses `http(s)://host[:port][/]`; anything else is refused.
+    /// Parses `http(s)://host[:port][/]`; anything else is refused (the
+    /// message starts with the URL, for the caller to say whose it is).
     pub fn parse(url: &str) -> Result<Endpoint, String> {
         let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = url.strip_prefix("http://") {
             (false, r)
         } else {
-            return Err(format!(
-                "upstream.endpoint {url:?} must start with http:// or https://"
-            ));
+            return Err(format!("{url:?} must start with http:// or https://"));
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         let (host, port) = match authority.rsplit_once(':') {
@@ -34,9 +33,7 @@ impl Endpoint {
             });
         let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
         if !host_ok || !port_ok {
-            return Err(format!(
-                "upstream.endpoint {url:?} must be scheme://host[:port] with no path"
-            ));
+            return Err(format!("{url:?} must be scheme://host[:port] with no path"));
         }
         let default_port = if tls { "443" } else { "80" };
         let authority = match port {

@@ -148,11 +148,9 @@ impl Config {
         {
             Some(mut u) => {
                 let mut parsed = |key: &str| match u.string(key).map_err(ConfigError::Schema)? {
-                    Some(e) => Endpoint::parse(&e).map(Some).map_err(|why| {
-                        ConfigError::Invalid(
-                            why.replace("upstream.endpoint", &format!("upstream.{key}")),
-                        )
-                    }),
+                    Some(e) => Endpoint::parse(&e)
+                        .map(Some)
+                        .map_err(|why| ConfigError::Invalid(format!("upstream.{key} {why}"))),
                     None => Ok(None),
                 };
                 let endpoints = (parsed("endpoint")?, parsed("mantle_endpoint")?);

@@ -11,21 +11,7 @@
 use super::bedrock::from_upstream;
 use super::{clip, ApiError, MAX_ECHO_CHARS};
 use crate::secret::Redactor;
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Envelope {
-    error: Detail,
-}
-
-#[derive(Deserialize)]
-struct Detail {
-    message: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    param: Option<String>,
-    code: Option<serde_json::Value>,
-}
+use serde_json::Value;
 
 /// The `type`s OpenAI's SDKs know, as the static strings an [`ApiError`] holds.
 const KINDS: [&str; 9] = [
@@ -60,29 +46,31 @@ pub fn from_openai_upstream(
     body: &[u8],
     redactor: &Redactor,
 ) -> ApiError {
-    let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(body) else {
+    let parsed = serde_json::from_slice::<Value>(body).ok();
+    let Some(error) = parsed
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .filter(|e| e.is_object())
+    else {
         return from_upstream(status, error_type, body, redactor);
     };
+    let text = |key: &str| error.get(key).and_then(Value::as_str);
     let mut e = from_upstream(status, error_type, b"", redactor);
-    if let Some(kind) = error
-        .kind
-        .as_deref()
-        .and_then(|k| KINDS.iter().find(|x| **x == k))
-    {
+    if let Some(kind) = text("type").and_then(|k| KINDS.iter().find(|x| **x == k)) {
         e.kind = kind;
     }
-    let code = match &error.code {
-        Some(serde_json::Value::String(c)) => plain(c),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+    let code = match error.get("code") {
+        Some(Value::String(c)) => plain(c),
+        Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
     if let Some(code) = code {
         e.code = code.into();
     }
-    e.param = error.param.as_deref().and_then(plain).map(Into::into);
+    e.param = text("param").and_then(plain).map(Into::into);
     let mut message = redactor.redact(format!(
         "Bedrock: {}",
-        error.message.as_deref().unwrap_or("(no message)")
+        text("message").unwrap_or("(no message)")
     ));
     super::truncate(&mut message, super::MAX_MESSAGE_BYTES);
     e.message = message;

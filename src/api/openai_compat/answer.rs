@@ -9,7 +9,7 @@ use crate::api::{Handoff, Mode, Rewritten, UpstreamAnswer};
 use crate::error::openai::from_openai_upstream;
 use crate::error::ApiError;
 use crate::outcome::{Outcome, Usage};
-use serde::Deserialize;
+use serde_json::Value;
 
 /// What the passthrough's answer phase needs to know about the request.
 #[derive(Debug)]
@@ -25,83 +25,58 @@ pub struct CompatPending {
     pub drop_usage_chunk: bool,
 }
 
-/// Chat Completions' `usage`.
-#[derive(Deserialize)]
-pub(super) struct ChatUsage {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
-    total_tokens: Option<u64>,
-    prompt_tokens_details: Option<ChatPromptDetails>,
+/// A count at `key` of `obj` (0 when absent).
+fn count(obj: &Value, key: &str) -> Option<u64> {
+    obj.get(key).and_then(Value::as_u64)
 }
 
-#[derive(Deserialize)]
-struct ChatPromptDetails {
-    cached_tokens: Option<u64>,
+/// Chat Completions' `usage` (`None` when it is not an object).
+pub(super) fn chat_usage(u: &Value) -> Option<Usage> {
+    u.as_object()?;
+    let input = count(u, "prompt_tokens").unwrap_or(0);
+    let output = count(u, "completion_tokens").unwrap_or(0);
+    let cached = u
+        .get("prompt_tokens_details")
+        .and_then(|d| count(d, "cached_tokens"));
+    Some(Usage {
+        input,
+        output,
+        total: count(u, "total_tokens").unwrap_or(input + output),
+        cache_read: cached.unwrap_or(0),
+        cache_write: 0,
+        cache_reported: cached.is_some(),
+    })
 }
 
-/// The Responses API's `usage` (with Bedrock's `cache_write_tokens`).
-#[derive(Deserialize)]
-pub(super) struct ResponsesUsage {
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    total_tokens: Option<u64>,
-    input_tokens_details: Option<ResponsesInputDetails>,
+/// The Responses API's `usage`, with Bedrock's `cache_write_tokens`.
+pub(super) fn responses_usage(u: &Value) -> Option<Usage> {
+    u.as_object()?;
+    let input = count(u, "input_tokens").unwrap_or(0);
+    let output = count(u, "output_tokens").unwrap_or(0);
+    let details = u.get("input_tokens_details");
+    let read = details.and_then(|d| count(d, "cached_tokens"));
+    let write = details.and_then(|d| count(d, "cache_write_tokens"));
+    Some(Usage {
+        input,
+        output,
+        total: count(u, "total_tokens").unwrap_or(input + output),
+        cache_read: read.unwrap_or(0),
+        cache_write: write.unwrap_or(0),
+        cache_reported: read.is_some() || write.is_some(),
+    })
 }
 
-#[derive(Deserialize)]
-struct ResponsesInputDetails {
-    cached_tokens: Option<u64>,
-    cache_write_tokens: Option<u64>,
-}
-
-impl ChatUsage {
-    pub(super) fn usage(&self) -> Usage {
-        let input = self.prompt_tokens.unwrap_or(0);
-        let output = self.completion_tokens.unwrap_or(0);
-        let cached = self
-            .prompt_tokens_details
-            .as_ref()
-            .and_then(|d| d.cached_tokens);
-        Usage {
-            input,
-            output,
-            total: self.total_tokens.unwrap_or(input + output),
-            cache_read: cached.unwrap_or(0),
-            cache_write: 0,
-            cache_reported: cached.is_some(),
-        }
+/// The first choice's `finish_reason` of a chat answer or chunk, in the
+/// words the record keeps.
+pub(super) fn chat_finish(v: &Value) -> Option<&'static str> {
+    match v.pointer("/choices/0/finish_reason")?.as_str()? {
+        "stop" => Some("stop"),
+        "length" => Some("length"),
+        "tool_calls" => Some("tool_calls"),
+        "content_filter" => Some("content_filter"),
+        "function_call" => Some("function_call"),
+        _ => None,
     }
-}
-
-impl ResponsesUsage {
-    pub(super) fn usage(&self) -> Usage {
-        let input = self.input_tokens.unwrap_or(0);
-        let output = self.output_tokens.unwrap_or(0);
-        let details = self.input_tokens_details.as_ref();
-        let read = details.and_then(|d| d.cached_tokens);
-        let write = details.and_then(|d| d.cache_write_tokens);
-        Usage {
-            input,
-            output,
-            total: self.total_tokens.unwrap_or(input + output),
-            cache_read: read.unwrap_or(0),
-            cache_write: write.unwrap_or(0),
-            cache_reported: read.is_some() || write.is_some(),
-        }
-    }
-}
-
-/// OpenAI's `finish_reason` words, as the record keeps them.
-pub(super) fn finish_word(reason: &str) -> Option<&'static str> {
-    [
-        "stop",
-        "length",
-        "tool_calls",
-        "content_filter",
-        "function_call",
-    ]
-    .into_iter()
-    .find(|w| *w == reason)
 }
 
 /// A Responses status as a `finish_reason` word.
@@ -113,38 +88,15 @@ pub(super) fn status_word(status: &str) -> Option<&'static str> {
     }
 }
 
-#[derive(Deserialize)]
-struct ChatPeek {
-    object: Option<String>,
-    usage: Option<ChatUsage>,
-    #[serde(default)]
-    choices: Vec<ChoicePeek>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct ChoicePeek {
-    pub(super) finish_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct ResponsePeek {
-    pub(super) object: Option<String>,
-    pub(super) status: Option<String>,
-    pub(super) usage: Option<ResponsesUsage>,
-}
-
-/// bedrock-runtime's answer to a path it does not serve: HTTP 200 and a
-/// Coral fault, `{"Output":{"__type":"…#UnknownOperationException"}}`.
-#[derive(Deserialize)]
-struct CoralFault {
-    #[serde(rename = "Output")]
-    output: CoralOutput,
-}
-
-#[derive(Deserialize)]
-struct CoralOutput {
-    #[serde(rename = "__type")]
-    kind: String,
+/// What a finished response (or the `response` of a Responses event) tells.
+pub(super) fn response_outcome(r: &Value) -> Outcome {
+    Outcome {
+        usage: r.get("usage").and_then(responses_usage),
+        finish_reason: r
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(status_word),
+    }
 }
 
 impl CompatPending {
@@ -161,13 +113,12 @@ impl CompatPending {
     /// stream (else it is buffered: an error, or a JSON body where events
     /// were asked for).
     pub fn streams(&self, status: u16, content_type: Option<&str>) -> bool {
+        const SSE: &[u8] = b"text/event-stream";
         self.streamed
             && status == 200
-            && content_type.is_some_and(|c| {
-                c.trim_start()
-                    .get(..17)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("text/event-stream"))
-            })
+            && content_type
+                .and_then(|c| c.trim_start().as_bytes().get(..SSE.len()))
+                .is_some_and(|p| p.eq_ignore_ascii_case(SSE))
     }
 
     /// The forwarder of a streamed answer.
@@ -194,36 +145,31 @@ impl CompatPending {
     }
 
     fn rewrite_ok(&self, body: &[u8]) -> Result<Rewritten, ApiError> {
-        if let Ok(fault) = serde_json::from_slice::<CoralFault>(body) {
+        let v: Value = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_upstream_response(format!(
+                "Bedrock's answer is not a {} object: {e}",
+                self.api.name()
+            ))
+        })?;
+        // bedrock-runtime's answer to a path it does not serve: HTTP 200 and
+        // a Coral fault, `{"Output":{"__type":"…#UnknownOperationException"}}`.
+        if let Some(fault) = v.pointer("/Output/__type").and_then(Value::as_str) {
             return Err(ApiError::bad_upstream_response(format!(
                 "Bedrock answered HTTP 200 with `{}`: the endpoint does not serve the {} API at the path the gateway called for this model.",
-                fault.output.kind.rsplit('#').next().unwrap_or("a fault"),
+                fault.rsplit('#').next().unwrap_or("a fault"),
                 self.api.name()
             )));
         }
+        let object = v.get("object").and_then(Value::as_str);
         let (expected, outcome) = match self.api {
-            CompatApi::ChatCompletions => {
-                let peek: ChatPeek =
-                    serde_json::from_slice(body).map_err(|e| not_openai(e, self.api))?;
-                let outcome = Outcome {
-                    usage: peek.usage.as_ref().map(ChatUsage::usage),
-                    finish_reason: peek
-                        .choices
-                        .first()
-                        .and_then(|c| c.finish_reason.as_deref())
-                        .and_then(finish_word),
-                };
-                (peek.object.as_deref() == Some("chat.completion"), outcome)
-            }
-            CompatApi::Responses => {
-                let peek: ResponsePeek =
-                    serde_json::from_slice(body).map_err(|e| not_openai(e, self.api))?;
-                let outcome = Outcome {
-                    usage: peek.usage.as_ref().map(ResponsesUsage::usage),
-                    finish_reason: peek.status.as_deref().and_then(status_word),
-                };
-                (peek.object.as_deref() == Some("response"), outcome)
-            }
+            CompatApi::ChatCompletions => (
+                object == Some("chat.completion"),
+                Outcome {
+                    usage: v.get("usage").and_then(chat_usage),
+                    finish_reason: chat_finish(&v),
+                },
+            ),
+            CompatApi::Responses => (object == Some("response"), response_outcome(&v)),
         };
         if !expected {
             return Err(ApiError::bad_upstream_response(format!(
@@ -235,11 +181,4 @@ impl CompatPending {
             replace_string(body, &["model"], &self.handoff.model).unwrap_or_else(|| body.to_vec());
         Ok(Rewritten::json(body, outcome))
     }
-}
-
-fn not_openai(e: serde_json::Error, api: CompatApi) -> ApiError {
-    ApiError::bad_upstream_response(format!(
-        "Bedrock's answer is not a {} object: {e}",
-        api.name()
-    ))
 }

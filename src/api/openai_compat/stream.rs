@@ -7,14 +7,14 @@
 //! budgets. An event split across network chunks waits (bounded) for its
 //! end; nothing waits for the whole answer.
 
-use super::answer::{finish_word, status_word, ChatUsage, ChoicePeek, ResponsePeek};
+use super::answer::{chat_finish, chat_usage, response_outcome};
 use super::json_span::{replace_string, value_span};
 use super::CompatApi;
 use crate::api::sse;
 use crate::error::ApiError;
 use crate::outcome::Outcome;
 use crate::secret::Redactor;
-use serde::Deserialize;
+use serde_json::Value;
 use std::rc::Rc;
 
 /// The largest event held while its end has not arrived.
@@ -32,17 +32,6 @@ pub struct CompatStream {
     outcome: Outcome,
     /// The stream broke (an event over the cap): the rest is dropped.
     broken: bool,
-}
-
-#[derive(Deserialize)]
-struct ChatChunkPeek {
-    usage: Option<ChatUsage>,
-    choices: Option<Vec<ChoicePeek>>,
-}
-
-#[derive(Deserialize)]
-struct ResponsesEventPeek {
-    response: Option<ResponsePeek>,
 }
 
 /// The end of the first event in `buf` (just past its blank line), if any.
@@ -171,19 +160,17 @@ impl CompatStream {
         let path: &[&str] = match self.api {
             CompatApi::ChatCompletions => {
                 if contains(payload, b"\"usage\"") || contains(payload, b"\"finish_reason\"") {
-                    if let Ok(peek) = serde_json::from_slice::<ChatChunkPeek>(payload) {
-                        let finish = peek
-                            .choices
-                            .as_deref()
-                            .and_then(|c| c.first())
-                            .and_then(|c| c.finish_reason.as_deref())
-                            .and_then(finish_word);
-                        if finish.is_some() {
-                            self.outcome.finish_reason = finish;
+                    if let Ok(v) = serde_json::from_slice::<Value>(payload) {
+                        if let Some(finish) = chat_finish(&v) {
+                            self.outcome.finish_reason = Some(finish);
                         }
-                        if let Some(usage) = &peek.usage {
-                            self.outcome.usage = Some(usage.usage());
-                            if self.drop_usage_chunk && peek.choices.is_some_and(|c| c.is_empty()) {
+                        if let Some(usage) = v.get("usage").and_then(chat_usage) {
+                            self.outcome.usage = Some(usage);
+                            let no_choices = v
+                                .get("choices")
+                                .and_then(Value::as_array)
+                                .is_some_and(|c| c.is_empty());
+                            if self.drop_usage_chunk && no_choices {
                                 return None;
                             }
                         }
@@ -193,14 +180,15 @@ impl CompatStream {
             }
             CompatApi::Responses => {
                 if contains(payload, b"\"usage\"") {
-                    if let Ok(ResponsesEventPeek { response: Some(r) }) =
-                        serde_json::from_slice(payload)
-                    {
-                        if let Some(usage) = &r.usage {
-                            self.outcome.usage = Some(usage.usage());
-                        }
-                        if let Some(word) = r.status.as_deref().and_then(status_word) {
-                            self.outcome.finish_reason = Some(word);
+                    if let Ok(v) = serde_json::from_slice::<Value>(payload) {
+                        if let Some(r) = v.get("response") {
+                            let outcome = response_outcome(r);
+                            if outcome.usage.is_some() {
+                                self.outcome.usage = outcome.usage;
+                            }
+                            if outcome.finish_reason.is_some() {
+                                self.outcome.finish_reason = outcome.finish_reason;
+                            }
                         }
                     }
                 }
