@@ -34,10 +34,11 @@ def runtime_cell(rt):
     return f"{' '.join(ids)}: {apis(rt['apis'])}"
 
 
-def mantle_cell(m):
+def mantle_cell(m, regions):
     if not m:
         return "-"
-    return f"`{m['id']}` under `{m['prefix']}`: {apis(m['apis'])}"
+    where = f" (sources name {', '.join(regions)})" if regions else ""
+    return f"`{m['id']}` under `{m['prefix']}`: {apis(m['apis'])}{where}"
 
 
 def table():
@@ -47,10 +48,13 @@ def table():
              "| Converse row (the default) | sources | which source was followed |",
              "|---|---|---|---|---|---|"]
     for row in sorted(data["models"], key=lambda r: r["id"]):
+        regions = row.get("regions") or []
         if row["messages"]:
-            runtime, mantle = "-", "Anthropic Messages API only (`/anthropic/v1/messages`): refused with a 400"
+            runtime = "-"
+            mantle = (f"Anthropic Messages API only (`/anthropic/v1/messages`, {', '.join(regions)}): "
+                      "refused with a 400")
         else:
-            runtime, mantle = runtime_cell(row["runtime"]), mantle_cell(row["mantle"])
+            runtime, mantle = runtime_cell(row["runtime"]), mantle_cell(row["mantle"], regions)
         converse = f"`{row['converse']}`" if row["converse"] else "-"
         sources = ", ".join(f"`{s}`" for s in row["sources"])
         lines.append(f"| {row['name']} | {runtime} | {mantle} | {converse} | {sources} | {row['note']} |")
