@@ -170,8 +170,8 @@ fn the_wrong_door_is_a_400_naming_model_and_what_serves_it() {
             "{m}"
         );
     }
-    // A runtime profile outside the model's geographies is no model at all.
-    let (status, e) = refused("", "", &chat("eu.openai.gpt-5.6-sol"));
+    // A profile of a model bedrock-runtime does not serve is no model at all.
+    let (status, e) = refused("", "", &chat("us.openai.gpt-5.5"));
     assert_eq!(
         (status, &e["error"]["code"]),
         (404, &json!("model_not_found"))

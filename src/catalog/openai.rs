@@ -88,13 +88,16 @@ pub struct Reach {
 }
 
 impl OpenAiInfo {
-    /// Which endpoints take `id` for this model.
+    /// Which endpoints take `id` for this model. bedrock-runtime takes any
+    /// geo prefix on its id, as the Converse catalog does: the row's
+    /// `profiles` are those the sources show, and Bedrock answers for one
+    /// that does not exist.
     pub fn reach(&self, id: &str) -> Reach {
         let runtime = self.runtime.is_some_and(|r| {
             (r.on_demand && r.id == id)
                 || id
                     .split_once('.')
-                    .is_some_and(|(geo, base)| base == r.id && r.profiles.contains(&geo))
+                    .is_some_and(|(geo, base)| base == r.id && super::GEO_PREFIXES.contains(&geo))
         });
         Reach {
             runtime,
@@ -161,7 +164,9 @@ mod tests {
         let sol = find_openai("us.openai.gpt-5.6-sol").unwrap();
         assert_eq!(sol.id, "openai.gpt-5.6-sol");
         assert!(sol.reach("global.openai.gpt-5.6-sol").runtime);
-        assert!(!sol.reach("eu.openai.gpt-5.6-sol").runtime);
+        // A profile the sources do not show is Bedrock's to answer, as on Converse.
+        assert!(sol.reach("eu.openai.gpt-5.6-sol").runtime);
+        assert!(!sol.reach("mars.openai.gpt-5.6-sol").runtime);
         // The bare id is mantle's (runtime takes only profiles for it).
         assert_eq!(
             sol.reach("openai.gpt-5.6-sol"),
@@ -170,7 +175,8 @@ mod tests {
                 mantle: true
             }
         );
-        assert!(find_openai("eu.openai.gpt-5.6-sol").is_none());
+        assert!(find_openai("mars.openai.gpt-5.6-sol").is_none());
+        assert!(find_openai("us.openai.gpt-5.5").is_none(), "mantle only");
         assert!(find_openai("openai.gpt-5.6").is_none());
     }
 

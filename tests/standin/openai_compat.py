@@ -25,7 +25,6 @@ here independently of the filter:
 
 import json
 import os
-import re
 import time
 import typing
 import uuid
@@ -84,8 +83,9 @@ def _runtime_row(model, region):
                                        "profile that contains this model.")
             return row, rt["apis"]
         geo, _, base = model.partition(".")
-        if base == rt["id"] and geo in rt["profiles"]:
-            if geo != "global" and not _GEO_REGIONS.get(geo, re.compile("$^")).match(region or ""):
+        if base == rt["id"] and geo in _GEO_REGIONS | {"global": None}:
+            if geo not in rt["profiles"] or (
+                    geo != "global" and not _GEO_REGIONS[geo].match(region or "")):
                 raise OpenAIError(400, "The provided model identifier is invalid.")
             return row, rt["apis"]
     if model.startswith("arn:"):

@@ -66,7 +66,7 @@ def test_runtime_serves_profiles_on_openai_v1_signed_for_bedrock(runtime):
 @pytest.mark.parametrize("model,status,fragment", [
     ("openai.gpt-5.6-sol", 400, "on-demand throughput isn't supported"),
     ("openai.gpt-5.5", 404, "doesn't exist"),
-    ("eu.openai.gpt-5.6-sol", 404, "doesn't exist"),
+    ("eu.openai.gpt-5.6-sol", 400, "model identifier is invalid"),
 ])
 def test_runtime_refuses_what_it_does_not_serve(runtime, model, status, fragment):
     with pytest.raises(openai.APIStatusError) as e:
