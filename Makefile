@@ -3,8 +3,9 @@
 #   make test     every check: lint (below), unit tests, wasm build, pytest (stand-in + Envoy e2e), fuzz smoke
 #   make lint     the layer order, fmt and clippy of the three crates, the API docs, the MSRV
 #                 check, cargo-deny, ruff; each also on its own (make layers, make doc, ...)
-#   make standin  the Bedrock stand-in on 127.0.0.1:9099, for
-#                 AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:9099 make run
+#   make standin  the Bedrock stand-in on 127.0.0.1:9099 (its bedrock-mantle on :9100), for
+#                 AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:9099 \
+#                 AWS_ENDPOINT_URL_BEDROCK_MANTLE=http://127.0.0.1:9100 make run
 
 SHELL  := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,6 +16,7 @@ VPY    := $(VENV)/bin/python
 WASM_TARGET := wasm32-wasip1
 WASM   := target/$(WASM_TARGET)/release/bedrock_openai_filter.wasm
 STANDIN_PORT ?= 9099
+STANDIN_MANTLE_PORT ?= 9100
 
 OCI_TAG ?= latest
 
@@ -176,7 +178,8 @@ soak: wasm venv
 	$(VPY) bench/soak.py
 
 standin: venv
-	cd tests && PYTHONPATH=. exec ../$(VPY) -m standin --host 127.0.0.1 --port $(STANDIN_PORT)
+	cd tests && PYTHONPATH=. exec ../$(VPY) -m standin --host 127.0.0.1 --port $(STANDIN_PORT) \
+	  --mantle-port $(STANDIN_MANTLE_PORT)
 
 clean:
 	cargo clean

@@ -381,4 +381,13 @@ fn main() {
         eprintln!("error: model catalog: {e}");
         std::process::exit(1);
     }
+    if let Err(e) = openai::generate() {
+        eprintln!("error: OpenAI-compatible catalog: {e}");
+        std::process::exit(1);
+    }
 }
+
+// The OpenAI-compatible catalog (src/catalog/openai.json), checked against
+// models.json and compiled the same way.
+#[path = "build/openai_catalog.rs"]
+mod openai;

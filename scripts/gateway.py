@@ -12,6 +12,10 @@ Environment (see docs/configuration.md, "Environment of `make run`"):
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME
                     send every upstream call to this http(s)://host[:port]
                     instead of https://bedrock-runtime.<region>.amazonaws.com
+  AWS_ENDPOINT_URL_BEDROCK_MANTLE
+                    the same for calls to bedrock-mantle (Bedrock's OpenAI-compatible
+                    endpoint of the models the catalog serves there) instead of
+                    https://bedrock-mantle.<region>.api.aws
   PROJECT_POLICIES  optional JSON file {"<project name>": {<policy>}, ...}
                     (docs/configuration.md: per-project policy); a project with
                     "credentials": "environment" makes the launcher hand
@@ -72,6 +76,10 @@ SIGNED_CLUSTER = "bedrock_signed"
 HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 CLUSTER = "bedrock"
 CALLOUTS_LISTENER = "bedrock_callouts"  # the internal listener of the filter's own calls (embeddings)
+# Calls to bedrock-mantle, when the `bedrock` cluster cannot take them (an override of either endpoint).
+MANTLE_CLUSTER = "bedrock_mantle"
+MANTLE_SIGNED_CLUSTER = "bedrock_mantle_signed"
+MANTLE_HOST_SUFFIX = ".api.aws"
 
 
 class LaunchError(Exception):
@@ -192,9 +200,9 @@ def item_key(env, keys, say):
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def parse_endpoint(url):
-    """(normalized url, scheme, host, port) for AWS_ENDPOINT_URL_BEDROCK_RUNTIME."""
-    what = f"AWS_ENDPOINT_URL_BEDROCK_RUNTIME={url!r}"
+def parse_endpoint(url, name="AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):
+    """(normalized url, scheme, host, port) for an endpoint override (`name`: its variable)."""
+    what = f"{name}={url!r}"
     u = urllib.parse.urlsplit(url)
     if u.scheme not in ("http", "https"):
         raise LaunchError(f"{what}: scheme must be http or https")
@@ -327,10 +335,25 @@ def signer_credentials(env):
                       "(or unset for Envoy's default chain)")
 
 
+def signed_copy(cluster, name, filters):
+    """A copy of `cluster` named `name` whose upstream filters are `filters` (Envoy's signer first)."""
+    signed = copy.deepcopy(cluster)
+    signed["name"] = name
+    if "load_assignment" in signed:
+        signed["load_assignment"]["cluster_name"] = name
+    options = signed.setdefault("typed_extension_protocol_options", {}).setdefault(
+        HTTP_OPTIONS, {"@type": f"type.googleapis.com/{HTTP_OPTIONS}", "explicit_http_config": {
+            "http_protocol_options": {}}})
+    options["http_filters"] = filters
+    return signed
+
+
 def add_signer(clusters, bedrock, hosts, fragment, env, say):
     """Splices envoy/aws-request-signing.yaml in: `bedrock_signed`, a copy of the `bedrock` cluster
     (clusters[bedrock]) whose upstream filters sign, and the marked route before the others of each
-    of `hosts` (virtual hosts). Returns the Region it signs for."""
+    of `hosts` (virtual hosts); and the same for bedrock-mantle's calls (`bedrock_mantle_signed`, a
+    copy of the `bedrock_mantle` cluster if there is one, signing for `bedrock-mantle`, and the
+    route marked `envoy-mantle`). Returns the Region it signs for."""
     region, source = signer_region(env)
     provider = signer_credentials(env)
     filters = copy.deepcopy(fragment["upstream_http_filters"])
@@ -338,17 +361,16 @@ def add_signer(clusters, bedrock, hosts, fragment, env, say):
     signer["region"] = region
     if provider is not None:
         signer["credential_provider"] = provider
-    signed = copy.deepcopy(clusters[bedrock])
-    signed["name"] = SIGNED_CLUSTER
-    if "load_assignment" in signed:
-        signed["load_assignment"]["cluster_name"] = SIGNED_CLUSTER
-    options = signed.setdefault("typed_extension_protocol_options", {}).setdefault(
-        HTTP_OPTIONS, {"@type": f"type.googleapis.com/{HTTP_OPTIONS}", "explicit_http_config": {
-            "http_protocol_options": {}}})
-    options["http_filters"] = filters
-    clusters.append(signed)
+    mantle_filters = copy.deepcopy(filters)
+    next(f for f in mantle_filters if f["name"] == SIGNER_FILTER)["typed_config"]["service_name"] = "bedrock-mantle"
+    mantle = next((c for c in clusters if c.get("name") == MANTLE_CLUSTER), clusters[bedrock])
+    clusters.append(signed_copy(clusters[bedrock], SIGNED_CLUSTER, filters))
+    clusters.append(signed_copy(mantle, MANTLE_SIGNED_CLUSTER, mantle_filters))
+    mantle_route = copy.deepcopy(fragment["route"])
+    mantle_route["match"]["headers"][0]["string_match"] = {"exact": "envoy-mantle"}
+    mantle_route["route"]["cluster"] = MANTLE_SIGNED_CLUSTER
     for host in hosts:
-        host["routes"].insert(0, copy.deepcopy(fragment["route"]))
+        host["routes"][0:0] = [copy.deepcopy(fragment["route"]), mantle_route]
     say(f"Envoy signs for some projects: Region {region} ({source}), credentials from "
         f"{env.get('ENVOY_SIGNER_CREDENTIALS', '').strip() or 'the default chain'}")
     return region
@@ -398,13 +420,37 @@ def endpoint_cluster(template, scheme, host, port, shape):
     return cluster
 
 
+def filter_authority(scheme, host, port, url):
+    """The `:authority` the filter sets for an endpoint override: host[:port], the scheme's own
+    port left out (as the filter's Endpoint::parse does)."""
+    netloc = f"[{host}]" if ":" in host else host
+    explicit = urllib.parse.urlsplit(url).port
+    return netloc if explicit is None or port == (443 if scheme == "https" else 80) else f"{netloc}:{port}"
+
+
+def add_mantle_route(hcm, shape, clusters, cluster, authority_match):
+    """`cluster`, renamed `bedrock_mantle`, and a route to it for calls whose `:authority` (set by the
+    filter) matches `authority_match`, before the catch-all route of each virtual host."""
+    cluster = copy.deepcopy(cluster)
+    cluster["name"] = MANTLE_CLUSTER
+    if "load_assignment" in cluster:
+        cluster["load_assignment"]["cluster_name"] = MANTLE_CLUSTER
+    clusters.append(cluster)
+    hosts = shape.at(hcm, ["route_config", "virtual_hosts"], HCM_FILTER, "the route config's virtual hosts")
+    catch_all = shape.at(hosts, [0, "routes", -1, "route"], HCM_FILTER, "the catch-all route")
+    route = {"match": {"prefix": "/", "headers": [{"name": ":authority", "string_match": authority_match}]},
+             "route": {**copy.deepcopy(catch_all), "cluster": MANTLE_CLUSTER}}
+    for host in hosts:
+        host["routes"].insert(len(host["routes"]) - 1, copy.deepcopy(route))
+
+
 def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name="envoy/envoy.yaml"):
     """The Envoy config for this environment and these arguments (a dict, ready for yaml.safe_dump).
 
     template   envoy/envoy.yaml: its text, or the dict it parses to (left unchanged)
     env        the environment, a mapping like os.environ (GATEWAY_PORT, ADMIN_PORT,
                PROJECT_API_KEYS, PROJECT_POLICIES, BEDROCK_MODELS_FILE,
-               AWS_ENDPOINT_URL_BEDROCK_RUNTIME)
+               AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL_BEDROCK_MANTLE)
     args       the parsed command line (only args.access_log_path is read)
     wasm       the .wasm file Envoy loads
     read_file  path -> text; how the dev keys file, PROJECT_POLICIES and BEDROCK_MODELS_FILE are read
@@ -453,15 +499,31 @@ def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name=
             log["typed_config"]["path"] = args.access_log_path
 
     endpoint = env.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "").strip()
+    mantle = env.get("AWS_ENDPOINT_URL_BEDROCK_MANTLE", "").strip()
+    template_cluster = copy.deepcopy(clusters[bedrock])
     if endpoint:
         url, scheme, host, port = parse_endpoint(endpoint)
         say(f"upstream: {url} (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)")
         plugin_json["upstream"] = {"endpoint": url}
-        for manager in (hcm, callouts):
-            manager["http_filters"] = [f for f in manager["http_filters"] if f["name"] != DFP_FILTER]
+        # The filter's own calls (embeddings) go to bedrock-runtime only: its fixed host.
+        callouts["http_filters"] = [f for f in callouts["http_filters"] if f["name"] != DFP_FILTER]
         clusters[bedrock] = endpoint_cluster(clusters[bedrock], scheme, host, port, shape)
     else:
         say("upstream: https://bedrock-runtime.<region>.amazonaws.com (region from each request)")
+    if mantle:
+        url, scheme, host, port = parse_endpoint(mantle, "AWS_ENDPOINT_URL_BEDROCK_MANTLE")
+        say(f"bedrock-mantle: {url} (AWS_ENDPOINT_URL_BEDROCK_MANTLE)")
+        plugin_json.setdefault("upstream", {})["mantle_endpoint"] = url
+        cluster = endpoint_cluster(template_cluster, scheme, host, port, shape)
+        add_mantle_route(hcm, shape, clusters, cluster, {"exact": filter_authority(scheme, host, port, url)})
+    elif endpoint:
+        # Only runtime's host is fixed: bedrock-mantle's (bedrock-mantle.<region>.api.aws) keeps the
+        # dynamic forward proxy, in a cluster of its own.
+        add_mantle_route(hcm, shape, clusters, template_cluster, {"suffix": MANTLE_HOST_SUFFIX})
+    if endpoint and not mantle:
+        say("bedrock-mantle: https://bedrock-mantle.<region>.api.aws (region from each request)")
+    if endpoint and mantle:
+        hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != DFP_FILTER]
 
     if any(isinstance(p, dict) and p.get("credentials") == "envoy" for p in policies.values()):
         fragment = yaml.safe_load(read_file(SIGNER_YAML))

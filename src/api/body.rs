@@ -1,19 +1,21 @@
 //! What every API's request body starts with: a JSON object and the model
 //! it names, read once, so that the route can pick who serves the model
-//! before the rest of the body is parsed. A model of the other kind (an
+//! before the rest of the body is parsed: Converse, translated by the API's
+//! own parser, or Bedrock's OpenAI-compatible APIs, through
+//! [`crate::api::openai_compat::plan()`]. A model of the other kind (an
 //! embedding model on a chat endpoint, a chat model on the embeddings
 //! endpoint) is a 400 naming `model` and the endpoint that serves it.
 
 use super::{CHAT_COMPLETIONS_PATH, EMBEDDINGS_PATH};
-use crate::catalog::resolve::{EmbeddingModel, Found, Model, Models};
+use crate::catalog::resolve::{EmbeddingModel, Found, Models, Served};
 use crate::error::{clip, ApiError, MAX_ECHO_CHARS};
 use serde_json::{Map, Value};
 
 /// A request body as a JSON object, its `model` taken out and resolved.
 #[derive(Debug)]
 pub struct Body {
-    /// The model the body names.
-    pub model: Model,
+    /// The model the body names, and the surface that serves it.
+    pub model: Served,
     /// The other fields, for the API's parser to take one by one.
     pub fields: Map<String, Value>,
 }
@@ -75,7 +77,7 @@ pub fn read_embedding(body: &[u8], models: &Models) -> Result<EmbeddingBody, Api
     match object(body, models)? {
         (Found::Embedding(model), fields) => Ok(EmbeddingBody { model, fields }),
         (Found::Chat(m), _) => Err(served_elsewhere(
-            &m.id,
+            m.id(),
             "a chat model",
             CHAT_COMPLETIONS_PATH,
             "embedding models",

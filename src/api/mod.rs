@@ -11,6 +11,7 @@ pub mod converse_call;
 pub mod embeddings;
 pub mod fields;
 pub mod models;
+pub mod openai_compat;
 pub mod responses;
 pub mod sse;
 
@@ -349,6 +350,8 @@ pub enum Pending {
     Chat(chat::answer::ChatPending),
     /// The Responses API.
     Responses(responses::answer::ResponsesPending),
+    /// Any API passed through to Bedrock's OpenAI-compatible endpoints.
+    OpenAi(openai_compat::answer::CompatPending),
 }
 
 impl Pending {
@@ -357,6 +360,7 @@ impl Pending {
         match self {
             Pending::Chat(p) => &p.handoff,
             Pending::Responses(p) => &p.handoff,
+            Pending::OpenAi(p) => &p.handoff,
         }
     }
 
@@ -365,6 +369,18 @@ impl Pending {
         match self {
             Pending::Chat(p) => p.mode,
             Pending::Responses(p) => p.mode,
+            Pending::OpenAi(p) => p.mode(),
+        }
+    }
+
+    /// Whether an answer with `status` and `content_type` goes through
+    /// [`Pending::stream`] piece by piece (else it is buffered and
+    /// [`Pending::rewrite`] gets it whole).
+    pub fn streams(&self, status: u16, content_type: Option<&str>) -> bool {
+        match self {
+            Pending::Chat(p) => p.mode == Mode::Stream && status == 200,
+            Pending::Responses(p) => p.mode == Mode::Stream && status == 200,
+            Pending::OpenAi(p) => p.streams(status, content_type),
         }
     }
 
@@ -373,6 +389,7 @@ impl Pending {
         match self {
             Pending::Chat(p) => Streaming::Chat(Box::new(p.translator(aws_request_id))),
             Pending::Responses(p) => Streaming::Responses(Box::new(p.translator(aws_request_id))),
+            Pending::OpenAi(p) => Streaming::OpenAi(Box::new(p.stream())),
         }
     }
 
@@ -381,6 +398,9 @@ impl Pending {
         let handoff = self.handoff();
         if answer.status == 429 && answer.limited_by_envoy {
             return Rewritten::error(&ApiError::fleet_rate_limited(&handoff.project.name));
+        }
+        if let Pending::OpenAi(p) = self {
+            return p.rewrite(answer);
         }
         if answer.status != 200 {
             let err = from_upstream(
@@ -394,6 +414,7 @@ impl Pending {
         match self {
             Pending::Chat(p) => p.rewrite_ok(answer),
             Pending::Responses(p) => p.rewrite_ok(answer),
+            Pending::OpenAi(p) => p.rewrite(answer),
         }
     }
 }
@@ -405,6 +426,8 @@ pub enum Streaming {
     Chat(Box<chat::stream::StreamTranslator>),
     /// The Responses API.
     Responses(Box<responses::events::ResponsesStream>),
+    /// Server-sent events of Bedrock's OpenAI-compatible endpoints, forwarded.
+    OpenAi(Box<openai_compat::stream::CompatStream>),
 }
 
 impl Streaming {
@@ -413,6 +436,7 @@ impl Streaming {
         match self {
             Streaming::Chat(t) => t.feed(bytes),
             Streaming::Responses(t) => t.feed(bytes),
+            Streaming::OpenAi(s) => s.feed(bytes),
         }
     }
 
@@ -421,6 +445,7 @@ impl Streaming {
         match self {
             Streaming::Chat(t) => t.finish(),
             Streaming::Responses(t) => t.finish(),
+            Streaming::OpenAi(s) => s.finish(),
         }
     }
 
@@ -429,6 +454,7 @@ impl Streaming {
         match self {
             Streaming::Chat(t) => t.outcome(),
             Streaming::Responses(t) => t.outcome(),
+            Streaming::OpenAi(s) => s.outcome(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! bearer, or the header that hands it to Envoy's signer).
 
 use crate::aws::auth::UpstreamAuth;
-use crate::aws::sigv4::{sign_request, SignRequest, SigningKeys};
+use crate::aws::sigv4::{sign_request_as, SignRequest, SigningKeys, MANTLE_SERVICE, SERVICE};
 use crate::error::ApiError;
 use crate::header::withheld::ENVOY_SIGNER_HEADER;
 use crate::header::Name;
@@ -25,9 +25,46 @@ pub struct Target {
 /// The media type of Bedrock's event streams.
 pub const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 
-/// The headers that send `body` (JSON) to `target`, authenticated with
-/// `auth` for `region`, with Envoy's upstream timeout set to `timeout_secs`.
+/// The headers that send `body` (JSON) to `target` on Bedrock Runtime,
+/// authenticated with `auth` for `region`, with Envoy's upstream timeout set
+/// to `timeout_secs`.
 pub fn headers(
+    target: Target,
+    body: &[u8],
+    auth: &UpstreamAuth,
+    region: &str,
+    timeout_secs: u64,
+    now: SystemTime,
+    signing_keys: &SigningKeys,
+) -> Result<Vec<(Name, String)>, ApiError> {
+    headers_for(
+        SERVICE,
+        target,
+        body,
+        auth,
+        region,
+        timeout_secs,
+        now,
+        signing_keys,
+    )
+}
+
+/// The value of [`ENVOY_SIGNER_HEADER`] for a call Envoy's signer signs for
+/// `service`: `envoy` for Bedrock Runtime, `envoy-mantle` for bedrock-mantle
+/// (each selects a route whose signer has that signing name).
+pub fn envoy_signer_mark(service: &str) -> &'static str {
+    if service == MANTLE_SERVICE {
+        "envoy-mantle"
+    } else {
+        "envoy"
+    }
+}
+
+/// As [`headers`], for the signing name `service` (`bedrock` or
+/// `bedrock-mantle`).
+#[allow(clippy::too_many_arguments)] // one call's whole description; a struct would only rename them
+pub fn headers_for(
+    service: &'static str,
     target: Target,
     body: &[u8],
     auth: &UpstreamAuth,
@@ -39,7 +76,8 @@ pub fn headers(
     let mut headers: Vec<(Name, String)> = Vec::with_capacity(10);
     match auth {
         UpstreamAuth::SigV4(credentials) => {
-            let signed = sign_request(
+            let signed = sign_request_as(
+                service,
                 &SignRequest {
                     authority: &target.authority,
                     path: &target.path,
@@ -61,7 +99,10 @@ pub fn headers(
             headers.push(("authorization".into(), format!("Bearer {}", token.expose())));
         }
         // The route this header selects runs Envoy's signer (see docs/configuration.md, "credentials: envoy").
-        UpstreamAuth::Envoy => headers.push((ENVOY_SIGNER_HEADER.into(), "envoy".into())),
+        UpstreamAuth::Envoy => headers.push((
+            ENVOY_SIGNER_HEADER.into(),
+            envoy_signer_mark(service).into(),
+        )),
     }
     headers.push((":path".into(), target.path));
     headers.push((":authority".into(), target.authority));

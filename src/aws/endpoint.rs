@@ -1,7 +1,8 @@
 //! Where an upstream call goes: the Region (checked, since it becomes part
 //! of a host name), the endpoint override, and the host that serves it.
 
-/// A fixed upstream endpoint (the `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` override).
+/// A fixed upstream endpoint (the `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` or
+/// `AWS_ENDPOINT_URL_BEDROCK_MANTLE` override).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// `true` for `https`.
@@ -11,16 +12,15 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Parses `http(s)://host[:port][/]`; anything else is refused.
+    /// Parses `http(s)://host[:port][/]`; anything else is refused (the
+    /// message starts with the URL, for the caller to say whose it is).
     pub fn parse(url: &str) -> Result<Endpoint, String> {
         let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = url.strip_prefix("http://") {
             (false, r)
         } else {
-            return Err(format!(
-                "upstream.endpoint {url:?} must start with http:// or https://"
-            ));
+            return Err(format!("{url:?} must start with http:// or https://"));
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         let (host, port) = match authority.rsplit_once(':') {
@@ -33,9 +33,7 @@ impl Endpoint {
             });
         let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
         if !host_ok || !port_ok {
-            return Err(format!(
-                "upstream.endpoint {url:?} must be scheme://host[:port] with no path"
-            ));
+            return Err(format!("{url:?} must be scheme://host[:port] with no path"));
         }
         let default_port = if tls { "443" } else { "80" };
         let authority = match port {
@@ -72,6 +70,16 @@ pub fn authority(endpoint: Option<&Endpoint>, region: &str) -> String {
     match endpoint {
         Some(e) => e.authority.clone(),
         None => format!("bedrock-runtime.{region}.amazonaws.com"),
+    }
+}
+
+/// The `:authority` of a call to bedrock-mantle for `region` (its hosts are
+/// under `api.aws`, not `amazonaws.com`), or of `endpoint`, the
+/// `AWS_ENDPOINT_URL_BEDROCK_MANTLE` override.
+pub fn mantle_authority(endpoint: Option<&Endpoint>, region: &str) -> String {
+    match endpoint {
+        Some(e) => e.authority.clone(),
+        None => format!("bedrock-mantle.{region}.api.aws"),
     }
 }
 
@@ -130,5 +138,11 @@ mod tests {
             authority(None, "eu-west-1"),
             "bedrock-runtime.eu-west-1.amazonaws.com"
         );
+        assert_eq!(
+            mantle_authority(None, "us-gov-west-1"),
+            "bedrock-mantle.us-gov-west-1.api.aws"
+        );
+        let e = Endpoint::parse("http://127.0.0.1:9100").unwrap();
+        assert_eq!(mantle_authority(Some(&e), "us-east-1"), "127.0.0.1:9100");
     }
 }

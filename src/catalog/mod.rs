@@ -1,6 +1,7 @@
 //! The model catalog: every Bedrock chat model the filter serves through
-//! Converse, and what each one takes; and every embedding model it serves
-//! through InvokeModel ([`embedding`]).
+//! Converse, and what each one takes; every embedding model it serves
+//! through InvokeModel ([`embedding`]); and, in [`openai`], the models
+//! Bedrock serves through its own OpenAI-compatible APIs.
 //!
 //! The facts live in data, `src/catalog/models.json`: one row per model,
 //! each naming its sources (AWS's documentation, botocore, peers' published
@@ -10,6 +11,7 @@
 
 pub mod declared;
 pub mod embedding;
+pub mod openai;
 pub mod resolve;
 
 pub use embedding::{EmbeddingFamily, EmbeddingInfo};

@@ -1,13 +1,60 @@
-//! Which model a caller's `model` names: a declared id, a catalog base id or
-//! a cross-region inference profile id, of a chat or an embedding model;
-//! anything else is 404 `model_not_found`.
+//! Which model a caller's `model` names, and which surface serves it: a
+//! declared id, a Converse catalog base id or cross-region inference profile
+//! id (Converse), an id Bedrock serves through its OpenAI-compatible APIs,
+//! or an embedding model's id (InvokeModel); a model Bedrock serves only
+//! through an API the gateway does not speak is a 400 saying which,
+//! anything else 404 `model_not_found`.
 
-use super::declared::{Base, Declared};
+use super::declared::{Declared, Serves};
 use super::embedding::{find_embedding, find_embedding_profile};
+use super::openai::{find_openai, listed_ids, OpenAiInfo, OPENAI_MODELS};
 use super::{find, find_profile, EmbeddingInfo, ModelInfo, EMBEDDING_MODELS, MODELS};
 use crate::error::ApiError;
 use std::borrow::Cow;
 use std::rc::Rc;
+
+/// A model Bedrock serves through its OpenAI-compatible APIs: what the caller
+/// named, what Bedrock receives, and the row that says where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAiModel {
+    /// The id the caller sent: echoed in answers, shown in metrics.
+    pub id: Rc<str>,
+    /// The id Bedrock receives (`id` unless declared with a `target`).
+    pub target: Rc<str>,
+    /// Its row of the OpenAI-compatible catalog.
+    pub info: &'static OpenAiInfo,
+}
+
+/// Who serves the chat model a request names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Served {
+    /// Converse, translated by the gateway.
+    Converse(Model),
+    /// Bedrock's OpenAI-compatible APIs, near-passthrough.
+    OpenAi(OpenAiModel),
+}
+
+impl Served {
+    /// The id the caller sent.
+    pub fn id(&self) -> &str {
+        match self {
+            Served::Converse(m) => &m.id,
+            Served::OpenAi(m) => &m.id,
+        }
+    }
+
+    /// The Converse model, for an API that speaks only Converse; a model on
+    /// another surface is a 400 saying so.
+    pub fn into_converse(self) -> Result<Model, ApiError> {
+        match self {
+            Served::Converse(model) => Ok(model),
+            Served::OpenAi(m) => Err(ApiError::wrong_endpoint(format!(
+                "`{}` is served by Bedrock's OpenAI-compatible APIs (Chat Completions, Responses), not by Converse.",
+                crate::error::clip(&m.id, crate::error::MAX_ECHO_CHARS)
+            ))),
+        }
+    }
+}
 
 /// A resolved model: what the caller named, what Bedrock receives, and the
 /// capabilities that apply.
@@ -74,8 +121,8 @@ impl EmbeddingModel {
 /// A resolved model of either kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
-    /// A chat model (Converse).
-    Chat(Model),
+    /// A chat model, and the surface that serves it.
+    Chat(Served),
     /// An embedding model (InvokeModel).
     Embedding(EmbeddingModel),
 }
@@ -101,64 +148,93 @@ impl Models {
             .and_then(|i| self.declared.get(i))
     }
 
-    /// The chat catalog row `id` names (a declaration wins over the catalog).
+    /// The Converse catalog row `id` names (a declaration wins over the catalog).
     pub fn info(&self, id: &str) -> Option<&'static ModelInfo> {
         match self.declared(id) {
-            Some(Declared {
-                base: Base::Chat(info),
-                ..
-            }) => Some(info),
-            Some(_) => None,
+            Some(d) => d.base(),
             None => find(id).or_else(|| find_profile(id)),
         }
     }
 
-    /// The provider of the model `id` names, of either kind (`None`: unknown).
+    /// The provider of the model `id` names, on any surface this gateway
+    /// serves, of either kind (`None`: not a model callers may send).
     pub fn provider(&self, id: &str) -> Option<&'static str> {
         match self.declared(id) {
-            Some(d) => Some(d.base.provider()),
-            None => self.info(id).map(|i| i.provider).or_else(|| {
-                find_embedding(id)
-                    .or_else(|| find_embedding_profile(id))
-                    .map(|e| e.provider)
-            }),
+            Some(d) => Some(d.provider()),
+            None => find(id)
+                .or_else(|| find_profile(id))
+                .map(|info| info.provider)
+                .or_else(|| {
+                    find_openai(id)
+                        .filter(|info| !info.messages)
+                        .map(|info| info.provider)
+                })
+                .or_else(|| {
+                    find_embedding(id)
+                        .or_else(|| find_embedding_profile(id))
+                        .map(|e| e.provider)
+                }),
         }
     }
 
     /// Resolves the caller's `model` (consumed: its text becomes the id
-    /// echoed back), whatever its kind.
+    /// echoed back), whatever its kind, and picks the surface that serves
+    /// a chat model: a declaration's, else Converse for the Converse
+    /// catalog's ids (models Bedrock serves both ways keep Converse), else
+    /// the OpenAI-compatible catalog's.
     pub fn find(&self, id: String) -> Result<Found, ApiError> {
         if let Some(d) = self.declared(&id) {
             let target = (d.target != d.id).then(|| Rc::clone(&d.target));
             let id = Rc::clone(&d.id);
-            return Ok(match d.base {
-                Base::Chat(info) => Found::Chat(Model { id, target, info }),
-                Base::Embedding(info) => Found::Embedding(EmbeddingModel { id, target, info }),
+            return Ok(match d.serves {
+                Serves::Converse(info) => Found::Chat(Served::Converse(Model { id, target, info })),
+                Serves::OpenAi(info) => Found::Chat(Served::OpenAi(OpenAiModel {
+                    target: Rc::clone(&d.target),
+                    id,
+                    info,
+                })),
+                Serves::Embedding(info) => Found::Embedding(EmbeddingModel { id, target, info }),
             });
         }
         if let Some(info) = find(&id).or_else(|| find_profile(&id)) {
-            return Ok(Found::Chat(Model {
+            return Ok(Found::Chat(Served::Converse(Model {
+                id: id.into(),
+                target: None,
+                info,
+            })));
+        }
+        if let Some(info) = find_embedding(&id).or_else(|| find_embedding_profile(&id)) {
+            return Ok(Found::Embedding(EmbeddingModel {
                 id: id.into(),
                 target: None,
                 info,
             }));
         }
-        match find_embedding(&id).or_else(|| find_embedding_profile(&id)) {
-            Some(info) => Ok(Found::Embedding(EmbeddingModel {
-                id: id.into(),
-                target: None,
-                info,
-            })),
+        match find_openai(&id) {
+            Some(info) if info.messages => Err(ApiError::wrong_endpoint(format!(
+                "Bedrock serves `{}` only through the Anthropic Messages API on bedrock-mantle (POST https://bedrock-mantle.<region>.api.aws/anthropic/v1/messages, model `{}`), which this gateway does not speak; it is not a Converse or OpenAI-compatible model.",
+                crate::error::clip(&id, crate::error::MAX_ECHO_CHARS),
+                info.id
+            ))),
+            Some(info) => {
+                let id: Rc<str> = id.into();
+                Ok(Found::Chat(Served::OpenAi(OpenAiModel {
+                    target: Rc::clone(&id),
+                    id,
+                    info,
+                })))
+            }
             None => Err(ApiError::model_not_found(&id)),
         }
     }
 
     /// Every id callers may send, for the models list: the chat base ids
     /// that can be invoked on demand, each known cross-region profile, the
-    /// same for the embedding models, then the declared ids; each with its
-    /// provider.
+    /// ids of the OpenAI-compatible surface that are not Converse's, the
+    /// embedding models' ids and profiles, then the declared ids; each with
+    /// its provider.
     pub fn listed(&self) -> Vec<(Cow<'_, str>, &'static str)> {
-        let mut out = Vec::with_capacity(MODELS.len() * 3 + self.declared.len());
+        let mut out = Vec::with_capacity(MODELS.len() * 3 + 80 + self.declared.len());
         out.extend(
             MODELS
                 .iter()
@@ -170,6 +246,14 @@ impl Models {
                 info.profiles
                     .iter()
                     .map(|geo| (Cow::Owned(format!("{geo}.{}", info.id)), info.provider)),
+            );
+        }
+        for info in OPENAI_MODELS.iter().filter(|m| !m.messages) {
+            out.extend(
+                listed_ids(info)
+                    .into_iter()
+                    .filter(|id| find(id).or_else(|| find_profile(id)).is_none())
+                    .map(|id| (Cow::Owned(id), info.provider)),
             );
         }
         out.extend(
@@ -188,7 +272,7 @@ impl Models {
         out.extend(
             self.declared
                 .iter()
-                .map(|d| (Cow::Borrowed(&*d.id), d.base.provider())),
+                .map(|d| (Cow::Borrowed(&*d.id), d.provider())),
         );
         out
     }
@@ -202,7 +286,7 @@ mod tests {
 
     fn chat(m: &Models, id: &str) -> Result<Model, ApiError> {
         match m.find(id.into())? {
-            Found::Chat(model) => Ok(model),
+            Found::Chat(served) => served.into_converse(),
             Found::Embedding(e) => panic!("{} is an embedding model", e.id),
         }
     }

@@ -77,6 +77,9 @@ pub struct Config {
     pub models: Models,
     /// Fixed upstream endpoint; `None` means `bedrock-runtime.<region>.amazonaws.com`.
     pub endpoint: Option<Endpoint>,
+    /// Fixed bedrock-mantle endpoint (`upstream.mantle_endpoint`); `None`
+    /// means `bedrock-mantle.<region>.api.aws`.
+    pub mantle_endpoint: Option<Endpoint>,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
     /// Largest upstream answer buffered for rewriting, in bytes.
@@ -163,25 +166,11 @@ impl Config {
                 )));
             }
         }
-        let (endpoint, upstream_cluster) = match f
-            .object("upstream", &["endpoint", "cluster"])
-            .map_err(ConfigError::Schema)?
-        {
-            Some(mut u) => {
-                let endpoint = match u.string("endpoint").map_err(ConfigError::Schema)? {
-                    Some(e) => Some(Endpoint::parse(&e).map_err(ConfigError::Invalid)?),
-                    None => None,
-                };
-                let cluster = u.string("cluster").map_err(ConfigError::Schema)?;
-                (endpoint, cluster)
-            }
-            None => (None, None),
-        };
-        let upstream_cluster = cluster_name(
-            upstream_cluster,
-            "upstream.cluster",
-            DEFAULT_UPSTREAM_CLUSTER,
-        )?;
+        let Upstream {
+            endpoint,
+            mantle_endpoint,
+            cluster: upstream_cluster,
+        } = read_upstream(&mut f)?;
         let envoy_signer_region = match f
             .object("envoy_signer", &["region"])
             .map_err(ConfigError::Schema)?
@@ -275,6 +264,7 @@ impl Config {
             projects,
             models,
             endpoint,
+            mantle_endpoint,
             max_request_bytes,
             max_response_bytes,
             max_timeout_seconds,
@@ -343,6 +333,46 @@ impl Config {
         self.environment = Some(EnvironmentCredentials { auth, region });
         Ok(self)
     }
+}
+
+/// The configuration's `upstream`: fixed endpoints in place of AWS's, and
+/// the Envoy cluster of the filter's own calls.
+struct Upstream {
+    endpoint: Option<Endpoint>,
+    mantle_endpoint: Option<Endpoint>,
+    cluster: String,
+}
+
+/// Reads `upstream` (every field optional, but not all absent when given).
+fn read_upstream(f: &mut Fields) -> Result<Upstream, ConfigError> {
+    let Some(mut u) = f
+        .object("upstream", &["endpoint", "mantle_endpoint", "cluster"])
+        .map_err(ConfigError::Schema)?
+    else {
+        return Ok(Upstream {
+            endpoint: None,
+            mantle_endpoint: None,
+            cluster: DEFAULT_UPSTREAM_CLUSTER.to_string(),
+        });
+    };
+    let mut parsed = |key: &str| match u.string(key).map_err(ConfigError::Schema)? {
+        Some(e) => Endpoint::parse(&e)
+            .map(Some)
+            .map_err(|why| ConfigError::Invalid(format!("upstream.{key} {why}"))),
+        None => Ok(None),
+    };
+    let (endpoint, mantle_endpoint) = (parsed("endpoint")?, parsed("mantle_endpoint")?);
+    let cluster = u.string("cluster").map_err(ConfigError::Schema)?;
+    if endpoint.is_none() && mantle_endpoint.is_none() && cluster.is_none() {
+        return Err(ConfigError::Schema(
+            "upstream needs endpoint, mantle_endpoint or cluster".into(),
+        ));
+    }
+    Ok(Upstream {
+        endpoint,
+        mantle_endpoint,
+        cluster: cluster_name(cluster, "upstream.cluster", DEFAULT_UPSTREAM_CLUSTER)?,
+    })
 }
 
 /// A cluster name from the configuration, or `default`: 1-256 characters of
@@ -420,8 +450,19 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.endpoint.unwrap().authority, "127.0.0.1:9099");
+        assert!(c.mantle_endpoint.is_none());
         assert_eq!(c.max_request_bytes, 2048);
         assert_eq!(c.max_timeout_seconds, 30);
+        let c = cfg(&format!(
+            r#"{{"version":1,"projects":[{{"name":"a","key_sha256":"{HASH}"}}],
+               "upstream":{{"mantle_endpoint":"https://vpce-1.bedrock-mantle.us-east-1.vpce.amazonaws.com"}}}}"#
+        ))
+        .unwrap();
+        assert!(c.endpoint.is_none());
+        assert_eq!(
+            c.mantle_endpoint.unwrap().authority,
+            "vpce-1.bedrock-mantle.us-east-1.vpce.amazonaws.com"
+        );
     }
 
     #[test]
@@ -439,6 +480,8 @@ mod tests {
                 "00".repeat(32)
             ),
             format!(r#"{{"version":1,"projects":{p},"upstream":{{"endpoint":"ftp://x"}}}}"#),
+            format!(r#"{{"version":1,"projects":{p},"upstream":{{"mantle_endpoint":"h:1"}}}}"#),
+            format!(r#"{{"version":1,"projects":{p},"upstream":{{}}}}"#),
             format!(r#"{{"version":1,"projects":{p},"limits":{{"max_timeout_seconds":0}}}}"#),
             format!(r#"{{"version":1,"projects":{p},"limits":{{"bogus":1}}}}"#),
         ];

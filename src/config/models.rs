@@ -7,11 +7,16 @@ use serde_json::Value;
 
 /// Reads `models[i]` (its fields' types; [`RawDeclared::validate`] checks the values).
 pub fn read_one(v: Value, i: usize) -> Result<RawDeclared, String> {
-    let mut f = Fields::new(v, &format!("models[{i}]"), &["id", "target", "base"])?;
+    let mut f = Fields::new(
+        v,
+        &format!("models[{i}]"),
+        &["id", "target", "base", "surface"],
+    )?;
     Ok(RawDeclared {
         id: f.required_string("id")?,
         target: f.string("target")?,
         base: f.string("base")?,
+        surface: f.string("surface")?,
     })
 }
 
@@ -48,9 +53,15 @@ mod tests {
             {"id": "claude-fast", "target": "us.anthropic.claude-3-5-haiku-20241022-v1:0"}]"#))
         .unwrap();
         assert_eq!(&*d[1].id, "claude-fast");
-        assert_eq!(d[1].base.id(), "anthropic.claude-3-5-haiku-20241022-v1:0");
+        assert_eq!(
+            d[1].base().map(|b| b.id),
+            Some("anthropic.claude-3-5-haiku-20241022-v1:0")
+        );
         assert_eq!(d[0].target, d[0].id);
-        assert_eq!(d[0].base.id(), "anthropic.claude-3-5-sonnet-20240620-v1:0");
+        assert_eq!(
+            d[0].base().map(|b| b.id),
+            Some("anthropic.claude-3-5-sonnet-20240620-v1:0")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `Allow`), so nothing downstream looks at a status to add them.
 
 pub mod bedrock;
+pub mod openai;
 
 use serde::Serialize;
 use std::borrow::Cow;
@@ -213,6 +214,24 @@ impl ApiError {
             ),
         )
         .with_param("model")
+    }
+
+    /// 400 for a model asked for through an API or endpoint that does not
+    /// serve it; `message` names the one that does.
+    pub fn wrong_endpoint(message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_request_error", "wrong_endpoint", message).with_param("model")
+    }
+
+    /// 400 for a field that needs state the gateway does not keep
+    /// (`previous_response_id`, `conversation`, `background`).
+    pub fn stateless(param: &'static str) -> Self {
+        Self::new(
+            400,
+            "invalid_request_error",
+            "unsupported_parameter",
+            format!("`{param}` needs a response stored by the server; this gateway keeps no state: send the whole conversation in `input` instead."),
+        )
+        .with_param(param)
     }
 
     /// 403 for a model outside the project's `allowed_models`.

@@ -125,7 +125,7 @@ impl<L: RateLimiter> Exchange<L> {
             let err = ApiError::bad_upstream_stream("the answer had no body.");
             return self.fail(&err);
         }
-        if pending.mode() == Mode::Stream && status == 200 {
+        if pending.streams(status, first(headers, "content-type")) {
             self.record.status = Some(200);
             self.answer_started = true;
             let translator = pending.stream(first(headers, "x-amzn-requestid"));

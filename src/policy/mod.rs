@@ -99,10 +99,15 @@ impl Policy {
 
     /// Refuses a model outside the list (403, documented).
     pub fn check_model(&self, project: &str, model: &Model) -> Result<(), ApiError> {
-        if self.allows(&model.id) {
+        self.check_model_id(project, &model.id)
+    }
+
+    /// Refuses a model id (as the caller named it, on any surface) outside the list.
+    pub fn check_model_id(&self, project: &str, id: &str) -> Result<(), ApiError> {
+        if self.allows(id) {
             return Ok(());
         }
-        Err(ApiError::model_not_allowed(project, &model.id))
+        Err(ApiError::model_not_allowed(project, id))
     }
 
     /// Whether the filter places cache points itself.
@@ -132,10 +137,21 @@ impl Policy {
 
     /// The `max_tokens` to send: the request's (at most the ceiling) or the default.
     pub fn max_tokens(&self, requested: Option<u64>) -> Result<Option<u64>, ApiError> {
+        self.output_cap("max_tokens", requested)
+    }
+
+    /// The output cap to send in the request field `field` (`max_tokens`,
+    /// `max_completion_tokens`, `max_output_tokens`): the request's (at most
+    /// the ceiling) or the default.
+    pub fn output_cap(
+        &self,
+        field: &'static str,
+        requested: Option<u64>,
+    ) -> Result<Option<u64>, ApiError> {
         match (requested, self.max_tokens.ceiling) {
             (Some(n), Some(c)) if n > c => Err(ApiError::invalid(
-                "max_tokens",
-                format!("`max_tokens` {n} is above this project's ceiling of {c}."),
+                field,
+                format!("`{field}` {n} is above this project's ceiling of {c}."),
             )),
             (Some(n), _) => Ok(Some(n)),
             (None, _) => Ok(self.max_tokens.default),

@@ -81,8 +81,9 @@ def stop(proc):
 
 
 class Standin:
-    def __init__(self, url, proc, log_path):
+    def __init__(self, url, proc, log_path, mantle_url=None):
         self.url = url
+        self.mantle_url = mantle_url  # the same stand-in's bedrock-mantle (same records and scripts)
         self.proc = proc
         self.log_path = log_path
 
@@ -127,16 +128,18 @@ class Gateway:
 
 @pytest.fixture(scope="session")
 def standin(tmp_path_factory):
-    port = free_port()
+    port, mantle_port = free_port(), free_port()
     log_path = str(tmp_path_factory.mktemp("standin") / "standin.log")
     env = dict(os.environ, PYTHONPATH=TESTS_DIR, PYTHONUNBUFFERED="1")
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "standin", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "standin", "--host", "127.0.0.1", "--port", str(port),
+             "--mantle-port", str(mantle_port)],
             cwd=TESTS_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
-    s = Standin(f"http://127.0.0.1:{port}", proc, log_path)
-    wait_until(proc, lambda: http_get(f"{s.url}/_standin/health")[0] == 200, "stand-in", log_path)
+    s = Standin(f"http://127.0.0.1:{port}", proc, log_path, mantle_url=f"http://127.0.0.1:{mantle_port}")
+    wait_until(proc, lambda: all(http_get(f"{u}/_standin/health")[0] == 200 for u in (s.url, s.mantle_url)),
+               "stand-in", log_path)
     yield s
     stop(proc)
 

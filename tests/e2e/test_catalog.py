@@ -31,7 +31,7 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "description"
 CLASSES = [
     "us.anthropic.claude-sonnet-4-5-20250929-v1:0",   # thinking with a budget, temperature or top_p
     "us.anthropic.claude-sonnet-4-6",                  # adaptive thinking, no prefill
-    "anthropic.claude-opus-4-7",                       # no sampling parameters
+    "us.anthropic.claude-opus-4-7",                    # no sampling parameters (profile only: its AWS card)
     "us.anthropic.claude-3-5-haiku-20241022-v1:0",     # no images, caching, latency-optimized
     "amazon.nova-pro-v1:0",                            # Nova: every tool choice, service tiers
     "us.amazon.nova-2-lite-v1:0",                      # Nova 2 reasoning
@@ -170,7 +170,7 @@ def test_temperature_with_top_p_sends_temperature_only_where_bedrock_takes_one(c
 
 
 def test_models_without_sampling_parameters_get_none(client, standin):
-    client.chat.completions.create(model="anthropic.claude-opus-4-7", messages=SEED_MESSAGES,
+    client.chat.completions.create(model="us.anthropic.claude-opus-4-7", messages=SEED_MESSAGES,
                                    temperature=0.2, top_p=0.5, max_tokens=10)
     assert only_request(standin)["json"]["inferenceConfig"] == {"maxTokens": 10}
 

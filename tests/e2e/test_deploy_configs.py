@@ -32,15 +32,17 @@ def built_wasm():
         pytest.fail(f"{WASM} missing: run `make wasm` (make test does)")
 
 
-def launcher(*args, keys=None, endpoint=None):
+def launcher(*args, keys=None, endpoint=None, mantle=None):
     """Run scripts/gateway.py with exactly these gateway env vars set."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PROJECT_API_KEYS", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+           if k not in ("PROJECT_API_KEYS", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL_BEDROCK_MANTLE",
                         "GATEWAY_PORT", "ADMIN_PORT")}
     if keys is not None:
         env["PROJECT_API_KEYS"] = keys
     if endpoint is not None:
         env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = endpoint
+    if mantle is not None:
+        env["AWS_ENDPOINT_URL_BEDROCK_MANTLE"] = mantle
     return subprocess.run([sys.executable, GATEWAY_PY, *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
@@ -151,15 +153,18 @@ def test_aws_mode_rendering():
 def test_endpoint_mode_rendering():
     cfg, r = rendered(keys="k-one, b=k-two", endpoint="http://127.0.0.1:9099/")
     hcm, _ = wasm_plugin(cfg)
-    assert "envoy.filters.http.dynamic_forward_proxy" not in [f["name"] for f in hcm["http_filters"]]
+    # Kept for bedrock-mantle's hosts, which AWS_ENDPOINT_URL_BEDROCK_RUNTIME does not override.
+    assert "envoy.filters.http.dynamic_forward_proxy" in [f["name"] for f in hcm["http_filters"]]
     assert plugin_json(cfg) == {
         "version": 1,
         "projects": [{"name": "project-1", "key_sha256": sha("k-one")},
                      {"name": "b", "key_sha256": sha("k-two")}],
         "upstream": {"endpoint": "http://127.0.0.1:9099"},
         "responses": {"item_key": derived_item_key("k-one", "k-two")}}
-    (cluster,) = bedrock_clusters(cfg)
+    cluster, mantle = bedrock_clusters(cfg)
     assert cluster["name"] == "bedrock" and "transport_socket" not in cluster
+    assert mantle["name"] == "bedrock_mantle"
+    assert mantle["cluster_type"]["name"] == "envoy.clusters.dynamic_forward_proxy"
     ep = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
     assert ep["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 9099}
     assert cluster["per_connection_buffer_limit_bytes"] == 1048576  # upstream reads bounded at 1 MiB (envoy.yaml)
@@ -168,7 +173,7 @@ def test_endpoint_mode_rendering():
 
 def test_https_endpoint_uses_tls_with_sni():
     cfg, _ = rendered(endpoint=ENDPOINTS[1])
-    (cluster,) = bedrock_clusters(cfg)
+    (cluster,) = [c for c in bedrock_clusters(cfg) if c["name"] == "bedrock"]
     tls = cluster["transport_socket"]["typed_config"]
     assert tls["sni"] == "vpce-0abc.bedrock-runtime.us-east-1.vpce.amazonaws.com"
     ep = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
@@ -271,6 +276,7 @@ def test_docker_compose_mounts_what_envoy_yaml_expects():
 
 ENVOY_STANDIN_YAML = os.path.join(ROOT, "envoy", "envoy-standin.yaml")
 STANDIN_ENDPOINT = "http://bedrock-standin:9099"
+STANDIN_MANTLE = "http://bedrock-standin:9100"
 
 
 def test_docker_compose_includes_the_standin_profile():
@@ -298,13 +304,19 @@ def test_docker_compose_includes_the_standin_profile():
     assert os.path.normpath(os.path.join(ROOT, host)) == os.path.join(ROOT, "tests")
     assert standin["environment"]["PYTHONPATH"] == container == standin["working_dir"]
     command = " ".join(standin["command"])
-    assert "python -m standin --host 0.0.0.0 --port 9099" in command
+    assert "python -m standin --host 0.0.0.0 --port 9099 --mantle-port 9100" in command
+    # Both catalogs the stand-in reads, mounted where its environment says.
+    catalogs = {c: os.path.normpath(os.path.join(ROOT, h))
+                for h, c in (v.split(":")[:2] for v in standin["volumes"][1:])}
+    assert catalogs == {standin["environment"]["STANDIN_CATALOG"]: os.path.join(ROOT, "src", "catalog", "models.json"),
+                        standin["environment"]["STANDIN_OPENAI_CATALOG"]:
+                            os.path.join(ROOT, "src", "catalog", "openai.json")}
     assert "botocore" in command
 
 
 def test_envoy_standin_yaml_is_what_the_launcher_renders():
     """envoy/envoy-standin.yaml is generated; it must not drift from scripts/gateway.py."""
-    cfg, _ = rendered(endpoint=STANDIN_ENDPOINT)
+    cfg, _ = rendered(endpoint=STANDIN_ENDPOINT, mantle=STANDIN_MANTLE)
     wasm_plugin(cfg)[1]["vm_config"]["code"]["local"]["filename"] = CONTAINER_WASM
     with open(ENVOY_STANDIN_YAML) as f:
         committed = yaml.safe_load(f)
@@ -312,7 +324,7 @@ def test_envoy_standin_yaml_is_what_the_launcher_renders():
                               "(deploy/README.md, 'The standin profile')")
     assert plugin_json(committed) == {
         "version": 1, "projects": [{"name": "dev", "key_sha256": sha(DEV_KEY)}],
-        "upstream": {"endpoint": STANDIN_ENDPOINT},
+        "upstream": {"endpoint": STANDIN_ENDPOINT, "mantle_endpoint": STANDIN_MANTLE},
         "responses": {"item_key": derived_item_key(DEV_KEY)}}
 
 

@@ -65,7 +65,12 @@ def test_render_with_keys_and_endpoint():
     assert listener["address"]["socket_address"]["port_value"] == 18080
     hcm = hcm_of(cfg)
     names = [f["name"] for f in hcm["http_filters"]]
-    assert names == ["envoy.filters.http.wasm", "envoy.filters.http.router"]  # no dynamic forward proxy
+    # The dynamic forward proxy stays for bedrock-mantle's hosts (its own cluster and route).
+    assert names == ["envoy.filters.http.wasm", "envoy.filters.http.dynamic_forward_proxy",
+                     "envoy.filters.http.router"]
+    routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    assert [r["route"]["cluster"] for r in routes] == ["bedrock_mantle", "bedrock"]
+    assert routes[0]["match"]["headers"] == [{"name": ":authority", "string_match": {"suffix": ".api.aws"}}]
     assert [log["typed_config"]["path"] for log in hcm["access_log"]] == ["access.json"]
     plugin = hcm["http_filters"][0]["typed_config"]["config"]
     assert plugin["vm_config"]["code"]["local"]["filename"] == WASM
@@ -84,12 +89,16 @@ def test_render_with_keys_and_endpoint():
     (template_cluster,) = [c for c in TEMPLATE["static_resources"]["clusters"] if c["name"] == "bedrock"]
     assert cluster["per_connection_buffer_limit_bytes"] == template_cluster["per_connection_buffer_limit_bytes"]
     assert "transport_socket" not in cluster
-    # The filter's own calls reach the same fixed endpoint: no dynamic forward proxy there either.
+    (mantle,) = [c for c in cfg["static_resources"]["clusters"] if c["name"] == "bedrock_mantle"]
+    assert mantle["cluster_type"] == template_cluster["cluster_type"]
+    # The filter's own calls (embeddings, bedrock-runtime only) reach the fixed endpoint: no dynamic
+    # forward proxy there.
     assert [f["name"] for f in callouts_hcm(cfg)["http_filters"]] == ["envoy.filters.http.router"]
     assert said == ["project keys from PROJECT_API_KEYS: alpha, project-2",
                     "Responses item ids: checked with a key derived from the project keys "
                     "(RESPONSES_ITEM_KEY overrides)",
-                    "upstream: http://127.0.0.1:9099 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)"]
+                    "upstream: http://127.0.0.1:9099 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)",
+                    "bedrock-mantle: https://bedrock-mantle.<region>.api.aws (region from each request)"]
     text = yaml.safe_dump(cfg)
     assert "sk-a" not in text and "sk-b" not in text
 
@@ -196,7 +205,11 @@ def test_a_project_signed_by_envoy_adds_the_signed_cluster_and_route(credentials
            "AWS_REGION": "eu-central-1", "ENVOY_SIGNER_CREDENTIALS": credentials}
     cfg, said = render(env=env, read_file=signer_files({"alpha": {"credentials": "envoy"}}))
     clusters = {c["name"]: c for c in cfg["static_resources"]["clusters"]}
-    assert set(clusters) == {"bedrock_callouts", "bedrock", "bedrock_signed"}
+    # One signed copy per signing name: bedrock (runtime) and bedrock-mantle.
+    assert set(clusters) == {"bedrock_callouts", "bedrock", "bedrock_signed", "bedrock_mantle_signed"}
+    mantle_options = clusters["bedrock_mantle_signed"]["typed_extension_protocol_options"][gateway.HTTP_OPTIONS]
+    assert mantle_options["http_filters"][0]["typed_config"]["service_name"] == "bedrock-mantle"
+    assert mantle_options["http_filters"][0]["typed_config"]["region"] == "eu-central-1"
     options = clusters["bedrock_signed"]["typed_extension_protocol_options"][gateway.HTTP_OPTIONS]
     signer, codec = options["http_filters"]
     assert codec["name"] == "envoy.filters.http.upstream_codec"
@@ -209,8 +222,11 @@ def test_a_project_signed_by_envoy_adds_the_signed_cluster_and_route(credentials
     assert routes[0]["route"]["cluster"] == "bedrock_signed"
     assert routes[0]["match"]["headers"] == [{"name": "x-bedrock-openai-signer", "string_match": {"exact": "envoy"}}]
     assert routes[0]["request_headers_to_remove"] == ["x-bedrock-openai-signer"]
-    assert routes[1]["route"]["cluster"] == "bedrock"
-    # The filter's own calls (embeddings) take the same marked route.
+    assert routes[1]["route"]["cluster"] == "bedrock_mantle_signed"
+    assert routes[1]["match"]["headers"] == [{"name": "x-bedrock-openai-signer",
+                                              "string_match": {"exact": "envoy-mantle"}}]
+    assert routes[2]["route"]["cluster"] == "bedrock"
+    # The filter's own calls (embeddings) take the same marked routes.
     assert callouts_hcm(cfg)["route_config"]["virtual_hosts"][0]["routes"] == routes
     plugin = json.loads(hcm_of(cfg)["http_filters"][0]["typed_config"]["config"]["configuration"]["value"])
     assert plugin["envoy_signer"] == {"region": "eu-central-1"}

@@ -121,15 +121,26 @@ def test_models_list_holds_the_projects_models(pgw, standin):
         sorted(m.id for m in c.models.list()) == sorted([CLAUDE, LLAMA])
     r = requests.get(pgw.base_url + "/models", headers={"Project-Api-Key": KEYS["beta"]})
     body = r.json()
-    # Without allowed_models: every base id callable on demand, then every known profile id,
-    # the chat models' then the embedding models'.
+    # Without allowed_models: every chat base id callable on demand, then every known profile id.
     with open(os.path.join(ROOT, "src", "catalog", "models.json")) as f:
-        data = json.load(f)
-    expected = []
-    for kind in ("models", "embedding_models"):
-        ordered = sorted(data[kind], key=lambda m: m["id"])
-        expected += [(m["id"], m["provider"]) for m in ordered if m["on_demand"]]
-        expected += [(f"{geo}.{m['id']}", m["provider"]) for m in ordered for geo in m["profiles"]]
+        catalog = json.load(f)["models"]
+    ordered = sorted(catalog, key=lambda m: m["id"])
+    expected = [(m["id"], m["provider"]) for m in ordered if m["on_demand"]]
+    expected += [(f"{geo}.{m['id']}", m["provider"]) for m in ordered for geo in m["profiles"]]
+    # Then the ids of the OpenAI-compatible surface (src/catalog/openai.json) that are not Converse's.
+    converse = {m for m, _ in expected} | {m["id"] for m in catalog}
+    with open(os.path.join(ROOT, "src", "catalog", "openai.json")) as f:
+        for row in sorted(json.load(f)["models"], key=lambda m: m["id"]):
+            ids = [row["mantle"]["id"]] if row["mantle"] else []
+            rt = row["runtime"] or {"profiles": []}
+            ids += [rt["id"]] if rt.get("on_demand") and rt["id"] not in ids else []
+            ids += [f"{geo}.{rt['id']}" for geo in rt["profiles"]]
+            expected += [(i, row["provider"]) for i in ids if i not in converse]
+    # Then the embedding models, base ids then profiles.
+    with open(os.path.join(ROOT, "src", "catalog", "models.json")) as f:
+        embedding = sorted(json.load(f)["embedding_models"], key=lambda m: m["id"])
+    expected += [(m["id"], m["provider"]) for m in embedding if m["on_demand"]]
+    expected += [(f"{geo}.{m['id']}", m["provider"]) for m in embedding for geo in m["profiles"]]
     assert r.status_code == 200 and body["object"] == "list"
     assert [(m["id"], m["owned_by"]) for m in body["data"]] == expected
     assert all(m["object"] == "model" for m in body["data"])

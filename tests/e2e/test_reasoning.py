@@ -16,7 +16,7 @@ from e2e.helpers import assert_openai_error, chat_body, node, post
 
 SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"  # a thinking budget
 SONNET_46 = "us.anthropic.claude-sonnet-4-6"                 # adaptive thinking + effort
-OPUS_47 = "anthropic.claude-opus-4-7"                        # adaptive, display omitted by default
+OPUS_47 = "us.anthropic.claude-opus-4-7"                     # adaptive, display omitted by default (profile only)
 NOVA_2 = "us.amazon.nova-2-lite-v1:0"                        # reasoningConfig
 GPT_OSS = "openai.gpt-oss-120b-1:0"                          # reasoning_effort
 R1 = "us.deepseek.r1-v1:0"                                   # always reasons

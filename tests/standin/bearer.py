@@ -26,7 +26,8 @@ not support API Keys" in awslabs/aws-sdk-swift#1991; body key ``Message``):
   (anomalyco/opencode#47073 after a key expired; ai4s-research/open-science#53 for
   a key of another Region).
 
-A bearer request's Region comes from its Host (``bedrock-runtime.<region>.amazonaws.com``),
+A bearer request's Region comes from its Host (``bedrock-runtime.<region>.amazonaws.com``,
+``bedrock-mantle.<region>.api.aws``),
 else ``STANDIN_REGION``, else us-east-1. The log records the key kind and a SHA-256
 prefix, never the key.
 """
@@ -56,7 +57,8 @@ MAX_EXPIRES = 43200  # 12 h (aws-bedrock-token-generator's TOKEN_DURATION)
 BAD_FORMAT = "Invalid API Key format"
 SIGV4_HEADERS = ("x-amz-date", "x-amz-security-token", "x-amz-content-sha256")
 NOT_VALID = "Authentication failed: Please make sure your API Key is valid."
-_HOST_REGION = re.compile(r"^bedrock-runtime(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?::\d+)?$")
+_HOST_REGION = re.compile(r"^(?:bedrock-runtime(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com"
+                          r"|bedrock-mantle\.([a-z]{2}(?:-[a-z]+)+-\d+)\.api\.aws)(?::\d+)?$")
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 
 _lock = threading.Lock()
@@ -117,7 +119,7 @@ def request_region(headers):
     hosts = [v for k, v in headers if k.lower() == "host"]
     match = _HOST_REGION.match(hosts[0].strip().lower()) if hosts else None
     if match:
-        return match.group(1)
+        return match.group(1) or match.group(2)
     return os.environ.get("STANDIN_REGION") or "us-east-1"
 
 

@@ -1,5 +1,6 @@
 """The HTTP server: /model/{id}/converse[-stream], /model/{id}/invoke (embedding models,
-embeddings.py) plus the /_standin/ control API."""
+embeddings.py), the OpenAI-compatible paths of bedrock-runtime and bedrock-mantle
+(openai_compat.py), and the /_standin/ control API."""
 
 import json
 import os
@@ -11,7 +12,19 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import answers, bearer, control, embeddings, httpio, models, rules, sigv4check, streaming, validation
+from . import (
+    answers,
+    bearer,
+    control,
+    embeddings,
+    httpio,
+    models,
+    openai_compat,
+    rules,
+    sigv4check,
+    streaming,
+    validation,
+)
 from .errors import STATUS, StandinError
 from .faults import Faults
 from .recorder import State
@@ -51,8 +64,13 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(400, {"message": f"Bad request body: {exc}"})
             return
         try:
-            if self.path.startswith("/_standin/"):
+            path = self.path.split("?", 1)[0]
+            if path.startswith("/_standin/"):
                 control.handle(self, body)
+            elif self.server.surface == "mantle":
+                openai_compat.handle(self, body, "mantle")
+            elif path.startswith("/openai/") or path in openai_compat.RUNTIME_TRAPS:
+                openai_compat.handle(self, body, "runtime")
             else:
                 self._model_request(body)
         except _Abort:
@@ -246,14 +264,20 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class StandinServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer with daemon threads and a shared :class:`State`."""
+    """ThreadingHTTPServer with daemon threads and a shared :class:`State`.
+
+    ``surface`` is ``runtime`` (bedrock-runtime: Converse and its OpenAI-compatible
+    paths) or ``mantle`` (bedrock-mantle's OpenAI-compatible paths); a mantle server
+    made with ``state=`` of a runtime one records into the same log.
+    """
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, faults=None):
+    def __init__(self, address, faults=None, surface="runtime", state=None):
         super().__init__(address, Handler)
-        self.state = State()
+        self.surface = surface
+        self.state = state or State()
         self.faults = faults or Faults()  # random fault injection (--fault-rate), off by default
 
     @property
@@ -263,8 +287,8 @@ class StandinServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
-def start_in_thread(host="127.0.0.1", port=0, faults=None):
+def start_in_thread(host="127.0.0.1", port=0, faults=None, surface="runtime", state=None):
     """Start a stand-in in a daemon thread; returns the server (``.url``, ``.shutdown()``)."""
-    server = StandinServer((host, port), faults)
+    server = StandinServer((host, port), faults, surface, state)
     threading.Thread(target=server.serve_forever, name="standin", daemon=True).start()
     return server

@@ -67,15 +67,15 @@ def parse_authorization(value):
     return parts
 
 
-def _check_scope(scope_parts, amz_date):
+def _check_scope(scope_parts, amz_date, expected_service=SERVICE):
     if len(scope_parts) != 5:
         raise _incomplete("Credential must have exactly 5 slash-delimited elements, "
                           "e.g. keyid/date/region/service/term")
     _, date, region, service, term = scope_parts
     if term != "aws4_request":
         raise _invalid(f"Credential should be scoped with a valid terminator: 'aws4_request', not '{term}'.")
-    if service != SERVICE:
-        raise _invalid(f"Credential should be scoped to correct service: '{SERVICE}'. ")
+    if service != expected_service:
+        raise _invalid(f"Credential should be scoped to correct service: '{expected_service}'. ")
     if not _REGION.match(region):
         raise _invalid("Credential should be scoped to a valid region. ")
     if date != amz_date[:8]:
@@ -101,12 +101,13 @@ def _header_values(headers, name):
     return [v for k, v in headers if k.lower() == name]
 
 
-def verify(method, raw_path, headers, body, now=None):
+def verify(method, raw_path, headers, body, now=None, service=SERVICE):
     """Check a request's SigV4 signature like AWS; raise StandinError (403) if it fails.
 
     ``headers`` is a list of (name, value) pairs as received, ``raw_path``
-    the undecoded request target, ``body`` the exact body bytes.
-    Returns ``(access key id, signing region)`` on success.
+    the undecoded request target, ``body`` the exact body bytes, ``service``
+    the signing name the endpoint expects (``bedrock``; bedrock-mantle's is
+    ``bedrock-mantle``). Returns ``(access key id, signing region)`` on success.
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
     auth = _header_values(headers, "authorization")
@@ -121,14 +122,14 @@ def verify(method, raw_path, headers, body, now=None):
         raise _incomplete("Authorization header requires existence of a signed 'X-Amz-Date' header. "
                           f"Authorization={auth[0]}")
     scope = parts["Credential"].split("/")
-    _check_scope(scope, amz_dates[0])
+    _check_scope(scope, amz_dates[0], service)
     _check_clock(amz_dates[0], now)
     cred = credentials.lookup(scope[0])
     if cred is None:
         raise StandinError("UnrecognizedClientException", BAD_TOKEN)
     _check_token(cred, headers, signed)
     _check_content_sha(headers, signed, body)
-    expected = compute_signature(method, raw_path, headers, body, signed, cred, scope[2], amz_dates[0])
+    expected = compute_signature(method, raw_path, headers, body, signed, cred, scope[2], amz_dates[0], service)
     if not hmac.compare_digest(expected, parts["Signature"]):
         raise _invalid(MISMATCH)
     return scope[0], scope[2]
@@ -154,7 +155,7 @@ def _check_content_sha(headers, signed, body):
             raise _invalid("The provided 'x-amz-content-sha256' header does not match what was computed.")
 
 
-def compute_signature(method, raw_path, headers, body, signed, cred, region, amz_date):
+def compute_signature(method, raw_path, headers, body, signed, cred, region, amz_date, service=SERVICE):
     """Signature botocore computes for this request (only ``signed`` headers, as received)."""
     host = _header_values(headers, "host")
     if len(host) != 1:
@@ -169,6 +170,6 @@ def compute_signature(method, raw_path, headers, body, signed, cred, region, amz
             request.headers[name] = value  # HTTPHeaders appends repeated names
     request.context["timestamp"] = amz_date
     creds = Credentials(cred["access_key_id"], cred["secret_access_key"], cred.get("session_token"))
-    signer = _ServerSideSigV4(creds, SERVICE, region)
+    signer = _ServerSideSigV4(creds, service, region)
     canonical = signer.canonical_request(request)
     return signer.signature(signer.string_to_sign(request, canonical), request)

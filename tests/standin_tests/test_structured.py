@@ -10,8 +10,8 @@ from jsonschema import Draft202012Validator
 from standin import testing
 
 SONNET45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"   # structured output and strict tools
-SONNET5 = "anthropic.claude-sonnet-5"                        # structured output, no strict tools
-OPUS47 = "anthropic.claude-opus-4-7"                         # neither
+SONNET5 = "us.anthropic.claude-sonnet-5"                     # structured output, no strict tools; profile only
+OPUS47 = "us.anthropic.claude-opus-4-7"                      # neither; profile only
 NOVA_PRO = "amazon.nova-pro-v1:0"                            # neither, not Claude
 QWEN = "qwen.qwen3-32b-v1:0"                                 # structured output, no strict tools
 HI = [{"role": "user", "content": [{"text": "Hello there"}]}]

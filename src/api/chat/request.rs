@@ -44,10 +44,12 @@ pub const IGNORED_FIELDS: &[&str] = &[
     "web_search_options",
 ];
 
-/// Parses and validates a request body.
+/// Parses and validates a request body for Converse (a model served on
+/// Bedrock's OpenAI-compatible surface is refused: [`crate::api::chat::plan`]
+/// routes those before parsing).
 pub fn parse(body: &[u8], models: &Models) -> Result<ChatRequest, ApiError> {
     let Body { model, fields } = body::read(body, models)?;
-    parse_fields(model, fields)
+    parse_fields(model.into_converse()?, fields)
 }
 
 /// Parses and validates the fields of a body whose model is read.

@@ -61,7 +61,7 @@ pub fn parse(
     item_key: Option<&[u8]>,
 ) -> Result<ResponsesRequest, ApiError> {
     let Body { model, fields } = body::read(body, models)?;
-    parse_fields(model, fields, item_key)
+    parse_fields(model.into_converse()?, fields, item_key)
 }
 
 /// Appends `"name":<value>` (and a comma before it unless first) to `echo`.

@@ -1,6 +1,6 @@
 //! The per-VM cache of derived SigV4 signing keys.
 
-use super::{Credentials, SignError, SERVICE, TERMINATOR};
+use super::{Credentials, SignError, TERMINATOR};
 use crate::secret::{digest, same_digest};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -12,13 +12,14 @@ pub(super) type HmacSha256 = Hmac<Sha256>;
 /// seen the same day; an older entry is overwritten when it is full).
 pub const SIGNING_KEY_CACHE_SIZE: usize = 16;
 
-/// One derived signing key: valid for one secret, day and region.
+/// One derived signing key: valid for one secret, day, region and service.
 pub(super) struct CachedKey {
     access_key_id: String,
     /// SHA-256 of the secret: the cache never holds the secret itself.
     secret_digest: [u8; 32],
     date: [u8; 8],
     region: String,
+    service: &'static str,
     /// HMAC state keyed with the signing key, ready to be cloned.
     mac: HmacSha256,
 }
@@ -26,7 +27,7 @@ pub(super) struct CachedKey {
 /// Per-VM cache of derived SigV4 signing keys.
 ///
 /// Deriving the key takes four chained HMACs; it changes only with the
-/// secret, the UTC day and the region. An entry is found only when the
+/// secret, the UTC day, the region and the service. An entry is found only when the
 /// request's secret hashes to the same digest, so a caller who knows an
 /// access key id but not its secret never gets a key derived from it.
 #[derive(Default)]
@@ -58,12 +59,13 @@ impl SigningKeys {
         SigningKeys::default()
     }
 
-    /// An HMAC keyed with the signing key of `creds` for `date` and `region`.
+    /// An HMAC keyed with the signing key of `creds` for `date`, `region` and `service`.
     pub(super) fn signer(
         &self,
         creds: &Credentials,
         date: &[u8; 8],
         region: &str,
+        service: &'static str,
     ) -> Result<HmacSha256, SignError> {
         let secret_digest = digest(creds.secret_access_key.as_bytes());
         let mut entries = self
@@ -73,6 +75,7 @@ impl SigningKeys {
         let hit = entries.iter().find(|e| {
             e.date == *date
                 && e.region == region
+                && e.service == service
                 && e.access_key_id == creds.access_key_id
                 && same_digest(&e.secret_digest, &secret_digest)
         });
@@ -85,7 +88,7 @@ impl SigningKeys {
         let k_date = hmac_once(&k_secret, date)?;
         k_secret.fill(0);
         let k_region = hmac_once(&k_date, region.as_bytes())?;
-        let k_service = hmac_once(&k_region, SERVICE.as_bytes())?;
+        let k_service = hmac_once(&k_region, service.as_bytes())?;
         let k_signing = hmac_once(&k_service, TERMINATOR.as_bytes())?;
         let signer = mac(&k_signing)?;
         let entry = CachedKey {
@@ -93,6 +96,7 @@ impl SigningKeys {
             secret_digest,
             date: *date,
             region: region.to_string(),
+            service,
             mac: signer.clone(),
         };
         if entries.len() < SIGNING_KEY_CACHE_SIZE {

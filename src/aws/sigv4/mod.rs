@@ -25,6 +25,11 @@ use std::time::SystemTime;
 /// SigV4 signing name of Bedrock Runtime (not `bedrock-runtime`).
 pub const SERVICE: &str = "bedrock";
 
+/// SigV4 signing name of bedrock-mantle, Bedrock's endpoint for the
+/// OpenAI-compatible and Anthropic APIs (its IAM actions are
+/// `bedrock-mantle:*`; see docs/routing.md for the sources).
+pub const MANTLE_SERVICE: &str = "bedrock-mantle";
+
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const TERMINATOR: &str = "aws4_request";
 
@@ -107,8 +112,8 @@ pub fn uri_encode(out: &mut Vec<u8>, input: &[u8], keep_slash: bool) {
     }
 }
 
-/// Appends the credential scope `<date>/<region>/bedrock/aws4_request`.
-fn push_scope(out: &mut Vec<u8>, date: &[u8; 8], region: &str) {
+/// Appends the credential scope `<date>/<region>/<service>/aws4_request`.
+fn push_scope(out: &mut Vec<u8>, date: &[u8; 8], region: &str, service: &str) {
     push_all(
         out,
         &[
@@ -116,7 +121,7 @@ fn push_scope(out: &mut Vec<u8>, date: &[u8; 8], region: &str) {
             b"/",
             region.as_bytes(),
             b"/",
-            SERVICE.as_bytes(),
+            service.as_bytes(),
             b"/",
             TERMINATOR.as_bytes(),
         ],
@@ -141,9 +146,22 @@ fn push_all(out: &mut Vec<u8>, parts: &[&[u8]]) {
     }
 }
 
-/// Signs `req` and returns the headers to add (`x-amz-date`, `authorization`,
-/// and `x-amz-security-token` with temporary credentials).
+/// Signs `req` for Bedrock Runtime ([`SERVICE`]) and returns the headers to
+/// add (`x-amz-date`, `authorization`, and `x-amz-security-token` with
+/// temporary credentials).
 pub fn sign_request(
+    req: &SignRequest<'_>,
+    creds: &Credentials,
+    now: SystemTime,
+    keys: &SigningKeys,
+) -> Result<Vec<(&'static str, String)>, SignError> {
+    sign_request_as(SERVICE, req, creds, now, keys)
+}
+
+/// Signs `req` for the signing name `service` ([`SERVICE`] or
+/// [`MANTLE_SERVICE`]), as [`sign_request`] does.
+pub fn sign_request_as(
+    service: &'static str,
     req: &SignRequest<'_>,
     creds: &Credentials,
     now: SystemTime,
@@ -178,9 +196,9 @@ pub fn sign_request(
     let canonical_hash = hex(&Sha256::digest(&buf).into());
     buf.clear();
     push_all(&mut buf, &[ALGORITHM.as_bytes(), b"\n", &amz_date, b"\n"]);
-    push_scope(&mut buf, &date, req.region);
+    push_scope(&mut buf, &date, req.region, service);
     push_all(&mut buf, &[b"\n", &canonical_hash]);
-    let mut signer = keys.signer(creds, &date, req.region)?;
+    let mut signer = keys.signer(creds, &date, req.region, service)?;
     signer.update(&buf);
     let signature = hex(&signer.finalize().into_bytes().into());
 
@@ -195,7 +213,7 @@ pub fn sign_request(
             b"/",
         ],
     );
-    push_scope(&mut authorization, &date, req.region);
+    push_scope(&mut authorization, &date, req.region, service);
     push_all(
         &mut authorization,
         &[
@@ -330,6 +348,30 @@ mod tests {
              SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, \
              Signature=a0bca5ae1aaf57ae1cc5e0a0685917af62836a279326c4242b5f838fc334af9a"
         );
+    }
+
+    /// Golden value from botocore's SigV4Auth for the service `bedrock-mantle`
+    /// at the same instant; the key cache keeps one key per service.
+    #[test]
+    fn signs_for_bedrock_mantle_like_botocore() {
+        let keys = SigningKeys::new();
+        let req = SignRequest {
+            authority: "bedrock-mantle.us-east-1.api.aws",
+            path: "/openai/v1/chat/completions",
+            body: br#"{"model":"openai.gpt-5.5"}"#,
+            region: "us-east-1",
+        };
+        sign_request(&golden_request(), &creds(None), fixed_time(), &keys).unwrap();
+        let h = sign_request_as(MANTLE_SERVICE, &req, &creds(None), fixed_time(), &keys).unwrap();
+        assert_eq!(
+            header(&h, "authorization"),
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240102/us-east-1/bedrock-mantle/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-date, \
+             Signature=3ab9e919c0a5308e8a387b913fdea6e0704016371e62b11a62db7aa5d3898a25"
+        );
+        assert_eq!(keys.entries.borrow().len(), 2);
+        let again = sign_request(&golden_request(), &creds(None), fixed_time(), &keys).unwrap();
+        assert_eq!(header(&again, "authorization"), GOLDEN_AUTH);
     }
 
     #[test]
