@@ -270,6 +270,30 @@ def test_the_agents_sdk_runs_a_tool_loop_on_gpt_5_5(cgw, standin):
     assert result.final_output.startswith("Hello from")
 
 
+@pytest.mark.parametrize("scenario", ["openai-stream", "aisdk-tools"])
+def test_npm_clients_on_a_responses_model(cgw, standin, scenario):
+    """The npm SDK streams, and the AI SDK's default provider runs its tool loop (store: false,
+    as a stateless gateway asks), on a GPT-5.x model of the OpenAI-compatible surface."""
+    standin.reset()
+    arg = {"scenario": scenario, "baseURL": cgw.base_url, "model": MANTLE_MODEL, "store": False,
+           "request": {"model": MANTLE_MODEL, "input": "Hi"},
+           "headers": {"Project-Api-Key": PROJECT_KEY_ALPHA, **aws_headers()}}
+    done = subprocess.run(["node", os.path.join(ROOT, "tests", "node", "responses.mjs"), json.dumps(arg)],
+                          capture_output=True, text=True, timeout=90, check=True)
+    [line] = done.stdout.splitlines()
+    r = json.loads(line)["result"]
+    paths = [seen["path"] for seen in standin.requests()]
+    if scenario == "openai-stream":
+        assert r["types"][0] == "response.created" and r["types"][-1] == "response.completed"
+        assert r["status"] == "completed" and r["output_text"].startswith("Hello from")
+        assert paths == ["/openai/v1/responses"]
+    else:
+        assert r.get("errors", []) == []
+        assert r["toolCalls"] and r["toolCalls"][0]["name"] == "weather"
+        assert r["steps"] == 2 and r["text"].startswith("Hello from")
+        assert paths == ["/openai/v1/responses"] * 2
+
+
 # ---- the launcher: what AWS_ENDPOINT_URL_BEDROCK_MANTLE renders, and the field tables
 
 
