@@ -250,9 +250,31 @@ def report_wasm_host(w, parts):
                 continue
             w(f"| {row.module}, responses | {row.per_event_median_us:.2f} µs | {row.per_event_min_us:.2f} µs | "
               f"{row.median_us:.1f} µs | {row.host_calls:g} |")
+    report_wasm_host_embeddings(w, parts)
     w("\nThis is the module's own time plus a JavaScript host, not Envoy's host-call cost: "
       "Envoy's C++ side of each host call, its buffering and its proxying are only in the load "
       "table (`bare` → `floor` → `filter`) and the many-streams section.\n")
+
+
+def report_wasm_host_embeddings(w, parts):
+    """The embeddings rows of the wasm module cost: one input, and a batch, per upstream call."""
+    runs = [("1 input", parts.embeddings), ("batch", parts.embeddings_batch)]
+    runs = [(kind, run) for kind, run in runs if run is not None]
+    if not runs:
+        return
+    w("### Embeddings, per upstream call\n")
+    w("`POST /embeddings` to Titan Text Embeddings V2 with `encoding_format: base64` (the Python SDK's "
+      "default): the module makes one InvokeModel call per input itself (`proxy_http_call`), each "
+      "answered with a 1,024-dimension Titan answer (bench/out/titan-v2.json) through "
+      "`proxy_on_http_call_response`, and answers the request locally once every call has. "
+      "*Per call* is the request's time ÷ its upstream calls.\n")
+    w("| module | request | upstream calls | per request, median | fastest batch | per call, median | fastest |")
+    w("|---|---|---|---|---|---|---|")
+    for kind, run in runs:
+        for row in run.modules:
+            w(f"| {row.module} | {kind} | {row.upstream_calls} | {row.median_us:.1f} µs | {row.min_us:.1f} µs | "
+              f"{row.per_call_median_us:.2f} µs | {row.per_call_min_us:.2f} µs |")
+    w("")
 
 
 def targets(R, s):

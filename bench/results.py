@@ -443,6 +443,9 @@ class WasmHostRow(Record):
     events: int | None = optional()  # these three: the streamed answer only
     per_event_median_us: float | None = optional()
     per_event_min_us: float | None = optional()
+    upstream_calls: int | None = optional()  # these three: embeddings only
+    per_call_median_us: float | None = optional()
+    per_call_min_us: float | None = optional()
     module: str = ""
 
 
@@ -454,16 +457,19 @@ class WasmHostRun(Record):
 
 @dataclass
 class WasmHost(Record):
-    """The wasm host runs: the plain request, the same with the features on, a streamed answer; and the
-    Responses API's plain request and streamed answer."""
+    """The wasm host runs: the plain request, the same with the features on, a streamed answer; the
+    Responses API's plain request and streamed answer; embeddings of one input and of a batch."""
     plain: WasmHostRun
     features: WasmHostRun
     stream: WasmHostRun
     responses: WasmHostRun | None = optional()
     responses_stream: WasmHostRun | None = optional()
+    embeddings: WasmHostRun | None = optional()
+    embeddings_batch: WasmHostRun | None = optional()
 
     def parts(self):
-        extra = [("responses", self.responses), ("responses_stream", self.responses_stream)]
+        extra = [("responses", self.responses), ("responses_stream", self.responses_stream),
+                 ("embeddings", self.embeddings), ("embeddings_batch", self.embeddings_batch)]
         return [("plain", self.plain), ("features", self.features), ("stream", self.stream)] + \
             [(k, v) for k, v in extra if v is not None]
 

@@ -12,6 +12,12 @@
 // API_PATH=/v1/amazon-bedrock/responses drives the Responses API instead of chat
 // completions (REQUEST.body is then a Responses request).
 //
+// API_PATH=/v1/amazon-bedrock/embeddings drives embeddings: REQUEST.body is an
+// embeddings request, RESPONSE the answer of one InvokeModel call, and every
+// call the module makes itself (proxy_http_call) is answered with it, in the
+// order made, as Envoy delivers callout answers (proxy_on_http_call_response).
+// The module's time per upstream call is reported beside the request's.
+//
 // With STREAM=1, RESPONSE is a ConverseStream answer (event-stream frames),
 // the request asks for `stream: true`, and each frame reaches the module in
 // its own response-body callback, as a slow stream does: the module's time
@@ -43,6 +49,7 @@ const requestHeaders = readFileSync(headersPath, 'utf8').split('\n').filter((l) 
 requestHeaders.unshift([':method', 'POST'], [':path', process.env.API_PATH || '/v1/amazon-bedrock/chat/completions'],
   [':authority', '127.0.0.1:8080'], [':scheme', 'http']);
 const STREAM = process.env.STREAM === '1';
+const EMBED = (process.env.API_PATH || '').endsWith('/embeddings');
 const requestBody = STREAM
   ? Buffer.from(JSON.stringify({ ...JSON.parse(readFileSync(bodyPath, 'utf8')), stream: true }))
   : readFileSync(bodyPath);
@@ -62,9 +69,14 @@ if (STREAM) {
   }
 }
 
+// An InvokeModel call's answer headers (embeddings): Cohere and Nova give the token count here.
+const calloutHeaders = [[':status', '200'], ['content-type', 'application/json'],
+  ['content-length', String(responseBody.length)], ['x-amzn-requestid', 'b0c5a2f2-6d2b-4e8e-9a51-3f1f3c1d2e4f'],
+  ['x-amzn-bedrock-input-token-count', '7']];
+
 // Map and buffer types of the proxy-wasm ABI.
-const MAP = { 0: 'requestHeaders', 2: 'responseHeaders' };
-const BUF = { 0: 'requestBody', 1: 'responseBody', 7: 'pluginConfiguration' };
+const MAP = { 0: 'requestHeaders', 2: 'responseHeaders', 6: 'calloutHeaders' };
+const BUF = { 0: 'requestBody', 1: 'responseBody', 4: 'calloutBody', 7: 'pluginConfiguration' };
 
 let state; // the current request's host-side view
 let calls = {};
@@ -199,7 +211,19 @@ const env = {
   },
   proxy_increment_metric: () => { count('proxy_increment_metric'); return OK; },
   proxy_record_metric: () => { count('proxy_record_metric'); return OK; },
-  proxy_send_local_response: (status) => { count('proxy_send_local_response'); state.localReply = status; return OK; },
+  proxy_send_local_response: (status, dp, dl, bp, bl) => {
+    count('proxy_send_local_response');
+    state.localReply = status;
+    state.localBody = bytes(bp, bl).slice();
+    return OK;
+  },
+  proxy_http_call: (up, ul, hp, hl, bp, bl, tp, tl, timeout, retToken) => {
+    count('proxy_http_call');
+    const token = state.nextToken++;
+    state.dispatched.push(token);
+    view().setUint32(retToken, token, true);
+    return OK;
+  },
   proxy_get_shared_data: () => { count('proxy_get_shared_data'); return NOT_FOUND; },
   proxy_set_shared_data: () => { count('proxy_set_shared_data'); return OK; },
   proxy_set_effective_context: () => OK,
@@ -219,6 +243,7 @@ const wasi = {
 
 const requestWire = serializeMap(requestHeaders);
 const responseWire = serializeMap(responseHeaders);
+const calloutWire = serializeMap(calloutHeaders);
 const ROOT = 1;
 
 /** Instantiates and configures one filter module. */
@@ -250,12 +275,24 @@ function use(vm) { exp = vm.exp; mem = vm.mem; }
 function oneRequest(vm) {
   const id = vm.nextId++;
   state = { requestHeaders: requestHeaders.slice(), responseHeaders: responseHeaders.slice(), requestBody, responseBody,
-    wire: { requestHeaders: requestWire, responseHeaders: responseWire } };
+    wire: { requestHeaders: requestWire, responseHeaders: responseWire, calloutHeaders: calloutWire },
+    dispatched: [], nextToken: 1, upstreamCalls: 0, calloutHeaders, calloutBody: responseBody };
   exp.proxy_on_context_create(id, ROOT);
   exp.proxy_on_request_headers(id, state.requestHeaders.length, 0);
   exp.proxy_on_request_body(id, requestBody.length, 1);
-  exp.proxy_on_response_headers(id, state.responseHeaders.length, 0);
-  if (STREAM) {
+  if (EMBED) {
+    // Each call answered in the order made; an answer may make the next call.
+    while (state.dispatched.length) {
+      const token = state.dispatched.shift();
+      state.upstreamCalls++;
+      exp.proxy_on_http_call_response(ROOT, token, calloutHeaders.length, responseBody.length, 0);
+    }
+  } else {
+    exp.proxy_on_response_headers(id, state.responseHeaders.length, 0);
+  }
+  if (EMBED) {
+    state.responseBody = state.localBody || Buffer.alloc(0);
+  } else if (STREAM) {
     const out = [];
     const t0 = performance.now();
     for (const f of frames) {
@@ -284,11 +321,20 @@ for (const vm of vms) {
   const first = oneRequest(vm);
   const answer = dec.decode(STREAM ? first.sse : first.responseBody);
   const responses = (process.env.API_PATH || '').endsWith('/responses');
-  const wanted = responses ? (STREAM ? '"response.completed"' : '"object":"response"')
+  const wanted = EMBED ? '"object":"list"' : responses ? (STREAM ? '"response.completed"' : '"object":"response"')
     : (STREAM ? '"chat.completion.chunk"' : '"chat.completion"');
   const ended = responses ? answer.includes('"response.completed"') : answer.endsWith('data: [DONE]\n\n');
-  if (!vm.floor && (first.localReply || !answer.includes(wanted) || (STREAM && !ended))) {
+  const refused = EMBED ? first.localReply !== 200 : first.localReply;
+  if (!vm.floor && (refused || !answer.includes(wanted) || (STREAM && !ended))) {
     throw new Error(`${vm.path} did not answer a ${wanted}: ${first.localReply} ${answer.slice(0, 300)}`);
+  }
+  if (EMBED) {
+    const inputs = [].concat(JSON.parse(requestBody).input).length;
+    const data = JSON.parse(answer).data;
+    if (data.length !== inputs || data.some((d, i) => d.index !== i)) {
+      throw new Error(`${vm.path}: ${data.length} embeddings for ${inputs} inputs, or out of order`);
+    }
+    vm.upstreamCalls = first.upstreamCalls;
   }
   state = first;
   vm.upstreamPath = pairs(0).find(([k]) => k === ':path')?.[1];
@@ -314,6 +360,9 @@ for (const vm of vms) {
     wasm: vm.path, requests: n, median_us: round1(b[Math.floor(b.length / 2)]), min_us: round1(b[0]),
     host_calls: Object.values(perRequest).reduce((x, y) => x + y, 0), calls: perRequest,
     memory_bytes: vm.mem.buffer.byteLength, upstream_path: vm.upstreamPath,
+    ...(EMBED ? { upstream_calls: vm.upstreamCalls,
+      per_call_median_us: Math.round((b[Math.floor(b.length / 2)] / vm.upstreamCalls) * 100) / 100,
+      per_call_min_us: Math.round((b[0] / vm.upstreamCalls) * 100) / 100 } : {}),
     ...(STREAM ? (() => {
       const e = vm.eventBatches.slice().sort((x, y) => x - y);
       return { events: frames.length, per_event_median_us: Math.round(e[Math.floor(e.length / 2)] * 100) / 100,

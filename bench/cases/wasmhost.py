@@ -1,7 +1,8 @@
 """The `wasmhost` part: the module's own time per request under Node's V8 with a simulated proxy-wasm host
 (bench/wasm_host.mjs): the plain request, the same with this round's features on, and a streamed answer
 per event (with bench/floor's `mechanics` mode as the host's share); the same request and streamed answer
-through the Responses API.
+through the Responses API; and embeddings, one input and 64 inputs to Titan V2 (one InvokeModel call each,
+made by the module itself), with the module's time per upstream call.
 """
 
 import json
@@ -71,6 +72,23 @@ def wasm_stream_answer():
 
 
 RESPONSES_PATH = "/v1/amazon-bedrock/responses"
+EMBEDDINGS_PATH = "/v1/amazon-bedrock/embeddings"
+TITAN_V2 = "amazon.titan-embed-text-v2:0"
+EMBEDDING_BATCH = 64
+
+
+def titan_answer():
+    """bench/out/titan-v2.json: one Titan Text Embeddings V2 InvokeModel answer, 1,024 dimensions
+    (its default), normalized values as Titan answers them, and its token count."""
+    vector = [round(((i * 7919) % 2000 - 1000) / 31623.0, 9) for i in range(1024)]
+    return write("titan-v2.json", json.dumps({"embedding": vector, "embeddingsByType": {"float": vector},
+                                              "inputTextTokenCount": 7}))
+
+
+def embeddings_body(inputs):
+    """An embeddings request as the Python SDK sends it (`encoding_format: base64`, its default)."""
+    texts = [f"Retrieval passage {i}: the weather in Paris is sunny today." for i in range(inputs)]
+    return {"model": TITAN_V2, "input": texts[0] if inputs == 1 else texts, "encoding_format": "base64"}
 
 
 def responses_body(request):
@@ -96,5 +114,12 @@ def wasm_host_parts(modules, plugin_config, request):
     responses = wasm_host(ours, plugin_config, request, body_file=body, env={"API_PATH": RESPONSES_PATH})
     responses_stream = wasm_host(ours, plugin_config, request, body_file=body, response=wasm_stream_answer(),
                                  env=dict(env, API_PATH=RESPONSES_PATH))
+    embed_env = {"API_PATH": EMBEDDINGS_PATH}
+    answer = titan_answer()
+    one = write("wasm-embeddings-1.body", json.dumps(embeddings_body(1)))
+    batch = write(f"wasm-embeddings-{EMBEDDING_BATCH}.body", json.dumps(embeddings_body(EMBEDDING_BATCH)))
+    embeddings = wasm_host(ours, plugin_config, request, body_file=one, response=answer, env=embed_env)
+    embeddings_batch = wasm_host(ours, plugin_config, request, body_file=batch, response=answer,
+                                 env=dict(embed_env, BATCH="20"))
     return WasmHost(plain=plain, features=features, stream=stream, responses=responses,
-                    responses_stream=responses_stream)
+                    responses_stream=responses_stream, embeddings=embeddings, embeddings_batch=embeddings_batch)

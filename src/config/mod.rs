@@ -131,135 +131,26 @@ impl Config {
         if version != 1 {
             return Err(ConfigError::Version(version));
         }
-        let raw_projects = f
-            .array("projects")
-            .map_err(ConfigError::Schema)?
-            .ok_or_else(|| ConfigError::Schema(f.missing("projects")))?;
-        if raw_projects.is_empty() {
-            return Err(ConfigError::Invalid("projects must not be empty".into()));
-        }
         let declared = f
             .array("models")
             .map_err(ConfigError::Schema)?
             .unwrap_or_default();
         let declared = models::read_all(declared).map_err(ConfigError::Schema)?;
         let models = Models::new(validate_all(declared).map_err(ConfigError::Invalid)?);
-        let mut projects = Vec::with_capacity(raw_projects.len());
-        for (i, p) in raw_projects.into_iter().enumerate() {
-            projects.push(Rc::new(parse_project(p, i, &models)?));
-        }
-        for (i, p) in projects.iter().enumerate() {
-            if projects.iter().skip(i + 1).any(|q| q.name == p.name) {
-                return Err(ConfigError::Invalid(format!(
-                    "project name {:?} appears twice",
-                    p.name
-                )));
-            }
-            if projects
-                .iter()
-                .skip(i + 1)
-                .any(|q| q.key_sha256 == p.key_sha256)
-            {
-                return Err(ConfigError::Invalid(format!(
-                    "project {:?} shares its key hash with another project",
-                    p.name
-                )));
-            }
-        }
+        let projects = read_projects(&mut f, &models)?;
         let Upstream {
             endpoint,
             mantle_endpoint,
             cluster: upstream_cluster,
         } = read_upstream(&mut f)?;
-        let envoy_signer_region = match f
-            .object("envoy_signer", &["region"])
-            .map_err(ConfigError::Schema)?
-        {
-            Some(mut e) => {
-                let region = e.required_string("region").map_err(ConfigError::Schema)?;
-                if !is_valid_region(&region) {
-                    return Err(ConfigError::Invalid(format!(
-                        "envoy_signer.region {region:?} is not an AWS region"
-                    )));
-                }
-                Some(region)
-            }
-            None => None,
-        };
-        if envoy_signer_region.is_none()
-            && projects
-                .iter()
-                .any(|p| p.policy.credentials == CredentialSource::Envoy)
-        {
-            return Err(ConfigError::Invalid(
-                "a project uses credentials \"envoy\" but envoy_signer.region (the Region of Envoy's aws_request_signing filter) is not set".into(),
-            ));
-        }
-        let item_key = match f
-            .object("responses", &["item_key"])
-            .map_err(ConfigError::Schema)?
-        {
-            Some(mut r) => {
-                let key = r.required_string("item_key").map_err(ConfigError::Schema)?;
-                if key.len() < MIN_ITEM_KEY_BYTES {
-                    return Err(ConfigError::Invalid(format!(
-                        "responses.item_key must be at least {MIN_ITEM_KEY_BYTES} characters"
-                    )));
-                }
-                Some(Key::new(key.as_bytes()))
-            }
-            None => None,
-        };
-        let mut limits = f
-            .object(
-                "limits",
-                &[
-                    "max_request_bytes",
-                    "max_response_bytes",
-                    "max_timeout_seconds",
-                    "max_concurrent_calls",
-                ],
-            )
-            .map_err(ConfigError::Schema)?;
-        let mut limit = |key: &str| match limits.as_mut() {
-            Some(l) => l.u64(key).map_err(ConfigError::Schema),
-            None => Ok(None),
-        };
-        let max_request_bytes = limit("max_request_bytes")?;
-        let max_response_bytes = limit("max_response_bytes")?;
-        let max_timeout_seconds = limit("max_timeout_seconds")?;
-        let max_concurrent_calls = limit("max_concurrent_calls")?;
-        const MIB_64: u64 = 64 * 1024 * 1024;
-        let max_request_bytes = max_request_bytes.unwrap_or(DEFAULT_MAX_REQUEST_BYTES as u64);
-        if !(1024..=MIB_64).contains(&max_request_bytes) {
-            return Err(ConfigError::Invalid(
-                "limits.max_request_bytes must be between 1024 and 67108864".into(),
-            ));
-        }
-        let max_response_bytes = max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES as u64);
-        if !(1024..=MIB_64).contains(&max_response_bytes) {
-            return Err(ConfigError::Invalid(
-                "limits.max_response_bytes must be between 1024 and 67108864".into(),
-            ));
-        }
-        let max_timeout_seconds = max_timeout_seconds.unwrap_or(DEFAULT_MAX_TIMEOUT_SECONDS);
-        if !(1..=3600).contains(&max_timeout_seconds) {
-            return Err(ConfigError::Invalid(
-                "limits.max_timeout_seconds must be between 1 and 3600".into(),
-            ));
-        }
-        let max_concurrent_calls =
-            max_concurrent_calls.unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS as u64);
-        if !(1..=64).contains(&max_concurrent_calls) {
-            return Err(ConfigError::Invalid(
-                "limits.max_concurrent_calls must be between 1 and 64".into(),
-            ));
-        }
-        // At most 64 (checked above).
-        let max_concurrent_calls = max_concurrent_calls as usize;
-        // Both are at most 64 MiB (checked above), so they fit a usize on wasm32.
-        let max_request_bytes = max_request_bytes as usize;
-        let max_response_bytes = max_response_bytes as usize;
+        let envoy_signer_region = read_envoy_signer(&mut f, &projects)?;
+        let item_key = read_item_key(&mut f)?;
+        let Limits {
+            max_request_bytes,
+            max_response_bytes,
+            max_timeout_seconds,
+            max_concurrent_calls,
+        } = read_limits(&mut f)?;
         Ok(Config {
             projects,
             models,
@@ -333,6 +224,149 @@ impl Config {
         self.environment = Some(EnvironmentCredentials { auth, region });
         Ok(self)
     }
+}
+
+/// Reads `projects`: at least one, names and key hashes unique.
+fn read_projects(f: &mut Fields, models: &Models) -> Result<Vec<Rc<Project>>, ConfigError> {
+    let raw = f
+        .array("projects")
+        .map_err(ConfigError::Schema)?
+        .ok_or_else(|| ConfigError::Schema(f.missing("projects")))?;
+    if raw.is_empty() {
+        return Err(ConfigError::Invalid("projects must not be empty".into()));
+    }
+    let mut projects: Vec<Rc<Project>> = Vec::with_capacity(raw.len());
+    for (i, p) in raw.into_iter().enumerate() {
+        let p = parse_project(p, i, models)?;
+        if projects.iter().any(|q| q.name == p.name) {
+            return Err(ConfigError::Invalid(format!(
+                "project name {:?} appears twice",
+                p.name
+            )));
+        }
+        if let Some(q) = projects.iter().find(|q| q.key_sha256 == p.key_sha256) {
+            return Err(ConfigError::Invalid(format!(
+                "project {:?} shares its key hash with another project",
+                q.name
+            )));
+        }
+        projects.push(Rc::new(p));
+    }
+    Ok(projects)
+}
+
+/// Reads `envoy_signer.region`, required when a project's calls are signed
+/// by Envoy (`credentials: envoy`).
+fn read_envoy_signer(
+    f: &mut Fields,
+    projects: &[Rc<Project>],
+) -> Result<Option<String>, ConfigError> {
+    let region = match f
+        .object("envoy_signer", &["region"])
+        .map_err(ConfigError::Schema)?
+    {
+        Some(mut e) => {
+            let region = e.required_string("region").map_err(ConfigError::Schema)?;
+            if !is_valid_region(&region) {
+                return Err(ConfigError::Invalid(format!(
+                    "envoy_signer.region {region:?} is not an AWS region"
+                )));
+            }
+            Some(region)
+        }
+        None => None,
+    };
+    if region.is_none()
+        && projects
+            .iter()
+            .any(|p| p.policy.credentials == CredentialSource::Envoy)
+    {
+        return Err(ConfigError::Invalid(
+            "a project uses credentials \"envoy\" but envoy_signer.region (the Region of Envoy's aws_request_signing filter) is not set".into(),
+        ));
+    }
+    Ok(region)
+}
+
+/// Reads `responses.item_key` (at least [`MIN_ITEM_KEY_BYTES`]).
+fn read_item_key(f: &mut Fields) -> Result<Option<Key>, ConfigError> {
+    let Some(mut r) = f
+        .object("responses", &["item_key"])
+        .map_err(ConfigError::Schema)?
+    else {
+        return Ok(None);
+    };
+    let key = r.required_string("item_key").map_err(ConfigError::Schema)?;
+    if key.len() < MIN_ITEM_KEY_BYTES {
+        return Err(ConfigError::Invalid(format!(
+            "responses.item_key must be at least {MIN_ITEM_KEY_BYTES} characters"
+        )));
+    }
+    Ok(Some(Key::new(key.as_bytes())))
+}
+
+/// The configuration's `limits`, each checked against its range.
+struct Limits {
+    max_request_bytes: usize,
+    max_response_bytes: usize,
+    max_timeout_seconds: u64,
+    max_concurrent_calls: usize,
+}
+
+/// Reads `limits`: each field optional, defaulted, and within its range.
+fn read_limits(f: &mut Fields) -> Result<Limits, ConfigError> {
+    const MIB_64: u64 = 64 * 1024 * 1024;
+    let mut limits = f
+        .object(
+            "limits",
+            &[
+                "max_request_bytes",
+                "max_response_bytes",
+                "max_timeout_seconds",
+                "max_concurrent_calls",
+            ],
+        )
+        .map_err(ConfigError::Schema)?;
+    let mut limit = |key: &str, default: u64, min: u64, max: u64| {
+        let value = match limits.as_mut() {
+            Some(l) => l.u64(key).map_err(ConfigError::Schema)?,
+            None => None,
+        }
+        .unwrap_or(default);
+        if (min..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::Invalid(format!(
+                "limits.{key} must be between {min} and {max}"
+            )))
+        }
+    };
+    let max_request_bytes = limit(
+        "max_request_bytes",
+        DEFAULT_MAX_REQUEST_BYTES as u64,
+        1024,
+        MIB_64,
+    )?;
+    let max_response_bytes = limit(
+        "max_response_bytes",
+        DEFAULT_MAX_RESPONSE_BYTES as u64,
+        1024,
+        MIB_64,
+    )?;
+    let max_timeout_seconds = limit("max_timeout_seconds", DEFAULT_MAX_TIMEOUT_SECONDS, 1, 3600)?;
+    let max_concurrent_calls = limit(
+        "max_concurrent_calls",
+        DEFAULT_MAX_CONCURRENT_CALLS as u64,
+        1,
+        64,
+    )?;
+    // Each is at most 64 MiB (checked above), so it fits a usize on wasm32.
+    Ok(Limits {
+        max_request_bytes: max_request_bytes as usize,
+        max_response_bytes: max_response_bytes as usize,
+        max_timeout_seconds,
+        max_concurrent_calls: max_concurrent_calls as usize,
+    })
 }
 
 /// The configuration's `upstream`: fixed endpoints in place of AWS's, and

@@ -146,8 +146,15 @@ impl EmbeddingsGather {
                 total_tokens: self.tokens,
             },
         };
-        match serde_json::to_vec(&list) {
-            Ok(body) => Rewritten::json(
+        // Sized once: base64 takes 4 characters per 3 bytes of float32, a
+        // float up to about 12 characters of JSON; 64 bytes of framing each.
+        let per_vector = match self.encoding {
+            Encoding::Float => self.dimensions * 12,
+            Encoding::Base64 => (self.dimensions * 4).div_ceil(3) * 4,
+        };
+        let mut body = Vec::with_capacity(128 + list.data.len() * (per_vector + 64));
+        match serde_json::to_writer(&mut body, &list) {
+            Ok(()) => Rewritten::json(
                 body,
                 Outcome {
                     usage: Some(Usage {

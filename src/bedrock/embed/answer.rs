@@ -21,13 +21,46 @@ pub struct Vectors {
     pub input_tokens: Option<u64>,
 }
 
-#[derive(Deserialize)]
+/// Titan's answer. Titan V2 sends its vector twice, as `embedding` and as
+/// `embeddingsByType.float`; the second is skipped unread once the first is
+/// in hand (a 1,024-value vector parsed once, not twice).
 struct Titan {
     embedding: Option<Vec<f32>>,
-    #[serde(rename = "embeddingsByType")]
     by_type: Option<ByType>,
-    #[serde(rename = "inputTextTokenCount")]
     tokens: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for Titan {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Titan;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a Titan embeddings answer")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Titan, A::Error> {
+                let mut t = Titan {
+                    embedding: None,
+                    by_type: None,
+                    tokens: None,
+                };
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "embedding" => t.embedding = map.next_value()?,
+                        "embeddingsByType" if t.embedding.is_none() => {
+                            t.by_type = map.next_value()?;
+                        }
+                        "inputTextTokenCount" => t.tokens = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(t)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[derive(Deserialize)]
