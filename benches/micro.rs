@@ -21,7 +21,9 @@ use bedrock_openai_filter::api::chat::completion::{to_chat_completion, ResponseC
 use bedrock_openai_filter::api::chat::request::parse;
 use bedrock_openai_filter::api::chat::stream::StreamTranslator;
 use bedrock_openai_filter::aws::sigv4::{sign_request, Credentials, SignRequest, SigningKeys};
+use bedrock_openai_filter::bedrock::embed::answer::read;
 use bedrock_openai_filter::catalog::resolve::Models;
+use bedrock_openai_filter::catalog::EmbeddingFamily;
 use bedrock_openai_filter::conversation::converse::to_converse;
 use serde_json::{json, Value};
 
@@ -227,6 +229,23 @@ fn main() {
                 let mut out = tr.feed(black_box(&stream));
                 out.extend(tr.finish());
                 black_box(out);
+            },
+            budget,
+        );
+        report(name, &s);
+    }
+    let name = "embeddings answer read (Titan V2, 1,024 values, sent twice)";
+    if run(name) {
+        let vector: Vec<f64> = (0..1024)
+            .map(|i| (((i * 7919) % 2000) as f64 - 1000.0) / 31623.0)
+            .collect();
+        let titan = serde_json::to_vec(&json!({
+            "embedding": vector, "embeddingsByType": {"float": vector}, "inputTextTokenCount": 7
+        }))
+        .unwrap();
+        let s = measure(
+            || {
+                black_box(read(EmbeddingFamily::TitanV2, black_box(&titan), 1).unwrap());
             },
             budget,
         );
