@@ -151,96 +151,21 @@ impl EventWriter {
         };
         let index = self.done.len();
         let item = match open {
-            Open::Message { id, text } => {
-                let part = OutputText::new(text.clone(), Vec::new());
-                self.event(
-                    out,
-                    "response.output_text.done",
-                    &json!({"item_id": id, "output_index": index, "content_index": 0, "text": text, "logprobs": []}),
-                );
-                self.event(
-                    out,
-                    "response.content_part.done",
-                    &json!({"item_id": id, "output_index": index, "content_index": 0, "part": part}),
-                );
-                OutputItem::Message {
-                    id,
-                    role: "assistant",
-                    status: "completed",
-                    content: vec![part],
-                }
-            }
+            Open::Message { id, text } => self.close_message(out, index, id, text),
             Open::Reasoning {
                 id,
                 text,
                 signature,
                 redacted,
                 ..
-            } => {
-                let summarized = self.ctx.summary && !text.is_empty();
-                if summarized {
-                    self.event(
-                        out,
-                        "response.reasoning_summary_text.done",
-                        &json!({"item_id": id, "output_index": index, "summary_index": 0, "text": text}),
-                    );
-                    self.event(
-                        out,
-                        "response.reasoning_summary_part.done",
-                        &json!({"item_id": id, "output_index": index, "summary_index": 0,
-                                "part": {"type": "summary_text", "text": text}}),
-                    );
-                }
-                let block = match redacted {
-                    Some(data) => ThinkingBlock::RedactedThinking { data },
-                    None => ThinkingBlock::Thinking {
-                        thinking: text,
-                        signature,
-                    },
-                };
-                let mut item = self.ctx.reasoning_item(index, &block, true);
-                if let OutputItem::Reasoning { id: item_id, .. } = &mut item {
-                    *item_id = id;
-                }
-                item
-            }
+            } => self.close_reasoning(out, index, id, text, signature, redacted),
             Open::Call {
                 id,
                 call_id,
                 converse,
                 input,
                 ..
-            } => {
-                let call = CallMade {
-                    id: call_id,
-                    name: converse,
-                    arguments: if input.is_empty() { "{}".into() } else { input },
-                };
-                let mut item = self.ctx.call_item(index, &call, true);
-                match &mut item {
-                    OutputItem::FunctionCall {
-                        id: item_id,
-                        name,
-                        arguments,
-                        ..
-                    } => {
-                        *item_id = id.clone();
-                        let fields = json!({"item_id": id, "output_index": index, "arguments": arguments, "name": name});
-                        self.event(out, "response.function_call_arguments.done", &fields);
-                    }
-                    OutputItem::CustomToolCall {
-                        id: item_id, input, ..
-                    } => {
-                        *item_id = id.clone();
-                        let delta = json!({"item_id": id, "output_index": index, "delta": input});
-                        self.event(out, "response.custom_tool_call_input.delta", &delta);
-                        let done = json!({"item_id": id, "output_index": index, "input": input});
-                        self.event(out, "response.custom_tool_call_input.done", &done);
-                    }
-                    _ => {}
-                }
-                item
-            }
+            } => self.close_call(out, index, id, call_id, converse, input),
         };
         self.event(
             out,
@@ -248,6 +173,113 @@ impl EventWriter {
             &json!({"output_index": index, "item": item}),
         );
         self.done.push(item);
+    }
+
+    /// The `.done` events of a message, and its item.
+    fn close_message(
+        &mut self,
+        out: &mut Vec<u8>,
+        index: usize,
+        id: String,
+        text: String,
+    ) -> OutputItem {
+        let part = OutputText::new(text.clone(), Vec::new());
+        self.event(
+            out,
+            "response.output_text.done",
+            &json!({"item_id": id, "output_index": index, "content_index": 0, "text": text, "logprobs": []}),
+        );
+        self.event(
+            out,
+            "response.content_part.done",
+            &json!({"item_id": id, "output_index": index, "content_index": 0, "part": part}),
+        );
+        OutputItem::Message {
+            id,
+            role: "assistant",
+            status: "completed",
+            content: vec![part],
+        }
+    }
+
+    /// The `.done` events of a reasoning item (its summary's, when asked
+    /// for), and the item, carrying its block.
+    fn close_reasoning(
+        &mut self,
+        out: &mut Vec<u8>,
+        index: usize,
+        id: String,
+        text: String,
+        signature: Option<String>,
+        redacted: Option<String>,
+    ) -> OutputItem {
+        let summarized = self.ctx.summary && !text.is_empty();
+        if summarized {
+            self.event(
+                out,
+                "response.reasoning_summary_text.done",
+                &json!({"item_id": id, "output_index": index, "summary_index": 0, "text": text}),
+            );
+            self.event(
+                out,
+                "response.reasoning_summary_part.done",
+                &json!({"item_id": id, "output_index": index, "summary_index": 0,
+                        "part": {"type": "summary_text", "text": text}}),
+            );
+        }
+        let block = match redacted {
+            Some(data) => ThinkingBlock::RedactedThinking { data },
+            None => ThinkingBlock::Thinking {
+                thinking: text,
+                signature,
+            },
+        };
+        let mut item = self.ctx.reasoning_item(index, &block, true);
+        if let OutputItem::Reasoning { id: item_id, .. } = &mut item {
+            *item_id = id;
+        }
+        item
+    }
+
+    /// The `.done` events of a function or custom tool call, and its item.
+    fn close_call(
+        &mut self,
+        out: &mut Vec<u8>,
+        index: usize,
+        id: String,
+        call_id: String,
+        converse: String,
+        input: String,
+    ) -> OutputItem {
+        let call = CallMade {
+            id: call_id,
+            name: converse,
+            arguments: if input.is_empty() { "{}".into() } else { input },
+        };
+        let mut item = self.ctx.call_item(index, &call, true);
+        match &mut item {
+            OutputItem::FunctionCall {
+                id: item_id,
+                name,
+                arguments,
+                ..
+            } => {
+                *item_id = id.clone();
+                let fields = json!({"item_id": id, "output_index": index, "arguments": arguments, "name": name});
+                self.event(out, "response.function_call_arguments.done", &fields);
+            }
+            OutputItem::CustomToolCall {
+                id: item_id, input, ..
+            } => {
+                *item_id = id.clone();
+                let delta = json!({"item_id": id, "output_index": index, "delta": input});
+                self.event(out, "response.custom_tool_call_input.delta", &delta);
+                let done = json!({"item_id": id, "output_index": index, "input": input});
+                self.event(out, "response.custom_tool_call_input.done", &done);
+            }
+            _ => {}
+        }
+        item
     }
 }
 

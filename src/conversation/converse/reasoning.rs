@@ -166,31 +166,7 @@ pub(super) fn apply(
         Reasoning::AnthropicBudget | Reasoning::AnthropicAdaptive
             if tool_loop_lacks_thinking(&out.messages) => {}
         Reasoning::AnthropicBudget => {
-            let tokens = match ask {
-                ReasoningAsk::Effort(e) => budget(e),
-                ReasoningAsk::Budget(n) => n,
-                _ => {
-                    return Err(refuse(
-                        "thinking.type",
-                        format!(
-                            "Model {} thinks with a budget on Bedrock: send `thinking: {{\"type\": \"enabled\", \"budget_tokens\": N}}` or `reasoning_effort`.",
-                            model.named()
-                        ),
-                    ))
-                }
-            };
-            if matches!(
-                tool_choice,
-                Some(ToolChoice::Required | ToolChoice::Function(_))
-            ) {
-                return Err(refuse(
-                    "tool_choice",
-                    format!(
-                        "With thinking on, model {} cannot be forced to call a tool on Bedrock; use `tool_choice: auto`.",
-                        model.named()
-                    ),
-                ));
-            }
+            let tokens = thinking_budget(model, ask, tool_choice)?;
             sampling.max_tokens = match sampling.max_tokens {
                 None => Some(tokens + ANSWER_ROOM),
                 Some(m) if m <= tokens => Some(tokens + m),
@@ -246,4 +222,40 @@ pub(super) fn apply(
         }
     }
     Ok(())
+}
+
+/// The thinking budget of a model that thinks with one (Claude before
+/// adaptive thinking): from `reasoning_effort` or `thinking.budget_tokens`;
+/// Bedrock refuses a forced tool call while it thinks.
+fn thinking_budget(
+    model: &Model,
+    ask: ReasoningAsk,
+    tool_choice: Option<&ToolChoice>,
+) -> Result<u64, ApiError> {
+    let tokens = match ask {
+        ReasoningAsk::Effort(e) => budget(e),
+        ReasoningAsk::Budget(n) => n,
+        _ => {
+            return Err(refuse(
+                "thinking.type",
+                format!(
+                    "Model {} thinks with a budget on Bedrock: send `thinking: {{\"type\": \"enabled\", \"budget_tokens\": N}}` or `reasoning_effort`.",
+                    model.named()
+                ),
+            ))
+        }
+    };
+    if matches!(
+        tool_choice,
+        Some(ToolChoice::Required | ToolChoice::Function(_))
+    ) {
+        return Err(refuse(
+            "tool_choice",
+            format!(
+                "With thinking on, model {} cannot be forced to call a tool on Bedrock; use `tool_choice: auto`.",
+                model.named()
+            ),
+        ));
+    }
+    Ok(tokens)
 }
