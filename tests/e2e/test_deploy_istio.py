@@ -21,6 +21,9 @@ import yaml
 from e2e.conftest import ROOT, TESTS_DIR
 from e2e.test_deploy_configs import envoy_validate, rendered, wasm_plugin
 
+# The configs and docs of the deployments: the same with either build (conftest.py).
+pytestmark = pytest.mark.build_independent
+
 ISTIO_DIR = os.path.join(ROOT, "deploy", "istio")
 NODE_DIR = os.path.join(TESTS_DIR, "node")
 PKG = os.path.join(NODE_DIR, "node_modules", "@kubernetes-models", "istio")

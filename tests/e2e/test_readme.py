@@ -6,7 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from e2e.conftest import ROOT
+
+# The configs and docs of the deployments: the same with either build (conftest.py).
+pytestmark = pytest.mark.build_independent
+
 
 SCRIPT = os.path.join(ROOT, "scripts", "readme.py")
 
