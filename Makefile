@@ -159,7 +159,7 @@ unit: toolchain
 # (tests/e2e/conftest.py says which are left to the first). The native run's
 # output follows the wasm run's.
 PYTEST := $(VPY) -m pytest -c tests/pytest.ini --rootdir tests
-pytest: venv node tools wasm native
+pytest: venv node tools wasm native native-dist
 	@mkdir -p target/pytest
 	@GATEWAY_FILTER=native $(PYTEST) -p no:cacheprovider --basetemp=target/pytest/native tests/e2e \
 	  > target/pytest/native.log 2>&1 & native=$$!; \
