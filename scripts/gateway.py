@@ -393,8 +393,9 @@ def native_filter(module, configuration):
         "name": NATIVE_FILTER,
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
-            # Loaded from this file; its metrics read as the wasm build's in /stats/prometheus.
-            "dynamic_module_config": {"module": {"local": {"filename": module}}},
+            # Loaded from this file, and never unloaded: the per-minute limits live in the
+            # module's memory and outlive configuration updates (as wasm shared data does).
+            "dynamic_module_config": {"module": {"local": {"filename": module}}, "do_not_close": True},
             "filter_name": "bedrock_openai",
             "filter_config": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": configuration},
         },

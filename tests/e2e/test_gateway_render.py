@@ -231,7 +231,7 @@ def test_native_takes_the_wasm_filters_place_with_the_same_configuration():
                                                        "envoy.filters.http.router"]
     native = hcm["http_filters"][0]["typed_config"]
     assert native["@type"] == "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter"
-    assert native["dynamic_module_config"] == {"module": {"local": {"filename": NATIVE}}}
+    assert native["dynamic_module_config"] == {"module": {"local": {"filename": NATIVE}}, "do_not_close": True}
     assert native["filter_name"] == "bedrock_openai"
     assert native["filter_config"] == wasm_hcm["http_filters"][0]["typed_config"]["config"]["configuration"]
     # The metrics read as the wasm build's in /stats/prometheus.
