@@ -10,7 +10,13 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from e2e.conftest import ROOT
+
+# The configs and docs of the deployments: the same with either build (conftest.py).
+pytestmark = pytest.mark.build_independent
+
 
 SCRIPT = os.path.join(ROOT, "scripts", "readme.py")
 README = os.path.join(ROOT, "README.md")

@@ -1,0 +1,322 @@
+//! One stream: reads Envoy's values, feeds the [`Exchange`], applies its
+//! [`Step`] (what `src/shell/http.rs` does for the `.wasm`).
+
+use super::abi::{self, Direction, HeaderBlock, HeaderKind, Host, Level, Status};
+use super::config::FilterConfig;
+use super::limiter::ProcessLimiter;
+use super::telemetry::{self, Published};
+use crate::error::ApiError;
+use crate::exchange::{BodyProgress, Effect, Exchange, Name, Step, Verdict};
+use crate::header::first;
+use crate::header::withheld::upstream_headers;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The filter of one stream.
+pub struct Filter {
+    config: Arc<FilterConfig>,
+    /// `None` when this thread could not parse the configuration (every
+    /// request is then answered with a 500).
+    exchange: Option<Exchange<ProcessLimiter>>,
+    /// The request headers as the header hook read them, kept until the
+    /// body hook rewrites the headers.
+    caller: Option<HeaderBlock>,
+    published: Published,
+    forwarded_at: Option<SystemTime>,
+    answered_at: Option<SystemTime>,
+    /// A hook panicked: the stream was answered with a 500 or reset, and
+    /// every later hook lets it go.
+    broken: bool,
+}
+
+/// A header or body hook's answer to Envoy for `verdict`; `replied`: a
+/// local reply went out in this hook.
+fn headers_status(verdict: Verdict) -> Status {
+    match verdict {
+        Verdict::Continue => Status::Continue,
+        Verdict::Pause => Status::StopHeaders,
+    }
+}
+
+fn body_status(verdict: Verdict, replied: bool) -> Status {
+    match (verdict, replied) {
+        (Verdict::Continue, _) => Status::Continue,
+        (Verdict::Pause, true) => Status::StopBody,
+        (Verdict::Pause, false) => Status::Buffer,
+    }
+}
+
+/// Makes the request headers `upstream_headers(caller, set)`: removes the
+/// names that are not there, sets the ones whose values differ (the
+/// others are left as Envoy holds them), then has Envoy pick the route
+/// again (the marked route of `credentials: envoy`). `false` as soon as
+/// Envoy refuses a change.
+fn rewrite_request_headers(host: &Host, caller: &[(&str, &str)], set: &[(Name, String)]) -> bool {
+    let target = upstream_headers(caller, set);
+    let current = host.headers(HeaderKind::Request);
+    let current = current.pairs();
+    let values = |pairs: &[(&str, &str)], name: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| (*v).to_string())
+            .collect()
+    };
+    let mut changed = false;
+    let mut done: Vec<&str> = Vec::new();
+    for (name, _) in &current {
+        if done.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        done.push(name);
+        if !target.iter().any(|(t, _)| t.eq_ignore_ascii_case(name)) {
+            if !host.remove_header(HeaderKind::Request, name) {
+                return false;
+            }
+            changed = true;
+        }
+    }
+    let mut done: Vec<&str> = Vec::new();
+    for (name, _) in &target {
+        if done.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        done.push(name);
+        let want = values(&target, name);
+        if want == values(&current, name) {
+            continue;
+        }
+        let mut want = want.iter();
+        let ok = want
+            .next()
+            .is_none_or(|v| host.set_header(HeaderKind::Request, name, v))
+            && want
+                .filter(|v| !v.is_empty())
+                .all(|v| host.add_header(HeaderKind::Request, name, v));
+        if !ok {
+            return false;
+        }
+        changed = true;
+    }
+    if changed {
+        host.clear_route_cache();
+    }
+    true
+}
+
+/// Applies one effect; `Ok(true)` when it was a local reply.
+fn apply_effect(host: &Host, effect: &Effect, caller: &[(&str, &str)]) -> Result<bool, ()> {
+    let done = match effect {
+        Effect::RewriteRequestHeaders { set } => rewrite_request_headers(host, caller, set),
+        Effect::ReplaceRequestBody(b) => host.replace_body(Direction::Request, b),
+        Effect::SetResponseHeader(k, v) => host.set_header(HeaderKind::Response, k, v),
+        Effect::RemoveResponseHeader(k) => host.remove_header(HeaderKind::Response, k),
+        Effect::ReplaceResponseBody(b) => host.replace_body(Direction::Response, b),
+        Effect::LocalReply {
+            status,
+            headers,
+            body,
+        } => {
+            let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+            all.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
+            host.send_response(*status, &all, body);
+            return Ok(true);
+        }
+    };
+    if done {
+        Ok(false)
+    } else {
+        Err(())
+    }
+}
+
+impl Filter {
+    /// A stream under `config`.
+    pub fn new(config: Arc<FilterConfig>) -> Filter {
+        let exchange = config.local().map(|local| {
+            Exchange::with_limiter(local.config, ProcessLimiter)
+                .with_signing_keys(local.signing_keys)
+        });
+        Filter {
+            config,
+            exchange,
+            caller: None,
+            published: Published::default(),
+            forwarded_at: None,
+            answered_at: None,
+            broken: false,
+        }
+    }
+
+    /// Applies `step` in order, then publishes what the record learned.
+    /// Returns the verdict and whether a local reply went out.
+    ///
+    /// When Envoy refuses an effect, none after it is applied and the
+    /// exchange decides what happens instead (for a change to the request:
+    /// an error reply, never the request as it stood).
+    fn apply(&mut self, host: &Host, step: Step, caller: &[(&str, &str)]) -> (Verdict, bool) {
+        let Some(exchange) = self.exchange.as_mut() else {
+            return (step.verdict, false);
+        };
+        let mut verdict = step.verdict;
+        let mut replied = false;
+        for effect in &step.effects {
+            match apply_effect(host, effect, caller) {
+                Ok(reply) => replied |= reply,
+                Err(()) => {
+                    abi::log(
+                        Level::Error,
+                        "bedrock-openai-filter: Envoy refused an effect",
+                    );
+                    let instead = exchange.on_host_refused(effect);
+                    verdict = instead.verdict;
+                    for e in &instead.effects {
+                        match apply_effect(host, e, caller) {
+                            Ok(reply) => replied |= reply,
+                            Err(()) => {
+                                abi::log(
+                                    Level::Critical,
+                                    "bedrock-openai-filter: Envoy refused the error reply",
+                                );
+                                verdict = Verdict::Pause;
+                            }
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        self.published.publish(host, exchange.record());
+        (verdict, replied)
+    }
+
+    /// No exchange on this thread: answer with a 500 (the log says why).
+    fn unconfigured(host: &Host) {
+        let err = ApiError::internal(
+            "The gateway could not read its configuration on this worker thread; see Envoy's log.",
+        );
+        host.send_response(
+            err.status,
+            &[("content-type", "application/json")],
+            &err.to_json(),
+        );
+    }
+
+    /// Request headers (`end_of_stream`: there is no body).
+    pub fn on_request_headers(&mut self, host: &Host, end_of_stream: bool) -> Status {
+        if self.broken {
+            return Status::Continue;
+        }
+        let Some(exchange) = self.exchange.as_mut() else {
+            Self::unconfigured(host);
+            self.broken = true;
+            return Status::StopHeaders;
+        };
+        let block = host.headers(HeaderKind::Request);
+        let headers = block.pairs();
+        let step = exchange.on_request_headers(&headers, end_of_stream);
+        let (verdict, _) = self.apply(host, step, &headers);
+        drop(headers);
+        self.caller = Some(block);
+        headers_status(verdict)
+    }
+
+    /// A request body chunk: buffered until the whole body is in, which is
+    /// then translated, signed and forwarded.
+    pub fn on_request_body(&mut self, host: &Host, end_of_stream: bool) -> Status {
+        let Some(exchange) = self.exchange.as_mut().filter(|_| !self.broken) else {
+            return Status::Continue;
+        };
+        match exchange.on_request_body_progress(host.body_size(Direction::Request), end_of_stream) {
+            BodyProgress::Wait(step) => {
+                let (verdict, replied) = self.apply(host, step, &[]);
+                body_status(verdict, replied)
+            }
+            BodyProgress::Ready => {
+                let now = SystemTime::now();
+                self.forwarded_at = Some(now);
+                let body = host.read_body(Direction::Request);
+                let step = exchange.on_request_body(&body, now);
+                let block = self.caller.take();
+                let headers = block.as_ref().map(HeaderBlock::pairs).unwrap_or_default();
+                let (verdict, replied) = self.apply(host, step, &headers);
+                body_status(verdict, replied)
+            }
+        }
+    }
+
+    /// Response headers.
+    pub fn on_response_headers(&mut self, host: &Host, end_of_stream: bool) -> Status {
+        let Some(exchange) = self.exchange.as_mut().filter(|_| !self.broken) else {
+            return Status::Continue;
+        };
+        self.answered_at = Some(SystemTime::now());
+        let block = host.headers(HeaderKind::Response);
+        let headers = block.pairs();
+        let status = first(&headers, ":status")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(502);
+        let step = exchange.on_response_headers(status, &headers, end_of_stream);
+        let (verdict, _) = self.apply(host, step, &[]);
+        headers_status(verdict)
+    }
+
+    /// A response body chunk: buffered until the end, or translated as it comes (a stream).
+    pub fn on_response_body(&mut self, host: &Host, end_of_stream: bool) -> Status {
+        let Some(exchange) = self.exchange.as_mut().filter(|_| !self.broken) else {
+            return Status::Continue;
+        };
+        let size = host.body_size(Direction::Response);
+        match exchange.on_response_body_progress(size, end_of_stream) {
+            BodyProgress::Wait(step) => {
+                let (verdict, replied) = self.apply(host, step, &[]);
+                body_status(verdict, replied)
+            }
+            BodyProgress::Ready => {
+                let body = host.read_body(Direction::Response);
+                let step = exchange.on_response_body(&body, end_of_stream);
+                let (verdict, replied) = self.apply(host, step, &[]);
+                body_status(verdict, replied)
+            }
+        }
+    }
+
+    /// The stream is over (before the access log): log hints and metrics.
+    pub fn on_stream_complete(&mut self, host: &Host) {
+        let Some(exchange) = self.exchange.as_ref().filter(|_| !self.broken) else {
+            return;
+        };
+        // Today's hints are about the wasm plugin's flag, which this build
+        // does not have (docs/native.md); any other would apply here too.
+        if let Some(hint) = exchange.diagnosis().filter(|h| !h.contains("wasm plugin")) {
+            abi::log(Level::Warn, hint);
+        }
+        let latency = match (self.forwarded_at, self.answered_at) {
+            (Some(sent), Some(answered)) => answered
+                .duration_since(sent)
+                .ok()
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            _ => None,
+        };
+        telemetry::emit(host, &self.config.metrics, exchange.record(), latency);
+    }
+
+    /// A request hook panicked: answer with an OpenAI-shaped 500, and let
+    /// every later hook pass.
+    pub fn panicked_on_request(&mut self, host: &Host) {
+        self.broken = true;
+        let err = ApiError::internal("The gateway failed on this request; see Envoy's log.");
+        host.send_response(
+            err.status,
+            &[("content-type", "application/json")],
+            &err.to_json(),
+        );
+    }
+
+    /// A response hook panicked: the answer may be half-written, so the
+    /// stream is reset.
+    pub fn panicked_on_response(&mut self, host: &Host) {
+        self.broken = true;
+        host.reset_stream("bedrock_openai_filter_panicked");
+    }
+}
