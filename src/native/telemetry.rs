@@ -3,8 +3,9 @@
 //!
 //! Metrics are defined once per configuration (Envoy allows it only then)
 //! with their labels; in `/stats/prometheus` they read as the wasm build's:
-//! `bedrock_openai_requests{project, model, status}` and so on. In `/stats`
-//! the prefix differs: `dynamicmodulescustom.` here, `wasmcustom.` there.
+//! `bedrock_openai_requests{endpoint, project, model, status}` and so on. In
+//! `/stats` the prefix differs: `dynamicmodulescustom.` here, `wasmcustom.`
+//! there.
 
 use super::abi::{ConfigHost, Host, MetricKind};
 use crate::exchange::record::Record;
@@ -13,7 +14,11 @@ use crate::exchange::record::Record;
 #[derive(Debug, Clone, Copy)]
 pub struct Metrics {
     requests: usize,
+    /// A refusal once the path named an endpoint.
     rejected: usize,
+    /// A refusal before it did (a bad key, an unknown path): the wasm build
+    /// names no endpoint then, so neither does this series.
+    rejected_unrouted: usize,
     input_tokens: usize,
     output_tokens: usize,
     cache_read_tokens: usize,
@@ -21,7 +26,9 @@ pub struct Metrics {
     upstream_latency: usize,
 }
 
-const MODEL_LABELS: &[&str] = &["project", "model"];
+/// The labels of every per-model series, in the wasm build's order (the
+/// order of `stats_tags` in envoy/envoy.yaml).
+const MODEL_LABELS: &[&str] = &["endpoint", "project", "model"];
 
 impl Metrics {
     /// Defines every metric (only possible while the configuration is created).
@@ -34,8 +41,9 @@ impl Metrics {
             )
         };
         Some(Metrics {
-            requests: counter("requests", &["project", "model", "status"])?,
-            rejected: counter("rejected", &["project", "reason"])?,
+            requests: counter("requests", &["endpoint", "project", "model", "status"])?,
+            rejected: counter("rejected", &["endpoint", "project", "reason"])?,
+            rejected_unrouted: counter("rejected", &["project", "reason"])?,
             input_tokens: counter("input_tokens", MODEL_LABELS)?,
             output_tokens: counter("output_tokens", MODEL_LABELS)?,
             cache_read_tokens: counter("cache_read_tokens", MODEL_LABELS)?,
@@ -72,18 +80,23 @@ pub fn emit(host: &Host, metrics: &Metrics, record: &Record, upstream_latency_ms
             .as_ref()
             .map_or("unknown", |p| p.name.as_str()),
     );
+    let endpoint = record.endpoint.map(label);
     if let Some(reason) = &record.rejected {
-        host.increment_counter(metrics.rejected, &[&project, &label(reason)], 1);
+        let reason = label(reason);
+        match &endpoint {
+            Some(e) => host.increment_counter(metrics.rejected, &[e, &project, &reason], 1),
+            None => host.increment_counter(metrics.rejected_unrouted, &[&project, &reason], 1),
+        };
     }
-    let Some(model) = &record.model else {
+    let (Some(model), Some(endpoint)) = (&record.model, endpoint) else {
         return;
     };
     let model = label(model);
     let status = record
         .status
         .map_or_else(|| "none".to_string(), |s| s.to_string());
-    host.increment_counter(metrics.requests, &[&project, &model, &status], 1);
-    let labels: &[&str] = &[&project, &model];
+    host.increment_counter(metrics.requests, &[&endpoint, &project, &model, &status], 1);
+    let labels: &[&str] = &[&endpoint, &project, &model];
     if let Some(u) = record.usage {
         host.increment_counter(metrics.input_tokens, labels, u.input);
         host.increment_counter(metrics.output_tokens, labels, u.output);
@@ -106,6 +119,7 @@ const STATE: &str = "wasm.bedrock_openai.";
 /// keeps it read-only).
 #[derive(Debug, Default)]
 pub struct Published {
+    endpoint: bool,
     project: bool,
     model: bool,
     usage: bool,
@@ -122,6 +136,10 @@ impl Published {
     /// Publishes the facts of `record` not published yet as filter state
     /// `wasm.bedrock_openai.*`.
     pub fn publish(&mut self, host: &Host, record: &Record) {
+        if let (false, Some(e)) = (self.endpoint, record.endpoint) {
+            set(host, "endpoint", e);
+            self.endpoint = true;
+        }
         if let (false, Some(p)) = (self.project, &record.project) {
             set(host, "project", &p.name);
             self.project = true;

@@ -10,7 +10,16 @@ import pytest
 import yaml
 
 from e2e.conftest import NATIVE, ROOT, hcm_of, plugin_configuration
-from e2e.test_deploy_configs import BAD_PLUGIN_CONFIGS, COMPOSE, DEV_KEY, VALID, envoy_validate, rendered, sha
+from e2e.test_deploy_configs import (
+    BAD_PLUGIN_CONFIGS,
+    COMPOSE,
+    DEV_KEY,
+    VALID,
+    derived_item_key,
+    envoy_validate,
+    rendered,
+    sha,
+)
 
 pytestmark = pytest.mark.build_independent
 
@@ -41,7 +50,8 @@ def test_envoy_native_yaml_is_what_the_launcher_renders():
         committed = yaml.safe_load(f)
     assert committed == cfg, ("envoy/envoy-native.yaml is stale: regenerate it (its header says how)")
     assert json.loads(plugin_configuration(committed)["value"]) == {
-        "version": 1, "projects": [{"name": "dev", "key_sha256": sha(DEV_KEY)}]}
+        "version": 1, "projects": [{"name": "dev", "key_sha256": sha(DEV_KEY)}],
+        "responses": {"item_key": derived_item_key(DEV_KEY)}}
     assert module_config(committed)["do_not_close"] is True
 
 

@@ -14,16 +14,17 @@ import pytest
 import requests
 
 from e2e.conftest import NATIVE, WASM, http_get, launch_gateway, stop
-from e2e.helpers import LLAMA, chat_body, post
+from e2e.helpers import CLAUDE, LLAMA, chat_body, post
 from e2e.keys import aws_headers
 
 pytestmark = pytest.mark.build_independent  # it starts both builds itself
 
 KEYS = {"alpha": "sk-parity-alpha-000000000000000000001", "lim": "sk-parity-lim-00000000000000000000002"}
-POLICIES = {"alpha": {"allowed_models": [LLAMA]}, "lim": {"requests_per_minute": 2}}
+POLICIES = {"alpha": {"allowed_models": [LLAMA, CLAUDE]}, "lim": {"requests_per_minute": 2}}
+RESPONSES = "/v1/amazon-bedrock/responses"
 BUILDS = ("wasm", "native")
 # Access-log fields that say what happened (not when, nor how long it took).
-FIELDS = ("method", "upstream_path", "status", "project", "model", "input_tokens", "output_tokens",
+FIELDS = ("method", "upstream_path", "status", "endpoint", "project", "model", "input_tokens", "output_tokens",
           "total_tokens", "cache_read_tokens", "cache_write_tokens", "finish_reason", "rejected")
 
 
@@ -58,13 +59,18 @@ def gateways(standin, tmp_path_factory):
             stop(g.proc)
 
 
+# What differs between two answers to the same request: ids (chat's `id`, the Responses API's
+# response and item ids) and times.
+VARYING = ("id", "created", "created_at", "completed_at", "item_id", "response_id")
+
+
 def normalized(r):
-    """(status, content type, body) with the per-answer id and time taken out."""
+    """(status, content type, body) with the per-answer ids and times taken out."""
     kind = r.headers.get("content-type", "")
 
     def strip(obj):
         if isinstance(obj, dict):
-            return {k: strip(v) for k, v in obj.items() if k not in ("id", "created")}
+            return {k: strip(v) for k, v in obj.items() if k not in VARYING}
         if isinstance(obj, list):
             return [strip(v) for v in obj]
         return obj
@@ -95,12 +101,20 @@ def exchange(g, standin, name):
         return post(g, None, raw=b"{not json", headers=headers(**rid))
     if name == "models":
         return requests.get(f"{g.base_url}/models", headers=headers(**rid), timeout=30)
+    if name == "responses":
+        return post(g, {"model": CLAUDE, "input": "Hello!"}, path=RESPONSES, headers=headers(**rid))
+    if name == "responses-stream":
+        return post(g, {"model": CLAUDE, "input": "Hello!", "stream": True}, path=RESPONSES, headers=headers(**rid))
+    if name in ("stored-get", "stored-delete"):
+        method = name.split("-")[1].upper()
+        return requests.request(method, f"{g.url}{RESPONSES}/resp_123", headers=headers(**rid), timeout=30)
     if name.startswith("limited-"):
         return post(g, chat_body(), headers=headers("lim", **rid))
     raise AssertionError(name)
 
 
 NAMES = ["ok", "stream", "throttled", "bad-key", "not-allowed", "bad-json", "models",
+         "responses", "responses-stream", "stored-get", "stored-delete",
          "limited-1", "limited-2", "limited-3"]
 
 
@@ -131,7 +145,8 @@ def test_both_builds_answer_count_and_log_alike(gateways, standin):
     if time.time() % 60 > 50:
         time.sleep(61 - time.time() % 60)
     answers = {b: {n: normalized(exchange(g, standin, n)) for n in NAMES} for b, g in gateways.items()}
-    assert [answers["wasm"][n][0] for n in NAMES] == [200, 200, 429, 401, 403, 400, 200, 200, 200, 429]
+    assert [answers["wasm"][n][0] for n in NAMES] == [200, 200, 429, 401, 403, 400, 200, 200, 200, 404, 404,
+                                                      200, 200, 429]
     for n in NAMES:
         assert answers["native"][n] == answers["wasm"][n], n
 
@@ -139,7 +154,8 @@ def test_both_builds_answer_count_and_log_alike(gateways, standin):
     # the filter's own local replies, so the wasm build counts the time from reading the body to
     # refusing it (here: a model the project may not use) as an upstream latency; Envoy does not
     # run a dynamic module's response hooks for its own local replies, so none is counted.
-    refused = 'bedrock_openai_upstream_latency_ms_count{project="alpha",model="mistral_mistral-large-2402-v1_0"} 1'
+    refused = ('bedrock_openai_upstream_latency_ms_count{endpoint="chat_completions",project="alpha",'
+               'model="mistral_mistral-large-2402-v1_0"} 1')
     # Histograms show after Envoy's periodic stats flush (5 s).
     deadline = time.time() + 15
     while True:
@@ -150,8 +166,14 @@ def test_both_builds_answer_count_and_log_alike(gateways, standin):
         time.sleep(0.5)
     assert set(got["native"]) - set(got["wasm"]) == set()
     assert set(got["wasm"]) - set(got["native"]) == {refused}
-    assert any(line.startswith('bedrock_openai_requests{project="alpha",model="meta_llama3-8b-instruct-v1_0",'
-                               'status="200"} 2') for line in got["native"]), got["native"]
+    assert any(line.startswith('bedrock_openai_requests{endpoint="chat_completions",project="alpha",'
+                               'model="meta_llama3-8b-instruct-v1_0",status="200"} 2') for line in got["native"]), \
+        got["native"]
+    assert any(line.startswith('bedrock_openai_requests{endpoint="responses",project="alpha",'
+                               'model="anthropic_claude-3-haiku-20240307-v1_0",status="200"} 2')
+               for line in got["native"]), got["native"]
+    assert any(line.startswith('bedrock_openai_rejected{project="unknown",reason="invalid_api_key"} 1')
+               for line in got["native"]), got["native"]
     assert any(line.startswith("bedrock_openai_upstream_latency_ms_count{") for line in got["native"])
 
     logs = {b: access_entries(g, len(NAMES)) for b, g in gateways.items()}
@@ -159,4 +181,5 @@ def test_both_builds_answer_count_and_log_alike(gateways, standin):
     for rid, entry in logs["wasm"].items():
         assert {k: logs["native"][rid].get(k) for k in FIELDS} == {k: entry.get(k) for k in FIELDS}, rid
     assert logs["native"]["parity-ok"]["project"] == "alpha"
+    assert logs["native"]["parity-responses"]["endpoint"] == "responses"
     assert logs["native"]["parity-stream"]["total_tokens"] not in (None, "", "-")
