@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from e2e.conftest import NATIVE, ROOT, Gateway, free_port, http_get, stop, wait_until
-from e2e.helpers import chat_body, post
+from e2e.helpers import CLAUDE, chat_body, post
 from e2e.keys import PROJECT_API_KEYS, PROJECT_KEY_ALPHA, aws_headers
 from e2e.test_native_symbols import ENVOY, dynamic_symbols
 
@@ -124,5 +124,7 @@ def test_the_shipped_x86_64_module_serves(dist_gateway):
     assert r.status_code == 200 and r.text.rstrip().endswith("data: [DONE]"), r.text
     r = requests.get(f"{dist_gateway.base_url}/models", headers=h, timeout=30)
     assert r.status_code == 200
+    r = post(dist_gateway, {"model": CLAUDE, "input": "Hello!"}, path="/v1/amazon-bedrock/responses", headers=h)
+    assert r.status_code == 200 and r.json()["object"] == "response", r.text
     wait_until(dist_gateway.proc, lambda: "ABI version v0.2.0 matched" in open(dist_gateway.log_path).read(),
                "the module's load in Envoy's log", dist_gateway.log_path)
