@@ -193,9 +193,9 @@ floor-wasm: toolchain
 	@ls -l $(FLOOR_WASM)
 
 # Benchmarks, not part of `make test`: writes bench/RESULTS.md and bench/results.png.
-# Beyond what `make run` sets up (the toolchain, .venv, the .wasm) it installs
-# nothing: what it lacks, it names with `make bench-tools`, and skips.
-bench: wasm floor-wasm venv
+# Beyond what `make run` sets up (the toolchain, .venv, the .wasm and the .so) it
+# installs nothing: what it lacks, it names with `make bench-tools`, and skips.
+bench: wasm native floor-wasm venv
 	$(VPY) bench/run.py
 
 # What `make bench` measures with or against, on request (bench/tools.py):
