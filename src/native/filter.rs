@@ -46,47 +46,48 @@ fn body_status(verdict: Verdict, replied: bool) -> Status {
     }
 }
 
+/// The values of header `name` in `pairs`, in order.
+fn values<'a>(pairs: &'a [(&'a str, &'a str)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    pairs
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| *v)
+}
+
+/// Whether `name` is one of the names before position `at` (each name is handled once).
+fn seen(pairs: &[(&str, &str)], at: usize, name: &str) -> bool {
+    pairs
+        .get(..at)
+        .is_some_and(|before| before.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+}
+
 /// Makes the request headers `upstream_headers(caller, set)`: removes the
 /// names that are not there, sets the ones whose values differ (the
 /// others are left as Envoy holds them), then has Envoy pick the route
 /// again (the marked route of `credentials: envoy`). `false` as soon as
 /// Envoy refuses a change.
+///
+/// Compares by borrowing (no copy of a name or value): it runs twice per
+/// request, over every header.
 fn rewrite_request_headers(host: &Host, caller: &[(&str, &str)], set: &[(Name, String)]) -> bool {
     let target = upstream_headers(caller, set);
     let current = host.headers(HeaderKind::Request);
     let current = current.pairs();
-    let values = |pairs: &[(&str, &str)], name: &str| -> Vec<String> {
-        pairs
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| (*v).to_string())
-            .collect()
-    };
     let mut changed = false;
-    let mut done: Vec<&str> = Vec::new();
-    for (name, _) in &current {
-        if done.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+    for (i, (name, _)) in current.iter().enumerate() {
+        if seen(&current, i, name) || target.iter().any(|(t, _)| t.eq_ignore_ascii_case(name)) {
             continue;
         }
-        done.push(name);
-        if !target.iter().any(|(t, _)| t.eq_ignore_ascii_case(name)) {
-            if !host.remove_header(HeaderKind::Request, name) {
-                return false;
-            }
-            changed = true;
+        if !host.remove_header(HeaderKind::Request, name) {
+            return false;
         }
+        changed = true;
     }
-    let mut done: Vec<&str> = Vec::new();
-    for (name, _) in &target {
-        if done.iter().any(|d| d.eq_ignore_ascii_case(name)) {
+    for (i, (name, _)) in target.iter().enumerate() {
+        if seen(&target, i, name) || values(&target, name).eq(values(&current, name)) {
             continue;
         }
-        done.push(name);
-        let want = values(&target, name);
-        if want == values(&current, name) {
-            continue;
-        }
-        let mut want = want.iter();
+        let mut want = values(&target, name);
         let ok = want
             .next()
             .is_none_or(|v| host.set_header(HeaderKind::Request, name, v))
