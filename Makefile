@@ -127,9 +127,9 @@ lint-floor: toolchain
 	cd bench/floor && CARGO_TARGET_DIR=$(CURDIR)/target/floor cargo clippy --locked --target $(WASM_TARGET) -- -D warnings
 
 # The API docs build without a warning (broken intra-doc links, bad code
-# blocks, ...), on the host and for the .wasm (where src/shell/ exists).
+# blocks, ...), on the host (with the native shell) and for the .wasm (where src/shell/ exists).
 doc: toolchain
-	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
+	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --features native
 	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --target $(WASM_TARGET)
 
 # MSRV: the library, native and .wasm, type-checks with the exact toolchain
