@@ -1,6 +1,9 @@
 # Build, run and test the Bedrock gateway. See the README and docs/development.md.
 #   make run      build the filter and start the gateway in the foreground
-#   make test     every check: lint (below), unit tests, wasm build, pytest (stand-in + Envoy e2e), fuzz smoke
+#                 (GATEWAY_FILTER=native make run: the dynamic module instead of the .wasm)
+#   make test     every check: lint (below), unit tests, wasm and native builds, pytest (stand-in
+#                 + Envoy e2e, once per build), fuzz smoke
+#   make native-dist  the dynamic module for x86_64 and aarch64 Linux, reproducibly (docs/native.md)
 #   make lint     the layer order, fmt and clippy of the three crates, the API docs, the MSRV
 #                 check, cargo-deny, ruff; each also on its own (make layers, make doc, ...)
 #   make standin  the Bedrock stand-in on 127.0.0.1:9099 (its bedrock-mantle on :9100), for
@@ -15,6 +18,9 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 WASM_TARGET := wasm32-wasip1
 WASM   := target/$(WASM_TARGET)/release/bedrock_openai_filter.wasm
+# The dynamic module (src/native/, docs/native.md), for this machine.
+NATIVE := target/native/libbedrock_openai_filter.so
+GATEWAY_FILTER ?= wasm
 STANDIN_PORT ?= 9099
 STANDIN_MANTLE_PORT ?= 9100
 
@@ -27,7 +33,7 @@ FUZZ_SECONDS ?= 60
 MSRV := $(shell sed -n 's/^rust-version *= *"\([0-9.]*\)"/\1/p' Cargo.toml)
 MSRV_TOOLCHAIN := $(if $(word 3,$(subst ., ,$(MSRV))),$(MSRV),$(MSRV).0)
 
-.PHONY: venv lint-venv node tools toolchain wasm run test lint layers lint-rust lint-fuzz lint-floor doc msrv deny ruff \
+.PHONY: venv lint-venv node tools toolchain wasm native native-dist run test lint layers lint-rust lint-fuzz lint-floor doc msrv deny ruff \
 	unit pytest standin clean oci bench bench-tools floor-wasm soak fuzz fuzz-smoke
 
 # Rebuilt only when tests/requirements.txt changes (the stamp records it).
@@ -56,8 +62,11 @@ tests/node/node_modules/.stamp: tests/node/package.json tests/node/package-lock.
 node: tests/node/node_modules/.stamp
 
 # Debian tools the tests use as independent judges: skopeo reads the OCI layout.
+# binutils' nm and readelf read the dynamic module's symbols (tests/e2e/test_native_*.py).
 tools:
 	@command -v skopeo >/dev/null || { apt-get update -qq && apt-get install -y -qq skopeo >/dev/null; }
+	@command -v nm >/dev/null && command -v readelf >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq binutils >/dev/null; }
 
 # OCI image layout (Wasm image spec, compat variant) for Istio, in target/oci/; prints the digest.
 oci: wasm
@@ -75,7 +84,19 @@ wasm: toolchain
 	cargo build --locked --release --target $(WASM_TARGET)
 	@ls -l $(WASM)
 
-run: wasm venv
+# The dynamic module: the same core, for Envoy's dynamic_modules filter, on this
+# machine's glibc (native-dist below builds the ones to ship).
+native: toolchain
+	cargo build --locked --profile native --features native
+	@ls -l $(NATIVE)
+
+# The dynamic module to ship, for x86_64 and aarch64 Linux with glibc >= 2.17,
+# built with cargo-zigbuild and Zig (both pinned) into target/dist/: see
+# scripts/native-dist.sh and docs/native.md.
+native-dist: toolchain venv
+	scripts/native-dist.sh
+
+run: $(GATEWAY_FILTER) venv
 	exec $(VPY) scripts/gateway.py
 
 lint: layers lint-rust lint-fuzz lint-floor doc msrv deny ruff
@@ -90,7 +111,7 @@ layers:
 # newer than that, and lints that suggest newer APIs wait until it allows them.
 lint-rust: toolchain
 	cargo fmt --check
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --all-targets --features native -- -D warnings
 	cargo clippy --locked --target $(WASM_TARGET) -- -D warnings
 	@# STYLE.md 0.1: only the shell may name proxy_wasm.
 	@if grep -rn 'proxy_wasm' src | grep -v '^src/shell/'; then \
@@ -108,9 +129,9 @@ lint-floor: toolchain
 	cd bench/floor && CARGO_TARGET_DIR=$(CURDIR)/target/floor cargo clippy --locked --target $(WASM_TARGET) -- -D warnings
 
 # The API docs build without a warning (broken intra-doc links, bad code
-# blocks, ...), on the host and for the .wasm (where src/shell/ exists).
+# blocks, ...), on the host (with the native shell) and for the .wasm (where src/shell/ exists).
 doc: toolchain
-	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
+	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --features native
 	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --target $(WASM_TARGET)
 
 # MSRV: the library, native and .wasm, type-checks with the exact toolchain
@@ -122,7 +143,7 @@ msrv:
 	@rustup run $(MSRV_TOOLCHAIN) rustc --version >/dev/null 2>&1 || \
 	  rustup toolchain install $(MSRV_TOOLCHAIN) --profile minimal --target $(WASM_TARGET)
 	rustup target add --toolchain $(MSRV_TOOLCHAIN) $(WASM_TARGET)
-	CARGO_TARGET_DIR=target/msrv cargo +$(MSRV_TOOLCHAIN) check --locked --lib
+	CARGO_TARGET_DIR=target/msrv cargo +$(MSRV_TOOLCHAIN) check --locked --lib --features native
 	CARGO_TARGET_DIR=target/msrv cargo +$(MSRV_TOOLCHAIN) check --locked --lib --target $(WASM_TARGET)
 
 # Licences, duplicate crates, sources and RustSec advisories of the three crates
@@ -138,9 +159,22 @@ ruff: lint-venv
 
 unit: toolchain
 	cargo test --locked
+	cargo test --locked --features native --lib native::
 
-pytest: venv node tools wasm
-	$(VPY) -m pytest -c tests/pytest.ini --rootdir tests tests
+# The suite once per build, both at once (each run starts its own stand-in and
+# gateways on free ports, in its own temporary directory): the whole suite with
+# the .wasm, the e2e tests that start a gateway with the dynamic module
+# (tests/e2e/conftest.py says which are left to the first). The native run's
+# output follows the wasm run's.
+PYTEST := $(VPY) -m pytest -c tests/pytest.ini --rootdir tests
+pytest: venv node tools wasm native native-dist
+	@mkdir -p target/pytest
+	@GATEWAY_FILTER=native $(PYTEST) -p no:cacheprovider --basetemp=target/pytest/native tests/e2e \
+	  > target/pytest/native.log 2>&1 & native=$$!; \
+	wasm=0; GATEWAY_FILTER=wasm $(PYTEST) --basetemp=target/pytest/wasm tests || wasm=$$?; \
+	status=0; wait $$native || status=$$?; \
+	echo "---- GATEWAY_FILTER=native (target/pytest/native.log)"; cat target/pytest/native.log; \
+	test $$wasm -eq 0 && test $$status -eq 0
 
 # cargo-fuzz targets (fuzz/); installs the pinned nightly and cargo-fuzz if missing (scripts/fuzz.sh).
 fuzz:
@@ -151,7 +185,7 @@ fuzz:
 fuzz-smoke:
 	FUZZ_RUNS=30000 scripts/fuzz.sh 60
 
-test: lint unit wasm pytest fuzz-smoke
+test: lint unit wasm native pytest fuzz-smoke
 
 # The bench's `floor` case: a proxy-wasm filter that only moves the bodies
 # (bench/floor, its own crate), built into target/floor/.
@@ -161,9 +195,9 @@ floor-wasm: toolchain
 	@ls -l $(FLOOR_WASM)
 
 # Benchmarks, not part of `make test`: writes bench/RESULTS.md and bench/results.png.
-# Beyond what `make run` sets up (the toolchain, .venv, the .wasm) it installs
-# nothing: what it lacks, it names with `make bench-tools`, and skips.
-bench: wasm floor-wasm venv
+# Beyond what `make run` sets up (the toolchain, .venv, the .wasm and the .so) it
+# installs nothing: what it lacks, it names with `make bench-tools`, and skips.
+bench: wasm native floor-wasm venv
 	$(VPY) bench/run.py
 
 # What `make bench` measures with or against, on request (bench/tools.py):

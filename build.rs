@@ -385,6 +385,13 @@ fn main() {
         eprintln!("error: OpenAI-compatible catalog: {e}");
         std::process::exit(1);
     }
+    // The dynamic module (--features native, src/native/): bind every
+    // callback it imports from Envoy when Envoy loads it (`-z now`), so that
+    // one Envoy lacks fails the load with the symbol's name, never a request.
+    let native = std::env::var_os("CARGO_FEATURE_NATIVE").is_some();
+    if native && std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-z,now");
+    }
 }
 
 // The OpenAI-compatible catalog (src/catalog/openai.json), checked against

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Envoy CPU per request of gateway variants, measured interleaved (a dev tool).
 
-    .venv/bin/python bench/ab.py NAME=CASE[:WASM[:CONFIG]] ...
+    .venv/bin/python bench/ab.py NAME=CASE[:MODULE[:CONFIG]] ...
 
-CASE is `bare` or `filter` (the configs and wrk request files `make bench`
-left in bench/out/); WASM replaces the filter's .wasm, CONFIG its plugin
-configuration string (e.g. `mechanics` for bench/floor's wasm). Every variant
+CASE is `bare`, `filter` or `native` (the configs and wrk request files `make
+bench` left in bench/out/; `native` is the filter as an Envoy dynamic module);
+MODULE replaces the filter's .wasm (or, for `native`, its .so), CONFIG its
+plugin configuration string (e.g. `mechanics` for bench/floor's wasm). Every variant
 runs in its own Envoy (one worker) behind the same fast upstream; wrk then
 hits them in turn, ROUNDS times for SLICE seconds each at C connections, and
 the Envoy's CPU time (utime + stime from /proc) is divided by the requests
@@ -14,6 +15,11 @@ measured in the same run compare. Example, our filter against the floor:
 
     .venv/bin/python bench/ab.py bare=bare ours=filter \\
         floor=filter:target/floor/wasm32-wasip1/release/floor_filter.wasm:mechanics
+
+and the two builds of the filter, the .so before and after a change:
+
+    .venv/bin/python bench/ab.py bare=bare wasm=filter native=native \\
+        before=native:/tmp/libbedrock_openai_filter-before.so
 """
 
 import os
@@ -66,6 +72,12 @@ def start(name, spec, base_id):
                 c["vm_config"]["code"]["local"]["filename"] = os.path.abspath(rest[0])
             if len(rest) > 1:
                 c["configuration"]["value"] = rest[1]
+        elif f["name"] == "envoy.filters.http.dynamic_modules":
+            c = f["typed_config"]
+            if rest and rest[0]:
+                c["dynamic_module_config"]["module"]["local"]["filename"] = os.path.abspath(rest[0])
+            if len(rest) > 1:
+                c["filter_config"]["value"] = rest[1]
     path = os.path.join(OUT, f"ab-{name}.yaml")
     with open(path, "w") as f:
         yaml.safe_dump(cfg, f)
@@ -73,7 +85,7 @@ def start(name, spec, base_id):
     proc = subprocess.Popen([envoy(), "-c", path, "--concurrency", "1", "--disable-hot-restart",
                              "--base-id", str(base_id), "-l", "error"],
                             stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}" + (CHAT if case == "filter" else CONVERSE)
+    url = f"http://127.0.0.1:{port}" + (CHAT if case in ("filter", "native") else CONVERSE)
     files = (os.path.join(OUT, f"wrk-{case}.body"), os.path.join(OUT, f"wrk-{case}.headers"))
     return {"name": name, "proc": proc, "url": url, "files": files, "cpu": []}
 

@@ -34,7 +34,8 @@ STREAM_WARMUP = 16          # short streams through each fresh Envoy before its 
 # of a few words each, padded with `p` as Bedrock pads its events.
 WASM_STREAM_DELTAS = 120
 
-ALL_CASES = ["upstream", "bare", "floor", "filter", "litellm", "bag"]
+# `filter` is our filter as the .wasm, `native` the same filter as an Envoy dynamic module (the .so).
+ALL_CASES = ["upstream", "bare", "floor", "filter", "native", "litellm", "bag"]
 
 OPENAI_BODY = {
     "model": MODEL,
@@ -78,7 +79,7 @@ class Settings:
             streams=[int(n) for n in env.get("BENCH_STREAMS", "250,1000,2000").split(",") if n],
             stream_seconds=float(env.get("BENCH_STREAM_SECONDS", "30")),
             stream_rounds=int(env.get("BENCH_STREAM_ROUNDS", "1")),
-            stream_cases=[c for c in env.get("BENCH_STREAM_CASES", "bare,filter,floor").split(",") if c],
+            stream_cases=[c for c in env.get("BENCH_STREAM_CASES", "bare,filter,native,floor").split(",") if c],
             stream_pin=env.get("BENCH_STREAM_PIN", "0") == "1",
             stream_idle=env.get("BENCH_STREAM_IDLE", "1") != "0",
         )

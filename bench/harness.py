@@ -20,6 +20,7 @@ ROOT = os.path.dirname(BENCH)
 OUT = os.path.join(BENCH, "out")
 TESTS = os.path.join(ROOT, "tests")
 WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
+NATIVE = os.path.join(ROOT, "target", "native", "libbedrock_openai_filter.so")  # `make native`
 GATEWAY_PY = os.path.join(ROOT, "scripts", "gateway.py")
 STEP_TIMEOUT = 120  # seconds: ceiling for any single wait
 

@@ -12,9 +12,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ORDER = ["upstream", "bare", "floor", "filter", "litellm", "bag"]
+ORDER = ["upstream", "bare", "floor", "filter", "native", "litellm", "bag"]
 LABEL = {"upstream": "fast upstream\n(ceiling)", "bare": "bare Envoy",
-         "floor": "Envoy + floor\n(bodies only)", "filter": "Envoy +\nfilter",
+         "floor": "Envoy + floor\n(bodies only)", "filter": "Envoy +\nfilter (.wasm)",
+         "native": "Envoy +\nfilter (.so)",
          "litellm": "LiteLLM", "bag": "bedrock-access-\ngateway"}
 
 
@@ -102,7 +103,8 @@ def main(src, dst):
     fig.savefig(dst, dpi=100)
 
 
-STREAM_CASES = [("bare", "bare Envoy"), ("floor", "Envoy + floor (host calls only)"), ("filter", "Envoy + filter")]
+STREAM_CASES = [("bare", "bare Envoy"), ("floor", "Envoy + floor (host calls only)"),
+                ("filter", "Envoy + filter (.wasm)"), ("native", "Envoy + filter (.so)")]
 
 
 def plot_streams(ax_cost, ax_delay, S):
@@ -114,7 +116,7 @@ def plot_streams(ax_cost, ax_delay, S):
         for j, n in enumerate(ns):
             r = S["summary"][str(n)].get(case)
             if r and "error" not in r and r.get("cpu_per_chunk_us") is not None:
-                xs.append(j + (i - 1) * width)
+                xs.append(j + (i - (len(STREAM_CASES) - 1) / 2) * width)
                 cpu.append(r["cpu_per_chunk_us"])
                 mem.append((r.get("heap_per_stream_kb") or 0) + (r.get("wasm_per_stream_kb") or 0))
         if not xs:
@@ -137,7 +139,7 @@ def plot_streams(ax_cost, ax_delay, S):
             for j, n in enumerate(ns):
                 r = S["summary"][str(n)].get(case)
                 if r and "error" not in r and r["delay_us"].get(q) is not None:
-                    xs.append(j + (i - 1) * 0.2)
+                    xs.append(j + (i - (len(STREAM_CASES) - 1) / 2) * 0.2)
                     ys.append(r["delay_us"][q] / 1000)
             if xs:
                 ax_delay.plot(xs, ys, marker=marker, linestyle="" if q == "50" else ":", color=f"C{i}",

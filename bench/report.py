@@ -116,8 +116,8 @@ def report_load(w, R, s):
       f"`{MODEL}`), wrk `-t1 -cN --latency`. The cases take turns in {s.rounds} rounds of "
       f"{s.slice_s} s, so that drift in the shared machine's speed hits them "
       "alike: req/s is the median round, each percentile the median across rounds.\n")
-    w("| case | c | req/s | p50 | p90 | p99 | errors | filter ÷ case (req/s) |")
-    w("|---|---|---|---|---|---|---|---|")
+    w("| case | c | req/s | p50 | p90 | p99 | Envoy CPU / request | errors | filter ÷ case (req/s) |")
+    w("|---|---|---|---|---|---|---|---|---|")
     for c in s.concurrencies:
         f = R.measured("filter", c)
         for case in s.cases:
@@ -125,13 +125,17 @@ def report_load(w, R, s):
             if not r:
                 continue
             if isinstance(r, Failed):
-                w(f"| {case} | {c} | — | — | — | — | {r.error[:80]} | — |")
+                w(f"| {case} | {c} | — | — | — | — | — | {r.error[:80]} | — |")
                 continue
             lat = r.latency_us
             ratio = f"{f.rps / r.rps:.2f}×" if f and case != "filter" else ""
             w(f"| {case} | {c} | {fmt_rps(r.rps)} | {fmt_us(lat.p50)} | {fmt_us(lat.p90)} | "
-              f"{fmt_us(lat.p99)} | {r.error_count} | {ratio} |")
+              f"{fmt_us(lat.p99)} | {fmt_us(r.cpu_us_per_request)} | {r.error_count} | {ratio} |")
     w("")
+    w("*Envoy CPU / request*: the CPU time of every thread of the case's Envoy (/proc/<pid>/task/*/schedstat) "
+      "over each round ÷ the requests it served, the median round. Only that Envoy: not the fast upstream's, "
+      "not wrk's.\n")
+    report_side_by_side(w, R, s)
     w("`upstream` is wrk straight at the canned upstream: the ceiling no gateway can pass. "
       "`bare` is Envoy without the filter proxying the signed Converse request the filter "
       "produces (captured from the filter against the strict stand-in). `filter` is the same "
@@ -158,6 +162,37 @@ def report_load(w, R, s):
                 w(f"| {case} | {c} | {fmt_rps(r.rps)} | {fmt_us(r.latency_us.p50)} | "
                   f"{fmt_us(r.latency_us.p99)} | {r.error_count} |")
         w("")
+
+
+SIDE_BY_SIDE = ("bare", "floor", "filter", "native")
+
+
+def report_side_by_side(w, R, s):
+    """Bare Envoy, the wasm floor, the wasm filter and the native filter, each against bare Envoy."""
+    if not R.measured("native", min(s.concurrencies)) and not any(R.measured("native", c) for c in s.concurrencies):
+        return
+    w("### Side by side: bare Envoy, the wasm floor, the `.wasm` and the native `.so`\n")
+    w("The same rounds as above, each case against bare Envoy of the same round set. `native` is our filter "
+      "built as an Envoy dynamic module (`make native`, docs/native.md) in the wasm filter's place: the same "
+      "configuration, request and answer, no V8. *added* is the case's percentile minus bare Envoy's.\n")
+    w("| c | case | req/s | % of bare | added p50 | added p99 | Envoy CPU / request | × bare's CPU |")
+    w("|---|---|---|---|---|---|---|---|")
+    for c in s.concurrencies:
+        b = R.measured("bare", c)
+        if not b:
+            continue
+        for case in SIDE_BY_SIDE:
+            r = R.measured(case, c)
+            if not r:
+                continue
+            cpu = r.cpu_us_per_request
+            times = f"{cpu / b.cpu_us_per_request:.2f}×" if cpu and b.cpu_us_per_request else "—"
+            same = case == "bare"
+            w(f"| {c} | {case} | {fmt_rps(r.rps)} | {r.rps / b.rps * 100:.1f} % | "
+              f"{'' if same else f'{r.latency_us.p50 - b.latency_us.p50:+.0f} µs'} | "
+              f"{'' if same else f'{r.latency_us.p99 - b.latency_us.p99:+.0f} µs'} | {fmt_us(cpu)} | "
+              f"{'' if same else times} |")
+    w("")
 
 
 def report_streaming(w, R):
@@ -277,6 +312,53 @@ def report_wasm_host_embeddings(w, parts):
     w("")
 
 
+# The native filter's targets (issue #25): its share of bare Envoy's throughput by concurrency (others:
+# information only) and the median it adds at one connection.
+NATIVE_SHARE = {1: 0.75, 64: 0.70}
+NATIVE_ADDED_P50_US = 50
+
+
+def native_targets(R, s):
+    """The native filter against bare Envoy: throughput, added latency, Envoy CPU per request."""
+    rows = []
+    get = R.measured
+    for c in s.concurrencies:
+        n, b, f = get("native", c), get("bare", c), get("filter", c)
+        if not (n and b):
+            continue
+        share = n.rps / b.rps
+        wasm = f"; the .wasm {f.rps / b.rps * 100:.1f} %" if f else ""
+        want = NATIVE_SHARE.get(c)
+        rows.append(TargetRow(f"native throughput ≥ {want * 100:.0f} % of bare Envoy (c={c})" if want else
+                              f"native throughput (c={c})",
+                              f"{share * 100:.1f} % ({fmt_rps(n.rps)} vs {fmt_rps(b.rps)} req/s){wasm}",
+                              met(share >= want) if want else "info only"))
+    for c in s.concurrencies:
+        n, b, f = get("native", c), get("bare", c), get("filter", c)
+        if not (n and b):
+            continue
+        p50, p99 = n.latency_us.p50 - b.latency_us.p50, n.latency_us.p99 - b.latency_us.p99
+        wasm = (f"; the .wasm {f.latency_us.p50 - b.latency_us.p50:+.0f} µs, "
+                f"{f.latency_us.p99 - b.latency_us.p99:+.0f} µs") if f else ""
+        judged = c == 1
+        rows.append(TargetRow(f"native: added median ≤ {NATIVE_ADDED_P50_US} µs (c={c})" if judged else
+                              f"native: added median and p99 (c={c})",
+                              f"p50 {p50:+.0f} µs, p99 {p99:+.0f} µs{wasm}",
+                              met(p50 <= NATIVE_ADDED_P50_US) if judged else
+                              "info only: at c>1 the median includes queueing"))
+    for c in s.concurrencies:
+        n, b, f = get("native", c), get("bare", c), get("filter", c)
+        if not (n and b) or n.cpu_us_per_request is None or not b.cpu_us_per_request:
+            continue
+        wasm = (f", the .wasm {f.cpu_us_per_request:.0f} µs ({f.cpu_us_per_request / b.cpu_us_per_request:.2f}×)"
+                if f and f.cpu_us_per_request else "")
+        rows.append(TargetRow(f"Envoy CPU per request (c={c})",
+                              f"native {n.cpu_us_per_request:.0f} µs "
+                              f"({n.cpu_us_per_request / b.cpu_us_per_request:.2f}× bare's "
+                              f"{b.cpu_us_per_request:.0f} µs){wasm}", "info"))
+    return rows
+
+
 def targets(R, s):
     """The run's targets: [TargetRow(target, measured, result)]."""
     rows = []
@@ -306,6 +388,7 @@ def targets(R, s):
                                   f"{fl.rps / b.rps * 100:.1f} % of bare Envoy ({fmt_rps(fl.rps)} vs "
                                   f"{fmt_rps(b.rps)} req/s){ours}",
                                   "info: the ceiling for any filter with this host interaction"))
+    rows += native_targets(R, s)
     for peer, factor, label in (("bag", 10, "bedrock-access-gateway"), ("litellm", 50, "LiteLLM")):
         for c in s.concurrencies:
             f, p = get("filter", c), get(peer, c)

@@ -164,9 +164,12 @@ class WrkRun(Record):
 
 @dataclass
 class LoadRound(Record):
-    """One interleaved round of one case: its req/s and wrk's latency figures."""
+    """One interleaved round of one case: its req/s, wrk's latency figures, and the CPU time the case's
+    Envoy spent per request served (every thread, /proc/<pid>/task/*/schedstat; None for a case that is not
+    an Envoy of ours: the upstream, the peers)."""
     rps: float
     latency_us: WrkLatency
+    cpu_us_per_request: float | None = optional()
 
 
 @dataclass
@@ -180,12 +183,13 @@ class Latency(Record):
 @dataclass
 class LoadResult(Record):
     """One load case at one concurrency: the median round's req/s, the median of each percentile across
-    rounds, requests and errors summed over the rounds."""
+    rounds, requests and errors summed over the rounds, the median round's Envoy CPU per request."""
     rps: float
     latency_us: Latency
     requests: int
     error_count: int
     rounds: list[LoadRound]
+    cpu_us_per_request: float | None = optional()
 
 
 def load_key(case, c):

@@ -11,7 +11,8 @@ Run from the repository root with the project venv (the Makefile does):
 
 Cases, all against the same fast upstream (an Envoy `direct_response`
 listener serving canned Converse JSON / event-stream files) and the same load
-tool (wrk, one thread, `--latency`), at concurrency 1 and 64:
+tool (wrk, one thread, `--latency`), at concurrency 1 and 64; for the Envoys
+(bare, floor, filter, native) also the Envoy's CPU time per request:
 
   upstream  wrk straight at the fast upstream: its ceiling
   bare      Envoy without the filter proxying an already-translated, already
@@ -22,6 +23,8 @@ tool (wrk, one thread, `--latency`), at concurrency 1 and 64:
             replaced, path rewritten) and none of the work. The ceiling of
             any proxy-wasm filter that rewrites both bodies (`make floor-wasm`)
   filter    Envoy with our filter: OpenAI body in, signed Converse out
+  native    the same filter as an Envoy dynamic module (`make native`, the .so)
+            in the wasm filter's place: the same config, request and answer
   litellm   LiteLLM's proxy (PyPI litellm[proxy], pinned in bench/tools.py, own
             venv in bench/.venvs)
   bag       aws-samples/bedrock-access-gateway, run with its README's steps
@@ -32,7 +35,7 @@ Then streaming (first upstream event → first client byte, with and without
 the filter; Envoy's VmRSS every 100 ms while one client reads a 50 MiB
 answer), many long slow streams at once (`streams`: N concurrent 30 s answers
 from bench/slow_upstream.py read by bench/many_streams.py, through bare Envoy,
-the floor and the filter: memory and CPU per stream and chunk, each chunk's
+the floor, the filter and the native filter: memory and CPU per stream and chunk, each chunk's
 added delay), .wasm size before/after `wasm-opt -Oz`, the module's own time
 under Node's V8 with a simulated host (bench/wasm_host.mjs, on both .wasm
 files: the plain request, the same with the new features on, and a streamed
@@ -51,13 +54,13 @@ Environment:
                      median across rounds
   BENCH_CONCURRENCY  comma-separated client concurrencies (default 1,64)
   BENCH_ENVOY_CONCURRENCY  Envoy worker threads for every Envoy (default 1)
-  BENCH_CASES        comma-separated subset of upstream,bare,floor,filter,litellm,bag
+  BENCH_CASES        comma-separated subset of upstream,bare,floor,filter,native,litellm,bag
   BENCH_SKIP         comma-separated parts to skip: load,stream,streams,size,wasmhost,micro,plot
                      (skipping all but `streams` updates only its section of RESULTS.md)
   BENCH_STREAMS      the `streams` part's N, comma-separated (default 250,1000,2000)
   BENCH_STREAM_SECONDS  how long each of those streams lasts (default 30)
   BENCH_STREAM_ROUNDS   rounds of bare / floor / filter trials per N (default 1; medians)
-  BENCH_STREAM_CASES    subset of bare,floor,filter (floor runs at the largest N only)
+  BENCH_STREAM_CASES    subset of bare,floor,filter,native (floor runs at the largest N only)
   BENCH_STREAM_PIN   1: Envoy on CPUs of its own, the client and upstream on the others
   BENCH_STREAM_IDLE  0: the client and upstream at normal priority (default SCHED_IDLE)
   BENCH_WASM_BASELINE  another .wasm (e.g. built from an older commit) that the wasm host
@@ -107,7 +110,7 @@ from config import (
     openai_headers,
     say,
 )
-from harness import BENCH, OUT, ROOT, WASM, machine, on_signal, stop_all
+from harness import BENCH, NATIVE, OUT, ROOT, WASM, machine, on_signal, stop_all
 from report import report, targets
 from report_streams import streams_targets, update_streams_section
 from results import Machine, Results
@@ -153,15 +156,22 @@ def main():
     gw_filter = Gateway("gw-filter", up_port, s.envoy_concurrency, with_filter=True)
     gw_bare = Gateway("gw-bare", up_port, s.envoy_concurrency, with_filter=False)
     gw_floor = start_floor(s, R, up_port) if "floor" in s.cases and s.runs("load") else None
+    gw_native = start_native(s, R, up_port) if "native" in s.cases and s.runs("load") else None
     body = json.dumps(OPENAI_BODY).encode()
     plain = captured["plain"]
     tg = {
         "upstream": Target("upstream", up_port, plain.path, plain.body, plain.headers, b'"output"'),
-        "bare": Target("bare", gw_bare.port, plain.path, plain.body, plain.headers, b'"output"'),
-        "filter": Target("filter", gw_filter.port, CHAT_PATH, body, openai_headers(), b'"choices"'),
+        "bare": Target("bare", gw_bare.port, plain.path, plain.body, plain.headers, b'"output"',
+                       pid=gw_bare.proc.pid),
+        "filter": Target("filter", gw_filter.port, CHAT_PATH, body, openai_headers(), b'"choices"',
+                         pid=gw_filter.proc.pid),
     }
     if gw_floor:  # our filter's request; the canned Converse answer passes through
-        tg["floor"] = Target("floor", gw_floor.port, CHAT_PATH, body, openai_headers(), b'"output"')
+        tg["floor"] = Target("floor", gw_floor.port, CHAT_PATH, body, openai_headers(), b'"output"',
+                             pid=gw_floor.proc.pid)
+    if gw_native:  # the filter's request and answer, through the .so
+        tg["native"] = Target("native", gw_native.port, CHAT_PATH, body, openai_headers(), b'"choices"',
+                              pid=gw_native.proc.pid)
     if "litellm" in s.cases and s.runs("load"):  # the peers are only in the load part
         try:
             say("starting LiteLLM proxy")
@@ -195,6 +205,10 @@ def main():
                          json.dumps(dict(OPENAI_BODY, stream=True)).encode(), openai_headers(),
                          b"data: [DONE]"),
     }
+    if gw_native:
+        st["native"] = Target("native-stream", gw_native.port, CHAT_PATH,
+                              json.dumps(dict(OPENAI_BODY, stream=True)).encode(), openai_headers(),
+                              b"data: [DONE]")
     for c in (s.concurrencies if s.runs("load") else []):
         R.stream_load.update(stream_load(s, st, c))
     stop_all()
@@ -313,6 +327,19 @@ def start_floor(s, R, up_port):
         return Gateway("gw-floor", up_port, s.envoy_concurrency, with_filter=True, floor=True)
     except Exception as e:  # reported, not fatal
         R.skipped["floor"] = str(e)
+        return None
+
+
+def start_native(s, R, up_port):
+    """Envoy with the dynamic module (`make native`), or None and the reason in R.skipped."""
+    if not os.path.isfile(NATIVE):
+        R.skipped["native"] = f"{os.path.relpath(NATIVE, ROOT)} missing: run `make native`"
+        return None
+    try:
+        say("starting Envoy with the dynamic module (GATEWAY_FILTER=native)")
+        return Gateway("gw-native", up_port, s.envoy_concurrency, with_filter=True, native=True)
+    except Exception as e:  # reported, not fatal
+        R.skipped["native"] = str(e)
         return None
 
 

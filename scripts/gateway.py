@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Start the gateway: Envoy with the bedrock_openai wasm filter, in the foreground.
+"""Start the gateway: Envoy with the bedrock_openai filter, in the foreground.
 
 This is what `make run` runs. It renders envoy/envoy.yaml for this machine and
 then replaces itself with Envoy (so Ctrl-C stops Envoy directly).
 
 Environment (see docs/configuration.md, "Environment of `make run`"):
+  GATEWAY_FILTER    `wasm` (default): the proxy-wasm filter (the .wasm);
+                    `native`: the same filter as an Envoy dynamic module (the
+                    .so, docs/native.md), in the wasm filter's place
   GATEWAY_PORT      listener port (default 10000)
   ADMIN_PORT        admin port on 127.0.0.1 (default 9901)
   PROJECT_API_KEYS  comma-separated `name=key` or `key` entries; when unset the
@@ -21,7 +24,8 @@ Environment (see docs/configuration.md, "Environment of `make run`"):
                     "credentials": "environment" makes the launcher hand
                     AWS_BEARER_TOKEN_BEDROCK, AWS_ACCESS_KEY_ID,
                     AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_REGION to
-                    the filter's VM; one with "credentials": "envoy" adds
+                    the filter's VM (the native filter reads Envoy's
+                    environment, which is this one); one with "credentials": "envoy" adds
                     Envoy's aws_request_signing filter (envoy/aws-request-signing.yaml)
   ENVOY_SIGNER_REGION
                     the Region Envoy's signer signs for (default AWS_REGION,
@@ -66,10 +70,13 @@ ENVOY_YAML = os.path.join(ROOT, "envoy", "envoy.yaml")
 SIGNER_YAML = os.path.join(ROOT, "envoy", "aws-request-signing.yaml")
 DEV_KEYS_FILE = os.path.join(ROOT, "envoy", "dev-project-keys.txt")
 WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
+NATIVE = os.path.join(ROOT, "target", "native", "libbedrock_openai_filter.so")
 RUN_DIR = os.path.join(ROOT, "run")  # scratch space for rendered configs (gitignored)
 
 HCM_FILTER = "envoy.filters.network.http_connection_manager"
 WASM_FILTER = "envoy.filters.http.wasm"
+NATIVE_FILTER = "envoy.filters.http.dynamic_modules"
+FILTERS = ("wasm", "native")
 DFP_FILTER = "envoy.filters.http.dynamic_forward_proxy"
 SIGNER_FILTER = "envoy.filters.http.aws_request_signing"
 SIGNED_CLUSTER = "bedrock_signed"
@@ -444,15 +451,48 @@ def add_mantle_route(hcm, shape, clusters, cluster, authority_match):
         host["routes"].insert(len(host["routes"]) - 1, copy.deepcopy(route))
 
 
-def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name="envoy/envoy.yaml"):
+# Envoy 1.40 names a dynamic module's metrics envoy_dynamicmodulescustom_<name> in
+# /stats/prometheus unless this (default off) runtime flag strips the namespace as
+# it strips wasmcustom: with it, both builds' metrics read bedrock_openai_<name>{...}.
+NATIVE_RUNTIME = {"name": "dynamic_modules", "static_layer": {
+    "envoy.reloadable_features.dynamic_modules_strip_custom_stat_prefix": True}}
+
+
+def gateway_filter(env):
+    """`wasm` or `native`, from GATEWAY_FILTER (default `wasm`)."""
+    kind = env.get("GATEWAY_FILTER", "").strip() or "wasm"
+    if kind not in FILTERS:
+        raise LaunchError(f"GATEWAY_FILTER={kind!r}: expected `wasm` or `native`")
+    return kind
+
+
+def native_filter(module, configuration):
+    """The dynamic-module HTTP filter that takes the wasm filter's place: the .so at `module`,
+    the same plugin configuration (JSON text)."""
+    return {
+        "name": NATIVE_FILTER,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+            # Loaded from this file, and never unloaded: the per-minute limits live in the
+            # module's memory and outlive configuration updates (as wasm shared data does).
+            "dynamic_module_config": {"module": {"local": {"filename": module}}, "do_not_close": True},
+            "filter_name": "bedrock_openai",
+            "filter_config": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": configuration},
+        },
+    }
+
+
+def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name="envoy/envoy.yaml",
+           native=NATIVE):
     """The Envoy config for this environment and these arguments (a dict, ready for yaml.safe_dump).
 
     template   envoy/envoy.yaml: its text, or the dict it parses to (left unchanged)
     env        the environment, a mapping like os.environ (GATEWAY_PORT, ADMIN_PORT,
                PROJECT_API_KEYS, PROJECT_POLICIES, BEDROCK_MODELS_FILE,
-               AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL_BEDROCK_MANTLE)
+               AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL_BEDROCK_MANTLE, GATEWAY_FILTER)
     args       the parsed command line (only args.access_log_path is read)
-    wasm       the .wasm file Envoy loads
+    wasm       the .wasm file Envoy loads (GATEWAY_FILTER unset or `wasm`)
+    native     the .so Envoy loads instead (GATEWAY_FILTER=native)
     read_file  path -> text; how the dev keys file, PROJECT_POLICIES and BEDROCK_MODELS_FILE are read
     say        msg -> None; what the user is told along the way (project names, upstream)
     name       the template's name in error messages
@@ -491,8 +531,10 @@ def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name=
     if models is not None:
         plugin_json["models"] = models
     plugin_json["responses"] = {"item_key": item_key(env, [key for _, key in projects], say)}
+    kind = gateway_filter(env)
     if any(isinstance(p, dict) and p.get("credentials") == "environment" for p in policies.values()):
-        plugin["vm_config"]["environment_variables"] = {"host_env_keys": ENVIRONMENT_CREDENTIAL_KEYS}
+        if kind == "wasm":
+            plugin["vm_config"]["environment_variables"] = {"host_env_keys": ENVIRONMENT_CREDENTIAL_KEYS}
         say("credentials for some projects come from this process's AWS_* environment")
     if args.access_log_path:
         for log in hcm.get("access_log", []):
@@ -533,6 +575,12 @@ def render(template, env, args, *, wasm, read_file, say=lambda _msg: None, name=
         plugin_json["envoy_signer"] = {"region": add_signer(clusters, bedrock, hosts, fragment, env, say)}
 
     plugin["configuration"]["value"] = json.dumps(plugin_json, separators=(",", ":"))
+    if kind == "native":
+        filters = hcm["http_filters"]
+        at = next(i for i, f in enumerate(filters) if f.get("name") == WASM_FILTER)
+        filters[at] = native_filter(native, plugin["configuration"]["value"])
+        cfg.setdefault("layered_runtime", {"layers": []})["layers"].append(NATIVE_RUNTIME)
+        say(f"filter: the dynamic module {native} (GATEWAY_FILTER=native)")
     return cfg
 
 
@@ -599,8 +647,9 @@ def main():
         if args.print_config:
             sys.stdout.write(text)
             return 0
-        if not os.path.isfile(WASM):
-            raise LaunchError(f"{os.path.relpath(WASM, ROOT)} not found: run `make wasm` first")
+        artifact, target = (NATIVE, "native") if gateway_filter(os.environ) == "native" else (WASM, "wasm")
+        if not os.path.isfile(artifact):
+            raise LaunchError(f"{os.path.relpath(artifact, ROOT)} not found: run `make {target}` first")
         if args.validate:
             with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="envoy-validate-") as f:
                 f.write(text)

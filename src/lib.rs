@@ -34,3 +34,6 @@ pub mod secret;
 
 #[cfg(target_arch = "wasm32")]
 mod shell;
+
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+mod native;

@@ -1,5 +1,6 @@
-"""The Envoys every part runs: the fast upstream (canned Converse answers), the gateway with our filter, bare
-(without it) or with bench/floor's wasm, and the filter's own translated request, captured to replay bare.
+"""The Envoys every part runs: the fast upstream (canned Converse answers), the gateway with our filter (the
+.wasm, or the .so: `native`), bare (without it) or with bench/floor's wasm, and the filter's own translated
+request, captured to replay bare.
 """
 
 import json
@@ -114,14 +115,18 @@ def start_upstream(concurrency):
     return port
 
 
-def gateway_configs(port, admin_port, upstream_port):
-    """(filter cfg, bare cfg): the launcher's rendering; bare = same minus the wasm filter."""
+def gateway_configs(port, admin_port, upstream_port, build="wasm"):
+    """(filter cfg, bare cfg): the launcher's rendering with GATEWAY_FILTER=build (`wasm` or `native`);
+    bare = the wasm rendering minus the wasm filter."""
     env = dict(os.environ, GATEWAY_PORT=str(port), ADMIN_PORT=str(admin_port),
                PROJECT_API_KEYS=f"bench={PROJECT_KEY}",
                AWS_ENDPOINT_URL_BEDROCK_RUNTIME=f"http://127.0.0.1:{upstream_port}")
-    text = subprocess.run([sys.executable, GATEWAY_PY, "--print-config"], env=env, cwd=ROOT,
-                          check=True, capture_output=True, text=True, timeout=60).stdout
-    with_filter = yaml.safe_load(text)
+
+    def render(build):
+        return subprocess.run([sys.executable, GATEWAY_PY, "--print-config"], env=dict(env, GATEWAY_FILTER=build),
+                              cwd=ROOT, check=True, capture_output=True, text=True, timeout=60).stdout
+    text = render("wasm")
+    with_filter = yaml.safe_load(text if build == "wasm" else render(build))
     bare = yaml.safe_load(text)
     hcm = bare["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != "envoy.filters.http.wasm"]
@@ -149,12 +154,14 @@ def mechanics_floor(cfg):
 
 
 class Gateway:
-    """One Envoy from the launcher's config: with our filter, bare, or with the floor wasm."""
+    """One Envoy from the launcher's config: with our filter (the .wasm, or with native=True the dynamic
+    module), bare, or with the floor wasm."""
 
-    def __init__(self, name, upstream_port, concurrency, with_filter, floor=False, patch=None, cpus=None):
+    def __init__(self, name, upstream_port, concurrency, with_filter, floor=False, patch=None, cpus=None,
+                 native=False):
         self.name = name
         self.port, self.admin = free_port(), free_port()
-        with_, bare = gateway_configs(self.port, self.admin, upstream_port)
+        with_, bare = gateway_configs(self.port, self.admin, upstream_port, "native" if native else "wasm")
         self.config = mechanics_floor(with_) if floor else (with_ if with_filter else bare)
         if patch:  # the same change to either config (the `streams` part's circuit breakers)
             patch(self.config)

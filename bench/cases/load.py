@@ -7,17 +7,20 @@ import re
 import statistics
 import subprocess
 
+from cases import procfs
 from config import LUA, WARMUP, say, write
 from harness import request
 from results import Failed, Latency, LoadResult, LoadRound, WrkRun, load_key
 
 
 class Target:
-    """One thing wrk hits: port, path, body, headers, and how a good answer looks."""
+    """One thing wrk hits: port, path, body, headers, and how a good answer looks; `pid`: the Envoy
+    serving it, whose CPU per request the load rounds measure (None: not measured)."""
 
-    def __init__(self, name, port, path, body, headers, expect):
+    def __init__(self, name, port, path, body, headers, expect, pid=None):
         self.name, self.port, self.path = name, port, path
         self.body, self.headers, self.expect = body, headers, expect
+        self.pid = pid
         self.body_file = write(f"wrk-{name}.body", body)
         self.headers_file = write(f"wrk-{name}.headers",
                                   "".join(f"{k}: {v}\n" for k, v in headers.items()))
@@ -43,9 +46,22 @@ def run_wrk(target, conns, seconds):
     return WrkRun.from_json(res)
 
 
-def combine(rounds):
-    """One result from interleaved rounds: the median round's req/s and the median of each
-    latency percentile across rounds; requests and errors summed."""
+def measured_round(target, conns, seconds):
+    """One wrk run of `target` and its Envoy's CPU time per request served, µs (None without target.pid)."""
+    before = procfs.cpu_ns(target.pid) if target.pid else None
+    run = run_wrk(target, conns, seconds)
+    cpu = None
+    if before is not None and run.requests:
+        cpu = (procfs.cpu_ns(target.pid) - before) / 1e3 / run.requests
+    return run, cpu
+
+
+def combine(measured):
+    """One result from interleaved rounds ([(WrkRun, Envoy CPU µs per request or None)]): the median
+    round's req/s and the median of each latency percentile and of the CPU per request across rounds;
+    requests and errors summed."""
+    rounds = [run for run, _ in measured]
+    cpu = [x for _, x in measured if x is not None]
     return LoadResult(
         rps=statistics.median(sorted(r.rps for r in rounds)),
         latency_us=Latency(p50=statistics.median(r.latency_us.p50 for r in rounds),
@@ -53,7 +69,8 @@ def combine(rounds):
                            p99=statistics.median(r.latency_us.p99 for r in rounds)),
         requests=sum(r.requests for r in rounds),
         error_count=sum(r.error_count for r in rounds),
-        rounds=[LoadRound(rps=r.rps, latency_us=r.latency_us) for r in rounds])
+        rounds=[LoadRound(rps=r.rps, latency_us=r.latency_us, cpu_us_per_request=x) for r, x in measured],
+        cpu_us_per_request=statistics.median(cpu) if cpu else None)
 
 
 def load_rounds(s, targets, c):
@@ -80,14 +97,15 @@ def load_rounds(s, targets, c):
     for _ in range(s.rounds):
         for case in list(rounds):
             try:
-                rounds[case].append(run_wrk(targets[case], c, s.slice_s))
+                rounds[case].append(measured_round(targets[case], c, s.slice_s))
             except Exception as e:
                 out[load_key(case, c)] = Failed(str(e))
                 del rounds[case]
     for case, rs in rounds.items():
         r = out[load_key(case, c)] = combine(rs)
+        cpu = f", Envoy CPU {r.cpu_us_per_request:.0f} µs/request" if r.cpu_us_per_request is not None else ""
         say(f"  {case}: {r.rps:.0f} req/s, p50 {r.latency_us.p50:.0f} µs, "
-            f"p99 {r.latency_us.p99:.0f} µs, errors {r.error_count}")
+            f"p99 {r.latency_us.p99:.0f} µs{cpu}, errors {r.error_count}")
     return out
 
 

@@ -1,6 +1,7 @@
 """The `streams` part: many long, slow streams at once (bench/slow_upstream.py answering, read by
-bench/many_streams.py) through bare Envoy, the floor and the filter, a fresh Envoy per trial: memory and
-CPU per stream and chunk, each chunk's added delay, errors, and the machine's share.
+bench/many_streams.py) through bare Envoy, the floor, the filter (.wasm) and the native filter (.so), a fresh
+Envoy per trial: memory and CPU per stream and chunk, each chunk's added delay, errors, and the machine's
+share.
 """
 
 import json
@@ -25,7 +26,7 @@ from config import (
     say,
     write,
 )
-from harness import BENCH, OUT, ROOT, free_port, log_of, request, spawn, stop, vm_rss_kb, wait_ready
+from harness import BENCH, NATIVE, OUT, ROOT, free_port, log_of, request, spawn, stop, vm_rss_kb, wait_ready
 from results import (
     Failed,
     Lag,
@@ -41,7 +42,7 @@ from results import (
 
 CLIENT = os.path.join(BENCH, "many_streams.py")
 SLOW_UPSTREAM = os.path.join(BENCH, "slow_upstream.py")
-CASES = ("bare", "floor", "filter")
+CASES = ("bare", "floor", "filter", "native")
 STATS = (r"^(cluster\.bedrock\.(upstream_rq_(pending_overflow|5xx|total|timeout)|upstream_cx_(overflow|total))|"
          r"http\.gateway\.downstream_(rq_5xx|rq_total|cx_total))$")
 
@@ -116,7 +117,8 @@ def streams_trial(s, case, n, rnd, up, target, cpus=None):
         lift_circuit_breakers(cfg, s.streams)
         if case == "floor":
             mechanics_floor(cfg)
-    gw = Gateway(name, up["port"], s.envoy_concurrency, with_filter=case != "bare", patch=patch, cpus=cpus)
+    gw = Gateway(name, up["port"], s.envoy_concurrency, with_filter=case != "bare", patch=patch, cpus=cpus,
+                 native=case == "native")
     pid = gw.proc.pid
     try:
         # Warm-up: a few short streams (the VM's first contexts, the metrics, the pools).
@@ -173,7 +175,7 @@ def streams_trial(s, case, n, rnd, up, target, cpus=None):
         heap_idle_kb=idle_heap, heap_steady_kb=heap,
         heap_per_stream_kb=(heap - idle_heap) / n if heap is not None and idle_heap is not None else None,
         wasm_idle_kb=idle_wasm, wasm_steady_kb=wasm,
-        wasm_per_stream_kb=wasm_delta / n if case != "bare" else None,
+        wasm_per_stream_kb=wasm_delta / n if case in ("floor", "filter") else None,
         cpu_s=cpu, cpu_pct=PerProcess(100 * cpu.envoy / window_s, 100 * cpu.client / window_s,
                                       100 * cpu.upstream / window_s),
         cpu_per_chunk_us=1e6 * cpu.envoy / chunks if chunks else None,
@@ -218,20 +220,25 @@ def many_streams(s, captured):
     up = {"port": port, "pid": proc.pid}
     stream = captured["stream"]
     signed = {"path": stream.path, "headers": stream.headers, "body": stream.body.decode()}
+    openai = {"path": CHAT_PATH, "headers": openai_headers(), "body": json.dumps(dict(OPENAI_BODY, stream=True))}
     targets = {
         "bare": signed,
         "floor": signed,  # the floor carries the signed Converse request, as bare Envoy does
-        "filter": {"path": CHAT_PATH, "headers": openai_headers(), "body": json.dumps(dict(OPENAI_BODY, stream=True))},
+        "filter": openai,
+        "native": openai,
     }
     notes = []
     if "floor" in s.stream_cases and not os.path.isfile(FLOOR_WASM):
         notes.append(f"floor: {os.path.relpath(FLOOR_WASM, ROOT)} missing (`make floor-wasm`)")
+    if "native" in s.stream_cases and not os.path.isfile(NATIVE):
+        notes.append(f"native: {os.path.relpath(NATIVE, ROOT)} missing (`make native`)")
     trials = []
     try:
         for rnd in range(s.stream_rounds):
             for i, n in enumerate(s.streams):
                 cases = [c for c in CASES if c in s.stream_cases
-                         and (c != "floor" or (n == max(s.streams) and os.path.isfile(FLOOR_WASM)))]
+                         and (c != "floor" or (n == max(s.streams) and os.path.isfile(FLOOR_WASM)))
+                         and (c != "native" or os.path.isfile(NATIVE))]
                 order = cases if (rnd + i) % 2 == 0 else cases[::-1]
                 for case in order:
                     say(f"streams: {n} × {s.stream_seconds:g} s through {case} Envoy (round {rnd + 1})")

@@ -2,6 +2,12 @@
 
 Both run as child processes on free ports picked at runtime and are killed at
 the end of the session. Envoy's log goes to a file (gateway.log_text()).
+
+GATEWAY_FILTER picks the build every gateway runs (the launcher reads it):
+`wasm` (default) or `native` (the dynamic module). `make test` runs the suite
+once per build; with `native`, the tests marked `build_independent` (they start
+no gateway with the filter) and `wasm_only` (about the wasm build alone) are
+deselected: they ran with the wasm build.
 """
 
 import json
@@ -24,7 +30,48 @@ TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(TESTS_DIR)
 GATEWAY_PY = os.path.join(ROOT, "scripts", "gateway.py")
 WASM = os.path.join(ROOT, "target", "wasm32-wasip1", "release", "bedrock_openai_filter.wasm")
+NATIVE = os.path.join(ROOT, "target", "native", "libbedrock_openai_filter.so")
 STARTUP_TIMEOUT = 30  # seconds
+
+FILTER = os.environ.get("GATEWAY_FILTER", "").strip() or "wasm"
+ARTIFACT = NATIVE if FILTER == "native" else WASM
+# The HTTP filter that runs the bedrock filter in each build's Envoy config.
+FILTER_NAMES = {"wasm": "envoy.filters.http.wasm", "native": "envoy.filters.http.dynamic_modules"}
+
+
+def require_artifact():
+    """Fail (not skip) when the build this run tests was not built."""
+    if not os.path.isfile(ARTIFACT):
+        pytest.fail(f"{ARTIFACT} missing: run `make {FILTER}` (make test does)")
+
+
+def hcm_of(cfg):
+    """The http_connection_manager of a rendered gateway config."""
+    return cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def filter_index(hcm):
+    """Where the bedrock filter (either build's) sits in hcm's http_filters."""
+    (i,) = [i for i, f in enumerate(hcm["http_filters"]) if f["name"] in FILTER_NAMES.values()]
+    return i
+
+
+def plugin_configuration(cfg):
+    """The typed StringValue holding the plugin configuration's JSON, in either build's filter."""
+    hcm = hcm_of(cfg)
+    f = hcm["http_filters"][filter_index(hcm)]
+    if f["name"] == FILTER_NAMES["wasm"]:
+        return f["typed_config"]["config"]["configuration"]
+    return f["typed_config"]["filter_config"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if FILTER != "native":
+        return
+    drop = [i for i in items if i.get_closest_marker("build_independent") or i.get_closest_marker("wasm_only")]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [i for i in items if i not in drop]
 
 
 def free_port():
@@ -163,8 +210,7 @@ def launch_gateway(work, env, *args, what="gateway"):
 
 @pytest.fixture(scope="session")
 def gateway(standin, tmp_path_factory):
-    if not os.path.isfile(WASM):
-        pytest.fail(f"{WASM} missing: run `make wasm` (make test does)")
+    require_artifact()
     env = dict(os.environ, PROJECT_API_KEYS=PROJECT_API_KEYS, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=standin.url)
     g = launch_gateway(tmp_path_factory.mktemp("gateway"), env, "--log-level", "debug", "--flush-ms", "100",
                        "--concurrency", "2")

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from e2e.conftest import ROOT, WASM, free_port, http_get, launch_gateway, stop, wait_until
+from e2e.conftest import ROOT, free_port, http_get, launch_gateway, require_artifact, stop, wait_until
 from e2e.keys import PROJECT_API_KEYS, PROJECT_KEY_ALPHA, aws_headers
 
 SLOW = os.path.join(ROOT, "bench", "slow_upstream.py")
@@ -42,8 +42,7 @@ def slow(tmp_path_factory):
 @pytest.fixture(scope="module")
 def slow_gateway(slow, tmp_path_factory):
     """A gateway with the filter whose Bedrock endpoint is the slow upstream."""
-    if not os.path.isfile(WASM):
-        pytest.fail(f"{WASM} missing: run `make wasm` (make test does)")
+    require_artifact()
     env = dict(os.environ, PROJECT_API_KEYS=PROJECT_API_KEYS,
                AWS_ENDPOINT_URL_BEDROCK_RUNTIME=f"http://127.0.0.1:{slow}")
     g = launch_gateway(tmp_path_factory.mktemp("slowgw"), env, what="slow-upstream gateway")

@@ -16,6 +16,9 @@ import yaml
 from e2e.conftest import GATEWAY_PY, ROOT, WASM
 from e2e.keys import PROJECT_API_KEYS, PROJECT_KEY_ALPHA, PROJECT_KEY_BETA
 
+# The configs and docs of the deployments: the same with either build (conftest.py).
+pytestmark = pytest.mark.build_independent
+
 ENVOY = os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy")
 ENVOY_YAML = os.path.join(ROOT, "envoy", "envoy.yaml")
 COMPOSE = os.path.join(ROOT, "docker-compose.yml")
@@ -32,11 +35,13 @@ def built_wasm():
         pytest.fail(f"{WASM} missing: run `make wasm` (make test does)")
 
 
-def launcher(*args, keys=None, endpoint=None, mantle=None):
-    """Run scripts/gateway.py with exactly these gateway env vars set."""
+def launcher(*args, keys=None, endpoint=None, mantle=None, build="wasm"):
+    """Run scripts/gateway.py with exactly these gateway env vars set, for `build` (by default the
+    wasm build: these are its deployment configs; test_deploy_native.py has the dynamic module's)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("PROJECT_API_KEYS", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL_BEDROCK_MANTLE",
-                        "GATEWAY_PORT", "ADMIN_PORT")}
+                        "GATEWAY_PORT", "ADMIN_PORT", "GATEWAY_FILTER")}
+    env["GATEWAY_FILTER"] = build
     if keys is not None:
         env["PROJECT_API_KEYS"] = keys
     if endpoint is not None:
@@ -78,11 +83,11 @@ def plugin_json(cfg):
     return json.loads(wasm_plugin(cfg)[1]["configuration"]["value"])
 
 
-def envoy_validate(cfg, tmp_path):
+def envoy_validate(cfg, tmp_path, env=None):
     path = tmp_path / "envoy.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return subprocess.run([ENVOY, "--mode", "validate", "--disable-hot-restart", "-c", str(path)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=env)
 
 
 def sha(key):
@@ -282,8 +287,7 @@ STANDIN_MANTLE = "http://bedrock-standin:9100"
 def test_docker_compose_includes_the_standin_profile():
     with open(COMPOSE) as f:
         compose = yaml.safe_load(f)
-    (inc,) = compose["include"]
-    assert os.path.normpath(os.path.join(ROOT, inc["path"])) == STANDIN_COMPOSE
+    [inc] = [i for i in compose["include"] if os.path.normpath(os.path.join(ROOT, i["path"])) == STANDIN_COMPOSE]
     assert inc["project_directory"] == "."  # relative paths in it are from the repo root
     with open(STANDIN_COMPOSE) as f:
         services = yaml.safe_load(f)["services"]

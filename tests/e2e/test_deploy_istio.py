@@ -18,8 +18,11 @@ import subprocess
 import pytest
 import yaml
 
-from e2e.conftest import ROOT, TESTS_DIR
+from e2e.conftest import ROOT, TESTS_DIR, plugin_configuration
 from e2e.test_deploy_configs import envoy_validate, rendered, wasm_plugin
+
+# The configs and docs of the deployments: the same with either build (conftest.py).
+pytestmark = pytest.mark.build_independent
 
 ISTIO_DIR = os.path.join(ROOT, "deploy", "istio")
 NODE_DIR = os.path.join(TESTS_DIR, "node")
@@ -95,9 +98,9 @@ def all_docs():
 
 def test_manifests_present():
     names = {os.path.basename(p) for p in MANIFESTS}
-    assert {"wasmplugin.yaml", "envoyfilter.yaml", "egress.yaml"} <= names
+    assert {"wasmplugin.yaml", "envoyfilter.yaml", "native-envoyfilter.yaml", "egress.yaml"} <= names
     kinds = sorted(d["kind"] for _, _, d in all_docs())
-    assert kinds == ["DestinationRule", "EnvoyFilter", "Gateway", "ServiceEntry",
+    assert kinds == ["DestinationRule", "EnvoyFilter", "EnvoyFilter", "Gateway", "ServiceEntry",
                      "VirtualService", "WasmPlugin"]
 
 
@@ -189,3 +192,28 @@ def test_egress_covers_every_routed_region():
     assert port["protocol"] == "HTTP" and port["targetPort"] == 443
     (tls,) = docs["DestinationRule"]["spec"]["trafficPolicy"]["portLevelSettings"]
     assert tls["port"]["number"] == port["number"] and tls["tls"]["mode"] == "SIMPLE"
+
+
+def test_native_envoyfilter_inserts_the_dynamic_module(tmp_path):
+    """The dynamic module's EnvoyFilter (docs/native.md, "Istio"): the same place, bounds and
+    projects as envoyfilter.yaml, and a configuration the module accepts."""
+    (native,) = load("native-envoyfilter.yaml")
+    (wasm,) = load("envoyfilter.yaml")
+    http, hcm = native["spec"]["configPatches"]
+    assert native["spec"]["workloadSelector"] == wasm["spec"]["workloadSelector"]
+    assert http["applyTo"] == "HTTP_FILTER" and http["patch"]["operation"] == "INSERT_FIRST"
+    assert http["match"] == wasm["spec"]["configPatches"][1]["match"]
+    assert hcm == wasm["spec"]["configPatches"][2]
+    value = http["patch"]["value"]
+    assert value["name"] == "envoy.filters.http.dynamic_modules"
+    typed = value["typed_config"]
+    assert typed["@type"] == "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter"
+    assert typed["dynamic_module_config"]["do_not_close"] is True
+    assert typed["dynamic_module_config"]["module"]["local"]["filename"].endswith("/libbedrock_openai_filter.so")
+    plugin = typed["filter_config"]["value"]
+    wasm_plugin_json = wasm["spec"]["configPatches"][0]["patch"]["value"]["typed_config"]["value"]["config"]
+    assert json.loads(plugin) == json.loads(wasm_plugin_json["configuration"]["value"])
+    cfg, _ = rendered(build="native")
+    plugin_configuration(cfg)["value"] = plugin
+    r = envoy_validate(cfg, tmp_path)
+    assert r.returncode == 0, r.stderr

@@ -22,6 +22,9 @@ import pytest
 
 from e2e.conftest import ROOT, WASM
 
+# The configs and docs of the deployments: the same with either build (conftest.py).
+pytestmark = pytest.mark.build_independent
+
 OCI_PY = os.path.join(ROOT, "scripts", "oci.py")
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"

@@ -26,7 +26,17 @@ import pytest
 import requests
 import yaml
 
-from e2e.conftest import GATEWAY_PY, ROOT, Gateway, free_port, http_get, launch_gateway, stop, wait_until
+from e2e.conftest import (
+    GATEWAY_PY,
+    ROOT,
+    Gateway,
+    free_port,
+    http_get,
+    launch_gateway,
+    plugin_configuration,
+    stop,
+    wait_until,
+)
 from e2e.helpers import assert_openai_error, post
 from e2e.keys import PERMANENT, aws_headers
 from e2e.test_deploy_configs import ENVOY
@@ -193,11 +203,10 @@ def dfp_gw(standin, tmp_path_factory):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     cfg = yaml.safe_load(r.stdout)
-    hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    [wasm] = [f for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.wasm"]
-    plugin = json.loads(wasm["typed_config"]["config"]["configuration"]["value"])
+    configuration = plugin_configuration(cfg)  # either build's filter
+    plugin = json.loads(configuration["value"])
     plugin["upstream"] = {"endpoint": "http://localhost:" + standin.url.rsplit(":", 1)[1]}
-    wasm["typed_config"]["config"]["configuration"]["value"] = json.dumps(plugin)
+    configuration["value"] = json.dumps(plugin)
     [cluster] = [c for c in cfg["static_resources"]["clusters"] if c["name"] == "bedrock"]
     assert cluster["cluster_type"]["name"] == "envoy.clusters.dynamic_forward_proxy"
     del cluster["transport_socket"]

@@ -20,7 +20,17 @@ import openai
 import pytest
 import yaml
 
-from e2e.conftest import GATEWAY_PY, ROOT, WASM, Gateway, free_port, http_get, stop, wait_until
+from e2e.conftest import (
+    GATEWAY_PY,
+    ROOT,
+    Gateway,
+    filter_index,
+    free_port,
+    http_get,
+    require_artifact,
+    stop,
+    wait_until,
+)
 from e2e.fake_rls import OK, OVER_LIMIT, Call, FakeRLS
 from e2e.helpers import LLAMA, SEED_MESSAGES, assert_openai_error, chat_body, post
 from e2e.keys import aws_headers
@@ -54,11 +64,11 @@ def charge(gw, project, total, code=OK):
 
 
 def with_global_rate_limit(cfg, frag, rls_port, name):
-    """cfg with the fragment's filters around the wasm filter (admission after it, charge
-    before it) and its cluster at 127.0.0.1:rls_port."""
+    """cfg with the fragment's filters around the bedrock filter (either build's: admission after it,
+    charge before it) and its cluster at 127.0.0.1:rls_port."""
     cfg = copy.deepcopy(cfg)
     hcm = cfg["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    i = next(i for i, f in enumerate(hcm["http_filters"]) if f["name"] == "envoy.filters.http.wasm")
+    i = filter_index(hcm)
     hcm["http_filters"].insert(i + 1, copy.deepcopy(frag["http_filter"]))
     hcm["http_filters"].insert(i, copy.deepcopy(frag["charge_http_filter"]))
     for f in (hcm["http_filters"][i], hcm["http_filters"][i + 2]):
@@ -101,8 +111,7 @@ def start_gateway(name, standin, rls, work):
 
 @pytest.fixture(scope="module")
 def fleet(standin, rls, tmp_path_factory):
-    if not os.path.isfile(WASM):
-        pytest.fail(f"{WASM} missing: run `make wasm` (make test does)")
+    require_artifact()
     gws = [start_gateway(n, standin, rls, tmp_path_factory.mktemp(f"fleet-{n}")) for n in ("a", "b")]
     try:
         for g in gws:

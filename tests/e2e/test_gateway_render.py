@@ -16,10 +16,14 @@ from e2e.conftest import ROOT
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import gateway  # noqa: E402
 
+# The configs and docs of the deployments: the same with either build (conftest.py).
+pytestmark = pytest.mark.build_independent
+
 with open(os.path.join(ROOT, "envoy", "envoy.yaml"), encoding="utf-8") as f:
     TEMPLATE_TEXT = f.read()
 TEMPLATE = yaml.safe_load(TEMPLATE_TEXT)
 WASM = "/opt/filters/bedrock_openai_filter.wasm"
+NATIVE = "/opt/filters/libbedrock_openai_filter.so"
 ARGS = argparse.Namespace(access_log_path=None)
 
 
@@ -39,7 +43,8 @@ def callouts_hcm(cfg):
 
 def render(template=TEMPLATE, env=None, args=ARGS, read_file=no_files):
     said = []
-    cfg = gateway.render(template, env or {}, args, wasm=WASM, read_file=read_file, say=said.append)
+    cfg = gateway.render(template, env or {}, args, wasm=WASM, native=NATIVE, read_file=read_file,
+                         say=said.append)
     return cfg, said
 
 
@@ -262,3 +267,62 @@ def test_responses_item_key_from_the_environment_or_refused_when_short():
     derived = json.loads(hcm_of(render(env={"PROJECT_API_KEYS": "alpha=sk-a"})[0])["http_filters"][0]
                          ["typed_config"]["config"]["configuration"]["value"])["responses"]["item_key"]
     assert derived == derived_item_key("sk-a") and "sk-a" not in derived
+
+
+# ---------------------------------------------------------------- GATEWAY_FILTER=native
+
+
+def test_native_takes_the_wasm_filters_place_with_the_same_configuration():
+    env = {"PROJECT_API_KEYS": "alpha=sk-a", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9099"}
+    wasm_cfg, wasm_said = render(env=env)
+    cfg, said = render(env={**env, "GATEWAY_FILTER": "native"})
+    hcm, wasm_hcm = hcm_of(cfg), hcm_of(wasm_cfg)
+    # The dynamic forward proxy stays for bedrock-mantle's hosts, as in the wasm build.
+    assert [f["name"] for f in hcm["http_filters"]] == ["envoy.filters.http.dynamic_modules",
+                                                       "envoy.filters.http.dynamic_forward_proxy",
+                                                       "envoy.filters.http.router"]
+    native = hcm["http_filters"][0]["typed_config"]
+    assert native["@type"] == "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter"
+    assert native["dynamic_module_config"] == {"module": {"local": {"filename": NATIVE}}, "do_not_close": True}
+    assert native["filter_name"] == "bedrock_openai"
+    assert native["filter_config"] == wasm_hcm["http_filters"][0]["typed_config"]["config"]["configuration"]
+    # The metrics read as the wasm build's in /stats/prometheus.
+    assert cfg["layered_runtime"] == {"layers": [gateway.NATIVE_RUNTIME]}
+    assert gateway.NATIVE_RUNTIME["static_layer"] == {
+        "envoy.reloadable_features.dynamic_modules_strip_custom_stat_prefix": True}
+    # Everything else is the wasm build's config.
+    hcm["http_filters"][0] = wasm_hcm["http_filters"][0]
+    del cfg["layered_runtime"]
+    assert cfg == wasm_cfg
+    assert said == wasm_said + [f"filter: the dynamic module {NATIVE} (GATEWAY_FILTER=native)"]
+
+
+def test_native_reads_credentials_from_envoys_own_environment():
+    env = {"PROJECT_API_KEYS": "alpha=sk-a", "PROJECT_POLICIES": "policies.json", "GATEWAY_FILTER": "native"}
+    cfg, said = render(env=env, read_file=signer_files({"alpha": {"credentials": "environment"}}))
+    native = hcm_of(cfg)["http_filters"][0]
+    assert native["name"] == "envoy.filters.http.dynamic_modules"
+    assert "vm_config" not in yaml.safe_dump(cfg)  # nothing to hand over: Envoy's environment is the module's
+    assert "credentials for some projects come from this process's AWS_* environment" in said
+
+
+def test_native_with_envoy_signing_keeps_the_signed_route():
+    env = {"PROJECT_API_KEYS": "alpha=sk-a", "PROJECT_POLICIES": "policies.json", "AWS_REGION": "eu-central-1",
+           "GATEWAY_FILTER": "native"}
+    cfg, _ = render(env=env, read_file=signer_files({"alpha": {"credentials": "envoy"}}))
+    hcm = hcm_of(cfg)
+    assert hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["cluster"] == "bedrock_signed"
+    plugin = json.loads(hcm["http_filters"][0]["typed_config"]["filter_config"]["value"])
+    assert plugin["envoy_signer"] == {"region": "eu-central-1"}
+
+
+@pytest.mark.parametrize("value", ["wasm", "", " "])
+def test_gateway_filter_defaults_to_wasm(value):
+    cfg, _ = render(env={"PROJECT_API_KEYS": "sk-a", "GATEWAY_FILTER": value})
+    assert hcm_of(cfg)["http_filters"][0]["name"] == "envoy.filters.http.wasm"
+    assert "layered_runtime" not in cfg
+
+
+def test_an_unknown_gateway_filter_is_a_launch_error():
+    with pytest.raises(gateway.LaunchError, match=r"GATEWAY_FILTER='so': expected `wasm` or `native`"):
+        render(env={"PROJECT_API_KEYS": "sk-a", "GATEWAY_FILTER": "so"})

@@ -6,6 +6,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
+# Reads the source tree only: the same with either build (conftest.py).
+pytestmark = pytest.mark.build_independent
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "scripts", "layers.py")
 

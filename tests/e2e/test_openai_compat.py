@@ -308,6 +308,7 @@ def render(env):
     return cfg, hcm, plugin, r.stderr
 
 
+@pytest.mark.build_independent  # the launcher and the tables: no gateway
 @pytest.mark.parametrize("runtime", ["", "http://127.0.0.1:9099"])
 def test_the_mantle_override_gets_its_own_cluster_and_route(runtime):
     env = {"AWS_ENDPOINT_URL_BEDROCK_MANTLE": "https://vpce-1.bedrock-mantle.us-west-2.vpce.amazonaws.com:443/"}
@@ -327,12 +328,14 @@ def test_the_mantle_override_gets_its_own_cluster_and_route(runtime):
     assert "AWS_ENDPOINT_URL_BEDROCK_MANTLE" in said
 
 
+@pytest.mark.build_independent  # the launcher and the tables: no gateway
 def test_a_bad_mantle_override_stops_the_launcher():
     r = subprocess.run([sys.executable, GATEWAY_PY, "--print-config"], cwd=ROOT, capture_output=True, text=True,
                        env={**os.environ, "AWS_ENDPOINT_URL_BEDROCK_MANTLE": "ftp://x"}, timeout=60)
     assert r.returncode == 2 and "AWS_ENDPOINT_URL_BEDROCK_MANTLE" in r.stderr
 
 
+@pytest.mark.build_independent  # the launcher and the tables: no gateway
 def test_the_passthroughs_field_tables_are_the_openai_packages():
     """src/api/openai_compat/shape.rs lists each API's fields as the `openai` package's params types do."""
     from openai.types.chat import completion_create_params
@@ -347,6 +350,7 @@ def test_the_passthroughs_field_tables_are_the_openai_packages():
         assert ours == set(typing.get_type_hints(params)) - {"model"}, table
 
 
+@pytest.mark.build_independent  # the launcher and the tables: no gateway
 def test_the_routing_table_in_docs_is_current():
     r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "routing.py"), "--check"], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)

@@ -1,6 +1,7 @@
 """The invalid plugin configurations in docs/configuration.md are refused by `envoy --mode validate`; the
 global rate-limit fragment in envoy/ratelimit.yaml (filter and cluster) validates inside the
-gateway config (tests/e2e/test_fleet_tokens.py runs it)."""
+gateway config (tests/e2e/test_fleet_tokens.py runs it). Each with the build GATEWAY_FILTER
+names (conftest.py): the dynamic module checks the same configuration the same way."""
 
 import hashlib
 import json
@@ -10,13 +11,21 @@ import re
 import pytest
 import yaml
 
-from e2e.conftest import ROOT
+from e2e.conftest import FILTER, ROOT, filter_index, hcm_of, plugin_configuration
 from e2e.keys import PERMANENT
-from e2e.test_deploy_configs import envoy_validate, rendered, wasm_plugin
+from e2e.test_deploy_configs import envoy_validate, rendered
 
 CONFIG_DOC = os.path.join(ROOT, "docs", "configuration.md")
 HASH = hashlib.sha256(b"k").hexdigest()
 VALID_PROJECTS = [{"name": "a", "key_sha256": HASH}]
+# What Envoy says when the filter refuses its configuration, per build.
+REFUSED = {"wasm": "Unable to create Wasm plugin bedrock_openai",
+           "native": "Failed to create filter config: Failed to initialize dynamic module"}
+
+
+def gateway_config():
+    cfg, _ = rendered(build=FILTER)
+    return cfg
 
 
 def documented_invalid_configs():
@@ -38,11 +47,12 @@ def test_the_docs_list_invalid_examples():
 
 @pytest.mark.parametrize("plugin", INVALID)
 def test_every_documented_invalid_config_fails_validate(plugin, tmp_path):
-    cfg, _ = rendered()
-    wasm_plugin(cfg)[1]["configuration"]["value"] = plugin
+    cfg = gateway_config()
+    plugin_configuration(cfg)["value"] = plugin
     r = envoy_validate(cfg, tmp_path)
     assert r.returncode != 0, f"Envoy accepted {plugin}"
-    assert "Unable to create Wasm plugin bedrock_openai" in r.stdout + r.stderr
+    assert REFUSED[FILTER] in r.stdout + r.stderr
+    assert "bedrock-openai-filter: plugin configuration" in r.stdout + r.stderr  # the filter says why
 
 
 def test_the_documented_policy_example_is_valid(tmp_path):
@@ -52,28 +62,38 @@ def test_the_documented_policy_example_is_valid(tmp_path):
     parts = m.group(1).split("<64 hex chars: SHA-256 of the project key>")
     example = json.loads("".join(p + (hashlib.sha256(str(i).encode()).hexdigest() if i < len(parts) - 1 else "")
                                  for i, p in enumerate(parts)))
-    cfg, _ = rendered()
-    wasm_plugin(cfg)[1]["configuration"]["value"] = json.dumps(example)
+    cfg = gateway_config()
+    plugin_configuration(cfg)["value"] = json.dumps(example)
     r = envoy_validate(cfg, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
 
 
 def test_environment_credentials_validate_when_the_vm_has_them(tmp_path):
     plugin = {"version": 1, "projects": [{**VALID_PROJECTS[0], "policy": {"credentials": "environment"}}]}
-    cfg, _ = rendered()
-    _, config = wasm_plugin(cfg)
-    config["configuration"]["value"] = json.dumps(plugin)
-    config["vm_config"]["environment_variables"] = {"key_values": {
-        "AWS_ACCESS_KEY_ID": PERMANENT["access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": PERMANENT["secret_access_key"], "AWS_REGION": "us-east-1"}}
-    assert envoy_validate(cfg, tmp_path).returncode == 0
+    credentials = {"AWS_ACCESS_KEY_ID": PERMANENT["access_key_id"],
+                   "AWS_SECRET_ACCESS_KEY": PERMANENT["secret_access_key"], "AWS_REGION": "us-east-1"}
+    cfg = gateway_config()
+    plugin_configuration(cfg)["value"] = json.dumps(plugin)
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if FILTER == "wasm":  # the VM sees what its config hands it
+        hcm = hcm_of(cfg)
+        vm = hcm["http_filters"][filter_index(hcm)]["typed_config"]["config"]["vm_config"]
+        vm["environment_variables"] = {"key_values": credentials}
+        env = bare
+    else:  # the dynamic module reads Envoy's own environment
+        env = {**bare, **credentials}
+    assert envoy_validate(cfg, tmp_path, env=env).returncode == 0
+    # Without them, the filter refuses the configuration.
+    if FILTER == "native":
+        r = envoy_validate(cfg, tmp_path, env=bare)
+        assert r.returncode != 0 and REFUSED[FILTER] in r.stdout + r.stderr
 
 
 def test_global_rate_limit_fragment_validates(tmp_path):
     frag = yaml.safe_load(open(os.path.join(ROOT, "envoy", "ratelimit.yaml"), encoding="utf-8"))
-    cfg, _ = rendered()
-    hcm, _ = wasm_plugin(cfg)
-    i = next(i for i, f in enumerate(hcm["http_filters"]) if f["name"] == "envoy.filters.http.wasm")
+    cfg = gateway_config()
+    hcm = hcm_of(cfg)
+    i = filter_index(hcm)
     hcm["http_filters"].insert(i + 1, frag["http_filter"])
     hcm["http_filters"].insert(i, frag["charge_http_filter"])
     cfg["static_resources"]["clusters"].append(frag["cluster"])

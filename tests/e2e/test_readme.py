@@ -10,7 +10,13 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from e2e.conftest import ROOT
+
+# The configs and docs of the deployments: the same with either build (conftest.py).
+pytestmark = pytest.mark.build_independent
+
 
 SCRIPT = os.path.join(ROOT, "scripts", "readme.py")
 README = os.path.join(ROOT, "README.md")
@@ -73,7 +79,7 @@ def test_the_readme_keeps_the_contract():
     for name in ("GATEWAY_PORT", "ADMIN_PORT", "PROJECT_API_KEYS", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
                  "BEDROCK_MODELS_FILE", "Project-Api-Key", "aws-access-key-id", "aws-secret-access-key",
                  "aws-session-token", "aws-region-name", "aws-bearer-token-bedrock",
-                 "POST /chat/completions", "GET /models"):
+                 "POST /chat/completions", "GET /models", "GATEWAY_FILTER"):
         assert name in text, f"README.md lost {name}"
 
 
