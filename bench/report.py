@@ -312,6 +312,10 @@ def report_wasm_host_embeddings(w, parts):
     w("")
 
 
+# The optimized .wasm's bound: 512 KiB while it spoke chat completions alone; 768 KiB with
+# the Responses API, embeddings and the OpenAI-compatible passthrough (docs/performance.md).
+WASM_SIZE_BOUND_KIB = 768
+
 # The native filter's targets (issue #25): its share of bare Envoy's throughput by concurrency (others:
 # information only) and the median it adds at one connection.
 NATIVE_SHARE = {1: 0.75, 64: 0.70}
@@ -403,8 +407,9 @@ def targets(R, s):
                 rows.append(TargetRow(f"≥ {factor}× {label} throughput (c={c})", "—", f"skipped: {why}"))
     if R.size is not None:
         kib = R.size.after / 1024
-        rows.append(TargetRow("`.wasm` < 512 KiB optimized", f"{R.size.after:,} bytes ({kib:.1f} KiB)",
-                              met(R.size.after < 512 * 1024)))
+        rows.append(TargetRow(f"`.wasm` < {WASM_SIZE_BOUND_KIB} KiB optimized",
+                              f"{R.size.after:,} bytes ({kib:.1f} KiB)",
+                              met(R.size.after < WASM_SIZE_BOUND_KIB * 1024)))
     f = (R.rss or {}).get("filter")
     if f is not None and not isinstance(f, Failed):
         b = R.rss.get("bare")
