@@ -524,6 +524,25 @@ fn a_call_with_no_answer_or_a_bad_answer_fails_the_batch() {
 }
 
 #[test]
+fn a_malformed_answer_that_echoes_a_credential_is_refused_without_quoting_it() {
+    // Found by the embeddings_answer fuzz target: serde's own message quotes
+    // the value it did not expect, and the answer may hold what the request carried.
+    let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    let (mut ex, step) = start(json!({"model": TITAN, "input": ["a"]}));
+    let [c] = calls(&step).try_into().unwrap();
+    let body = json!({"embedding": format!("0.25, {secret} 0.25"), "inputTextTokenCount": 1});
+    let step = answer(&mut ex, c.id, 200, &[], body.to_string().as_bytes());
+    let (status, err) = reply(&step);
+    assert_eq!(
+        (status, &err["error"]["code"]),
+        (502, &json!("bad_upstream_response"))
+    );
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(!message.contains(secret) && !message.contains("0.25"), "{message}");
+    assert!(message.contains("not of the expected shape at line 1"), "{message}");
+}
+
+#[test]
 fn one_deadline_bounds_the_whole_batch() {
     let cfg = config_with(r#","limits":{"max_concurrent_calls":1}"#, "");
     let (mut ex, step) = start_at(

@@ -2,6 +2,7 @@
 
 use crate::bedrock::converse::{ServedTier, TokenUsage};
 use crate::bedrock::eventstream::FrameRef;
+use crate::error::json_fault;
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -151,7 +152,7 @@ struct ExceptionBody {
 }
 
 fn json<'a, T: Deserialize<'a>>(payload: &'a [u8], what: &str) -> Result<T, EventError> {
-    serde_json::from_slice(payload).map_err(|e| EventError(format!("{what}: {e}")))
+    serde_json::from_slice(payload).map_err(|e| EventError(format!("{what}: {}", json_fault(&e))))
 }
 
 impl<'a> StreamEvent<'a> {

@@ -5,7 +5,7 @@
 use super::json_text;
 use super::reasoning::ThinkingBlock;
 use crate::bedrock::converse::{ConverseResponse, ServedTier, TokenUsage};
-use crate::error::ApiError;
+use crate::error::{json_fault, ApiError};
 use crate::outcome::{Outcome, Usage};
 
 /// How an answer finished (Converse's `stopReason`, in OpenAI's terms).
@@ -137,7 +137,8 @@ fn push_text(text: &mut Option<String>, piece: &str) {
 pub fn parse_answer(body: &[u8], answer_tool: Option<&str>) -> Result<Answer, ApiError> {
     let resp: ConverseResponse = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_upstream_response(format!(
-            "Bedrock answered with a body that is not a Converse response: {e}"
+            "Bedrock answered with a body that is not a Converse response: {}.",
+            json_fault(&e)
         ))
     })?;
     let Some(message) = resp.output.message else {

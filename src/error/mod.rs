@@ -368,7 +368,8 @@ impl ApiError {
         )
     }
 
-    /// 502 for a 200 answer from Bedrock that is not a Converse response.
+    /// 502 for a 200 answer from Bedrock that is not what was asked for
+    /// (a Converse response, an embeddings answer, an OpenAI object).
     pub fn bad_upstream_response(message: impl Into<String>) -> Self {
         Self::new(502, "api_error", "bad_upstream_response", message)
     }
@@ -407,9 +408,37 @@ impl ApiError {
     }
 }
 
+/// What a serde_json error says about a body from upstream, without any
+/// of the body's text: serde's own message can quote a value (`invalid type:
+/// string "..."`), and a value Bedrock echoes could hold a secret the
+/// request carried. The kind of fault and where it is.
+pub fn json_fault(e: &serde_json::Error) -> String {
+    let what = match e.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "not valid JSON",
+        serde_json::error::Category::Data => "not of the expected shape",
+        serde_json::error::Category::Eof => "cut short",
+    };
+    format!("{what} at line {}, column {}", e.line(), e.column())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_faults_quote_nothing_of_the_body() {
+        let e = serde_json::from_slice::<Vec<f32>>(br#"["AKIASECRETVALUE0001"]"#).unwrap_err();
+        let fault = json_fault(&e);
+        assert!(!fault.contains("AKIASECRETVALUE0001"), "{fault}");
+        assert!(
+            e.to_string().contains("AKIASECRETVALUE0001"),
+            "serde's own message quotes it"
+        );
+        assert_eq!(fault, "not of the expected shape at line 1, column 22");
+        let e = serde_json::from_slice::<Vec<f32>>(b"[1.0,").unwrap_err();
+        assert_eq!(json_fault(&e), "cut short at line 1, column 5");
+    }
 
     #[test]
     fn serializes_openai_shape() {

@@ -7,7 +7,7 @@ use super::stream::CompatStream;
 use super::CompatApi;
 use crate::api::{Handoff, Mode, Rewritten, UpstreamAnswer};
 use crate::error::openai::from_openai_upstream;
-use crate::error::ApiError;
+use crate::error::{json_fault, ApiError};
 use crate::outcome::{Outcome, Usage};
 use serde_json::Value;
 
@@ -147,8 +147,9 @@ impl CompatPending {
     fn rewrite_ok(&self, body: &[u8]) -> Result<Rewritten, ApiError> {
         let v: Value = serde_json::from_slice(body).map_err(|e| {
             ApiError::bad_upstream_response(format!(
-                "Bedrock's answer is not a {} object: {e}",
-                self.api.name()
+                "Bedrock's answer is not a {} object: {}.",
+                self.api.name(),
+                json_fault(&e)
             ))
         })?;
         // bedrock-runtime's answer to a path it does not serve: HTTP 200 and

@@ -8,6 +8,7 @@
 //! are read.
 
 use crate::catalog::EmbeddingFamily;
+use crate::error::json_fault;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -130,7 +131,7 @@ fn missing(what: &str) -> String {
 pub fn read(family: EmbeddingFamily, body: &[u8], texts: usize) -> Result<Vectors, String> {
     let parsed = match family {
         EmbeddingFamily::TitanV2 | EmbeddingFamily::TitanG1 => {
-            let a: Titan = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+            let a: Titan = serde_json::from_slice(body).map_err(|e| json_fault(&e))?;
             let v = a
                 .embedding
                 .or_else(|| a.by_type.and_then(|b| b.float))
@@ -141,7 +142,7 @@ pub fn read(family: EmbeddingFamily, body: &[u8], texts: usize) -> Result<Vector
             }
         }
         EmbeddingFamily::CohereV3 | EmbeddingFamily::CohereV4 => {
-            let a: Cohere = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+            let a: Cohere = serde_json::from_slice(body).map_err(|e| json_fault(&e))?;
             Vectors {
                 vectors: a
                     .embeddings
@@ -151,7 +152,7 @@ pub fn read(family: EmbeddingFamily, body: &[u8], texts: usize) -> Result<Vector
             }
         }
         EmbeddingFamily::Nova => {
-            let a: Nova = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+            let a: Nova = serde_json::from_slice(body).map_err(|e| json_fault(&e))?;
             let text = a
                 .embeddings
                 .into_iter()
