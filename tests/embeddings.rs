@@ -538,8 +538,14 @@ fn a_malformed_answer_that_echoes_a_credential_is_refused_without_quoting_it() {
         (502, &json!("bad_upstream_response"))
     );
     let message = err["error"]["message"].as_str().unwrap();
-    assert!(!message.contains(secret) && !message.contains("0.25"), "{message}");
-    assert!(message.contains("not of the expected shape at line 1"), "{message}");
+    assert!(
+        !message.contains(secret) && !message.contains("0.25"),
+        "{message}"
+    );
+    assert!(
+        message.contains("not of the expected shape at line 1"),
+        "{message}"
+    );
 }
 
 #[test]
