@@ -73,7 +73,8 @@ def test_the_readme_keeps_the_contract():
         text = f.read()
     for command in (
         "make run    # build the filter and start the gateway (Envoy + filter) in the foreground; Ctrl-C stops it",
-        "make test   # every test: lint, unit tests, wasm build, end-to-end tests against a real Envoy, fuzz smoke",
+        "make test   # every test: lint, unit tests, wasm and native builds, end-to-end tests against a real Envoy "
+        "(each build), fuzz smoke",
     ):
         assert command in text
     for name in ("GATEWAY_PORT", "ADMIN_PORT", "PROJECT_API_KEYS", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
