@@ -11,7 +11,8 @@
     clippy::panic
 )]
 
-use bedrock_openai_filter::api::openai_compat::{self, Call, CompatApi};
+use bedrock_openai_filter::api::openai_compat::{self, CompatApi};
+use bedrock_openai_filter::api::Planning;
 use bedrock_openai_filter::aws::sigv4::SigningKeys;
 use bedrock_openai_filter::caller::check_request;
 use bedrock_openai_filter::catalog::resolve::{Found, Served};
@@ -308,7 +309,7 @@ fn plan_responses(model: &str, body: Value) -> Result<(Vec<(String, String)>, Va
     let Value::Object(fields) = body else {
         panic!()
     };
-    let call = Call {
+    let call = Planning {
         config: &cfg,
         caller: &caller,
         now: now(),

@@ -4,20 +4,16 @@
 //! Converse request built under the model's rules, how the answer travels
 //! back decided, and the call signed.
 
-use super::{Handoff, Mode};
+use super::{Handoff, Mode, Planning};
 use crate::aws::call::{self, Target, EVENT_STREAM};
 use crate::aws::endpoint;
-use crate::aws::sigv4::SigningKeys;
 use crate::bedrock::converse;
-use crate::caller::Caller;
-use crate::config::Config;
 use crate::conversation::converse::to_converse;
 use crate::conversation::Conversation;
 use crate::error::ApiError;
 use crate::header::Name;
 use crate::policy::options;
 use std::rc::Rc;
-use std::time::SystemTime;
 
 /// A Converse call, ready to be emitted.
 #[derive(Debug)]
@@ -34,18 +30,21 @@ pub struct ConverseCall {
     pub handoff: Handoff,
 }
 
-/// Applies `caller`'s project policy to `conversation`, builds and signs its
+/// Applies the caller's project policy to `conversation`, builds and signs its
 /// Converse call (streamed when `stream`, unless the model cannot stream
 /// what was asked: then replayed), with Envoy's timeout from `timeout`.
 pub fn converse_call(
-    config: &Config,
-    caller: &Caller,
+    ctx: &Planning<'_>,
     mut conversation: Conversation,
     stream: bool,
     timeout: Option<u64>,
-    now: SystemTime,
-    signing_keys: &SigningKeys,
 ) -> Result<ConverseCall, ApiError> {
+    let Planning {
+        config,
+        caller,
+        now,
+        signing_keys,
+    } = *ctx;
     let project = &caller.project;
     let policy = &project.policy;
     policy.check_model(&project.name, &conversation.model)?;

@@ -15,8 +15,10 @@ pub mod openai_compat;
 pub mod responses;
 pub mod sse;
 
+use crate::api::openai_compat::CompatApi;
 use crate::aws::sigv4::SigningKeys;
 use crate::caller::Caller;
+use crate::catalog::resolve::Served;
 use crate::config::{Config, Project};
 use crate::error::bedrock::from_upstream;
 use crate::error::ApiError;
@@ -271,31 +273,44 @@ pub enum Plan {
     Batch(Batch),
 }
 
+/// What planning any call needs: who calls, under which configuration,
+/// when (signatures are dated with it), and the VM's signing-key cache.
+#[derive(Clone, Copy)]
+pub struct Planning<'a> {
+    /// The plugin configuration.
+    pub config: &'a Config,
+    /// Who calls, with which credentials and Region.
+    pub caller: &'a Caller,
+    /// When the call is planned.
+    pub now: SystemTime,
+    /// The VM's cache of SigV4 signing keys.
+    pub signing_keys: &'a SigningKeys,
+}
+
 /// Plans the upstream work of a request with a body on `route`; notes the
-/// model in `model` as soon as it is known.
+/// model in `model` as soon as it is known. A chat or Responses request
+/// whose model Bedrock serves through its OpenAI-compatible APIs goes to
+/// the passthrough ([`openai_compat`]); the rest to the route's API.
 pub fn plan(
     route: Route,
-    config: &Config,
-    caller: &Caller,
+    ctx: &Planning<'_>,
     body: &[u8],
-    now: SystemTime,
-    signing_keys: &SigningKeys,
     model: &mut Option<Rc<str>>,
 ) -> Result<Plan, ApiError> {
-    match route {
-        Route::ChatCompletions => {
-            chat::plan::plan(config, caller, body, now, signing_keys, model).map(Plan::Forward)
-        }
-        Route::Responses => {
-            responses::plan::plan(config, caller, body, now, signing_keys, model).map(Plan::Forward)
-        }
-        Route::Embeddings => {
-            embeddings::plan::plan(config, caller, body, now, signing_keys, model).map(Plan::Batch)
-        }
+    let (compat, converse): (_, fn(_, _, _, _) -> _) = match route {
+        Route::ChatCompletions => (CompatApi::ChatCompletions, chat::plan::plan),
+        Route::Responses => (CompatApi::Responses, responses::plan::plan),
+        Route::Embeddings => return embeddings::plan::plan(ctx, body, model).map(Plan::Batch),
         Route::Models | Route::StoredResponse => {
-            Err(ApiError::internal("this route has no upstream call"))
+            return Err(ApiError::internal("this route has no upstream call"))
         }
+    };
+    let body = body::read(body, &ctx.config.models)?;
+    match body.model {
+        Served::Converse(m) => converse(ctx, m, body.fields, model),
+        Served::OpenAi(m) => openai_compat::plan(compat, m, body.fields, ctx, model),
     }
+    .map(Plan::Forward)
 }
 
 /// What gathers the answers of a [`Batch`] into the API's answer.

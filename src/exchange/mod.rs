@@ -202,15 +202,13 @@ impl<L: RateLimiter> Exchange<L> {
         };
         let config = Rc::clone(&self.config);
         // The credentials end here: the answer phase gets the plan's handoff.
-        match api::plan(
-            route,
-            &config,
-            &caller,
-            body,
+        let ctx = api::Planning {
+            config: &config,
+            caller: &caller,
             now,
-            &self.signing_keys,
-            &mut self.record.model,
-        ) {
+            signing_keys: &self.signing_keys,
+        };
+        match api::plan(route, &ctx, body, &mut self.record.model) {
             Ok(Plan::Forward(call)) => {
                 self.state = State::AwaitResponse(call.pending);
                 Step {

@@ -6,16 +6,12 @@
 
 use super::answer::EmbeddingsGather;
 use super::request::parse;
-use crate::api::{Batch, Call, Gather, Handoff};
+use crate::api::{Batch, Call, Gather, Handoff, Planning};
 use crate::aws::call::{self, Target};
 use crate::aws::endpoint;
-use crate::aws::sigv4::SigningKeys;
 use crate::bedrock::embed::{invoke_path, request_body};
-use crate::caller::Caller;
-use crate::config::Config;
 use crate::error::ApiError;
 use std::rc::Rc;
-use std::time::SystemTime;
 
 /// The longest a batch may take, in seconds, whatever the request and the
 /// configuration allow: its calls are signed when it is planned, and AWS
@@ -25,13 +21,16 @@ pub const MAX_BATCH_SECONDS: u64 = 300;
 /// Parses, checks against the project's policy and signs the embeddings
 /// request `body` of `caller`. Notes the model in `model` as soon as it is known.
 pub fn plan(
-    config: &Config,
-    caller: &Caller,
+    ctx: &Planning<'_>,
     body: &[u8],
-    now: SystemTime,
-    signing_keys: &SigningKeys,
     model: &mut Option<Rc<str>>,
 ) -> Result<Batch, ApiError> {
+    let Planning {
+        config,
+        caller,
+        now,
+        signing_keys,
+    } = *ctx;
     let req = parse(body, &config.models)?;
     *model = Some(Rc::clone(&req.model.id));
     let project = &caller.project;

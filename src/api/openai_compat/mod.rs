@@ -13,7 +13,7 @@
 //!
 //! The hook every API's route calls once `api::body::read` found a model
 //! on this surface: [`plan()`] with the API ([`CompatApi`]), the model, the
-//! body's other fields and the request's [`Call`].
+//! body's other fields and the request's [`Planning`](crate::api::Planning).
 
 pub mod answer;
 pub mod json_span;
@@ -21,7 +21,7 @@ pub mod plan;
 pub mod shape;
 pub mod stream;
 
-pub use plan::{plan, Call};
+pub use plan::plan;
 
 /// The OpenAI APIs the passthrough forwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

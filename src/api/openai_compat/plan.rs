@@ -4,40 +4,22 @@
 
 use super::answer::CompatPending;
 use super::{shape, CompatApi};
-use crate::api::{Handoff, Pending, Planned};
+use crate::api::{Handoff, Pending, Planned, Planning};
 use crate::aws::call::{self, Target};
 use crate::aws::endpoint;
-use crate::aws::sigv4::{SigningKeys, MANTLE_SERVICE, SERVICE};
+use crate::aws::sigv4::{MANTLE_SERVICE, SERVICE};
 use crate::bedrock::options::ServiceTier;
-use crate::caller::Caller;
 use crate::catalog::openai::{Apis, OpenAiInfo};
 use crate::catalog::resolve::OpenAiModel;
-use crate::config::Config;
 use crate::error::{clip, ApiError, MAX_ECHO_CHARS};
 use crate::header::Name;
 use crate::policy::{Policy, TierRule};
 use serde_json::{Map, Value};
 use std::rc::Rc;
-use std::time::SystemTime;
 
 /// bedrock-runtime's prefix of the OpenAI-compatible APIs (its `/v1/…`
 /// answers HTTP 200 with an `UnknownOperationException` body).
 pub const RUNTIME_PREFIX: &str = "/openai/v1";
-
-/// What a request brings to its plan besides its body: the configuration,
-/// the caller (project, credentials, Region), the time and the VM's
-/// signing-key cache.
-#[derive(Debug, Clone, Copy)]
-pub struct Call<'a> {
-    /// The plugin configuration.
-    pub config: &'a Config,
-    /// Who calls, with which credentials and Region.
-    pub caller: &'a Caller,
-    /// When the call is planned (signatures are dated with it).
-    pub now: SystemTime,
-    /// The VM's cache of SigV4 signing keys.
-    pub signing_keys: &'a SigningKeys,
-}
 
 /// Which of Bedrock's endpoints a call goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,7 +252,7 @@ pub fn plan(
     api: CompatApi,
     model: OpenAiModel,
     mut body: Map<String, Value>,
-    call: &Call<'_>,
+    call: &Planning<'_>,
     noted: &mut Option<Rc<str>>,
 ) -> Result<Planned, ApiError> {
     *noted = Some(Rc::clone(&model.id));
