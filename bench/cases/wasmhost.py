@@ -102,14 +102,21 @@ def responses_body(request):
 def wasm_host_parts(modules, plugin_config, request):
     """The wasm_host runs: the plain request, the same with the features on, a streamed answer; then
     the Responses API's plain request and streamed answer (builds that serve it)."""
-    plain = wasm_host(modules, plugin_config, request)
-    ours = [m for m in modules if not m[0].startswith("baseline")]  # a round-1 build knows no new model
+    ours = [m for m in modules if not m[0].startswith("baseline")]  # an older build knows no new model
+    # An older build refuses fields it does not know (`responses`, ...): the runs it takes part in
+    # give every module the fields of schema version 1 it had (projects, models, upstream, limits).
+    shared = plugin_config
+    if len(ours) < len(modules):
+        known = ("version", "projects", "models", "upstream", "limits")
+        full = json.loads(plugin_config)
+        shared = json.dumps({k: v for k, v in full.items() if k in known})
+    plain = wasm_host(modules, shared, request)
     features = wasm_host(ours, plugin_config, request,
                          body_file=write("wasm-features.body", json.dumps(FEATURES_BODY)))
     env = {"STREAM": "1"}
     if os.path.isfile(FLOOR_WASM):
         env["FLOOR"] = FLOOR_WASM
-    stream = wasm_host(modules, plugin_config, request, response=wasm_stream_answer(), env=env)
+    stream = wasm_host(modules, shared, request, response=wasm_stream_answer(), env=env)
     body = write("wasm-responses.body", json.dumps(responses_body(request)))
     responses = wasm_host(ours, plugin_config, request, body_file=body, env={"API_PATH": RESPONSES_PATH})
     responses_stream = wasm_host(ours, plugin_config, request, body_file=body, response=wasm_stream_answer(),
