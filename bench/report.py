@@ -425,14 +425,19 @@ def targets(R, s):
                               f"client after {f.seconds:.1f} s; 2nd answer {f.second_growth_kb / 1024:+.1f} MiB",
                               met(f.growth_kb <= floor and f.late_growth_kb <= 4 * 1024
                                   and f.second_growth_kb <= 4 * 1024)))
-    stream = {r.module: r for r in (R.wasm_host.stream.modules if R.wasm_host is not None else [])}
-    ours, floor = stream.get("`cargo build --release`"), stream.get("floor (host share)")
-    base = next((r for k, r in stream.items() if k.startswith("baseline")), None)
-    if ours and base:  # the module's own time per streamed event, less the host's share where measured
-        host = floor.per_event_median_us if floor else 0
-        mine, theirs = ours.per_event_median_us - host, base.per_event_median_us - host
-        rows.append(TargetRow("module time per streamed event ≤ half the baseline's"
-                              + (" (less the floor)" if floor else ""),
-                              f"{mine:.2f} µs vs {theirs:.2f} µs ({mine / theirs * 100:.0f} %)",
-                              met(mine <= theirs / 2)))
+    # This round's rule: a new endpoint must not slow the existing ones. The module's whole time
+    # (the JavaScript host's share is the same for both builds) against the older build's, from
+    # the same interleaved batches; 5 % is this machine's batch-to-batch noise. (Round 2's target,
+    # half the round-1 build's time per streamed event, was met against that build.)
+    if R.wasm_host is not None:
+        for label, part, field in (("a plain request", R.wasm_host.plain, "median_us"),
+                                   ("a streamed event", R.wasm_host.stream, "per_event_median_us")):
+            rows_by = {r.module: r for r in part.modules}
+            ours = rows_by.get("`cargo build --release`")
+            base = next((r for k, r in rows_by.items() if k.startswith("baseline")), None)
+            if ours and base and getattr(ours, field) and getattr(base, field):
+                mine, theirs = getattr(ours, field), getattr(base, field)
+                rows.append(TargetRow(f"module time of {label} ≤ 105 % of the baseline's (no slower)",
+                                      f"{mine:.2f} µs vs {theirs:.2f} µs ({mine / theirs * 100:.0f} %)",
+                                      met(mine <= theirs * 1.05)))
     return rows
