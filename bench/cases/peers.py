@@ -53,7 +53,7 @@ def start_bag(upstream_port):
     key = hashlib.sha1(b"https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken").hexdigest()
     if not os.path.exists(os.path.join(tok, key)):
         lvenv = tools.venv("litellm")
-        found = subprocess.run(["find", lvenv, "-name", key, "-path", "*tokenizers*"],
+        found = subprocess.run(["find", "-H", lvenv, "-name", key, "-path", "*tokenizers*"],
                                capture_output=True, text=True).stdout.split()
         if not found:
             raise RuntimeError("tiktoken cl100k_base file not found in the LiteLLM venv")
